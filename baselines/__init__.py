@@ -1,0 +1,1 @@
+"""Baseline models, one module per family, composed from the shared blocks in ``nets``."""

@@ -1,0 +1,132 @@
+"""The training loop neural baselines share: minibatches, budgets, early stopping, divergence checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator, Mapping
+
+import torch
+from torch import nn
+
+from genbench.config import Config, require, require_positive
+from genbench.errors import TrainingFailed
+from genbench.progress import progress
+from genbench.rng import child_generator, derive_seed, make_generator
+
+BUDGETS = ("smoke", "default", "paper")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig(Config):
+    """Options every trained model shares.
+
+    ``budget`` sets the number of optimiser steps (see each model's ``steps_by_budget``);
+    ``epochs`` overrides it. ``patience`` is the number of epochs without a better validation
+    loss before training stops (0: never stop early); the best weights are kept.
+    """
+
+    budget: str = "default"
+    epochs: int | None = None
+    batch_size: int = 128
+    lr: float = 1e-3
+    patience: int = 20
+
+    def validate(self) -> None:
+        require(self.budget in BUDGETS, f"budget must be one of {', '.join(BUDGETS)}, got {self.budget!r}")
+        require_positive(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+        require(self.patience >= 0, f"patience must be 0 or more, got {self.patience}")
+
+
+def epochs_for(config: TrainingConfig, steps_by_budget: Mapping[str, int], n_train: int) -> int:
+    """``config.epochs``, or enough epochs to make the budget's number of optimiser steps."""
+    if config.epochs is not None:
+        return config.epochs
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    return max(1, math.ceil(steps_by_budget[config.budget] / steps_per_epoch))
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Indices of a shuffled pass over range(n), in batches (the last may be smaller)."""
+    yield from torch.randperm(n, generator=generator).split(batch_size)
+
+
+def check_finite(loss: torch.Tensor, what: str, epoch: int) -> None:
+    if not torch.isfinite(loss).all():
+        raise TrainingFailed(f"{what} became {loss.detach().float().mean().item()} in epoch {epoch}")
+
+
+class EarlyStopping:
+    """Keeps the weights of the best validation loss; says when ``patience`` epochs passed without one."""
+
+    def __init__(self, module: nn.Module, patience: int):
+        self.module, self.patience = module, patience
+        self.best = math.inf
+        self.best_epoch = -1
+        self.best_state: dict[str, torch.Tensor] | None = None
+
+    def update(self, val_loss: float, epoch: int) -> bool:
+        """Record this epoch; True when training should stop."""
+        if val_loss < self.best:
+            self.best, self.best_epoch = val_loss, epoch
+            self.best_state = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+        return self.patience > 0 and epoch - self.best_epoch >= self.patience
+
+    def restore(self) -> None:
+        if self.best_state is not None:
+            self.module.load_state_dict(self.best_state)
+
+
+LossFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+@torch.no_grad()
+def mean_loss(loss_fn: LossFn, x: torch.Tensor, batch_size: int, seed: int) -> float:
+    """Loss over all of ``x`` with noise from a fixed seed, so epochs compare like with like."""
+    generator = make_generator(seed, x.device)
+    total = sum(loss_fn(batch, generator).item() * len(batch) for batch in x.split(batch_size))
+    return total / len(x)
+
+
+def train(
+    module: nn.Module,
+    loss_fn: LossFn,
+    x: torch.Tensor,
+    x_val: torch.Tensor | None,
+    config: TrainingConfig,
+    steps_by_budget: Mapping[str, int],
+    generator: torch.Generator | None,
+    desc: str,
+) -> list[dict[str, float]]:
+    """Minimise ``loss_fn(batch, generator)`` with Adam; return the per-epoch history.
+
+    Raises ``TrainingFailed`` when the loss stops being finite.
+    """
+    optimizer = torch.optim.Adam(module.parameters(), lr=config.lr)
+    shuffle = child_generator(generator)
+    noise = child_generator(generator, x.device)
+    val_seed = derive_seed(generator)
+    stopper = EarlyStopping(module, config.patience)
+    history: list[dict[str, float]] = []
+    bar = progress(range(epochs_for(config, steps_by_budget, len(x))), desc=desc, unit="epoch")
+    for epoch in bar:
+        module.train()
+        total = 0.0
+        for idx in minibatches(len(x), config.batch_size, shuffle):
+            loss = loss_fn(x[idx], noise)
+            check_finite(loss, "training loss", epoch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        entry = {"epoch": epoch, "train_loss": total / len(x)}
+        module.eval()
+        if x_val is not None:
+            entry["val_loss"] = mean_loss(loss_fn, x_val, config.batch_size, val_seed)
+            check_finite(torch.tensor(entry["val_loss"]), "validation loss", epoch)
+        history.append(entry)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in entry.items() if k != "epoch"})
+        if x_val is not None and stopper.update(entry["val_loss"], epoch):
+            break
+    stopper.restore()
+    return history

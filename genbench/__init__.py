@@ -1,0 +1,65 @@
+"""genbench: train generative models behind one interface and measure them with the same metrics.
+
+    import genbench
+    data = genbench.load_dataset("digits")
+    model = genbench.make_model("vae", latent_dim=16).fit(data.train, data.val)
+    x = model.sample(64)
+    genbench.evaluate(model, data)          # tidy records (a pandas DataFrame)
+
+Importing genbench loads nothing heavy; the registries are read on first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from genbench.data.splits import Data
+    from genbench.model import GenerativeModel
+
+__version__ = "0.1.0"
+
+__all__ = ["evaluate", "load_dataset", "make_model", "list_datasets", "list_metrics", "list_models"]
+
+
+def load_dataset(name: str, *, data_dir: str | Path | None = None, download: bool = False, **options: Any) -> Data:
+    """Fixed train/val/test splits of a registered dataset; ``options`` are the dataset's own."""
+    from genbench import catalog
+
+    source = catalog.DATASETS.get(name)(**options)
+    return source.load(data_dir=Path(data_dir) if data_dir is not None else None, download=download)
+
+
+def make_model(name: str, **options: Any) -> GenerativeModel:
+    """An unfitted registered model; unknown options raise ``UsageError``."""
+    from genbench import catalog
+
+    return catalog.MODELS.get(name)(**options)
+
+
+def evaluate(model: GenerativeModel, data: Data, metrics: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
+    """Tidy records of ``metrics`` (default: every default metric) for a fitted model."""
+    from genbench.evaluation import evaluate as _evaluate
+
+    return _evaluate(model, data, metrics, **kwargs)
+
+
+def list_models() -> list[str]:
+    from genbench import catalog
+
+    return catalog.MODELS.names()
+
+
+def list_datasets() -> list[str]:
+    from genbench import catalog
+
+    return catalog.DATASETS.names()
+
+
+def list_metrics() -> list[str]:
+    from genbench import catalog
+
+    return catalog.METRICS.names()

@@ -1,0 +1,5 @@
+import sys
+
+from genbench.cli import main
+
+sys.exit(main())

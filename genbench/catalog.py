@@ -1,0 +1,34 @@
+"""The registries of models, datasets and metrics, filled here by explicit calls.
+
+A new model, dataset or metric is one new module plus one line below.
+"""
+
+from __future__ import annotations
+
+from genbench.baselines.naive_bayes import NaiveBayes
+from genbench.baselines.pca import PCA
+from genbench.baselines.vae import VAE
+from genbench.data.digits import Digits
+from genbench.data.rings import Rings
+from genbench.data.source import DatasetSource
+from genbench.data.wardrobe import Wardrobe
+from genbench.metric import Metric
+from genbench.metrics.likelihood import LogLikelihood
+from genbench.model import GenerativeModel
+from genbench.registry import Registry
+
+MODELS: Registry[GenerativeModel] = Registry("model", GenerativeModel)
+MODELS.register("naive-bayes", NaiveBayes)
+MODELS.register("pca", PCA)
+MODELS.register("vae", VAE)
+
+DATASETS: Registry[DatasetSource] = Registry("dataset", DatasetSource)
+DATASETS.register("digits", Digits)
+DATASETS.register("rings", Rings)
+DATASETS.register("wardrobe", Wardrobe)
+
+METRICS: Registry[Metric] = Registry("metric", Metric)
+METRICS.register("log-likelihood", LogLikelihood)
+
+DEFAULT_DATASET = "digits"
+DEFAULT_METRICS = ("log-likelihood",)

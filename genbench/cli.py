@@ -1,0 +1,219 @@
+"""The ``genbench`` command: run, list. Owns the screen; library code only logs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from genbench.errors import GenbenchError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+RUN_EXAMPLES = """\
+examples:
+  genbench run                                   naive-bayes, pca and vae on digits (no download)
+  genbench run --models vae,gan --seeds 0,1,2    two models, three seeds
+  genbench run --dataset rings                   2-D ring of Gaussians with its true density
+  genbench run --models vae:latent_dim=8,vae:latent_dim=32
+                                                 one model twice, with different options
+  genbench run --resume --out runs/digits-…      finish an interrupted run
+
+model, dataset and metric options follow the name: NAME:key=value:key=value.
+`genbench list` shows every model, dataset and metric with its options.
+exit status: 0 all cells measured, 1 a cell failed, 2 a usage error.
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="genbench", description="Train generative models on the same data and "
+                    "measure them with the same metrics.",
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+
+    run = commands.add_parser("run", help="train and measure models, write a run directory",
+                              description="Train every model on one dataset for every seed, measure "
+                              "them, and write a run directory (config, environment, metrics.csv, tables).",
+                              epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--models", default=None, metavar="SPECS",
+                     help="comma-separated models with options (default: naive-bayes,pca,vae)")
+    run.add_argument("--dataset", default=None, metavar="SPEC", help="dataset with options (default: digits)")
+    run.add_argument("--metrics", default=None, metavar="SPECS",
+                     help="comma-separated metrics with options (default: log-likelihood)")
+    run.add_argument("--seeds", default=None, metavar="LIST", help="comma-separated seeds (default: 0)")
+    run.add_argument("--device", default=None, metavar="DEVICE",
+                     help="auto (CUDA when present), cpu or cuda (default: auto)")
+    run.add_argument("--budget", default=None, choices=("smoke", "default", "paper"),
+                     help="training budget: smoke (seconds), default (minutes on CPU), paper")
+    run.add_argument("--epochs", default=None, type=_positive_int, metavar="N",
+                     help="train every model for N epochs (overrides --budget)")
+    run.add_argument("--out", default=None, type=Path, metavar="DIR",
+                     help="run directory (default: runs/<dataset>-<time>); never overwritten")
+    run.add_argument("--data-dir", default=None, metavar="DIR", help="where dataset files are read from")
+    run.add_argument("--download", action="store_true", help="download missing dataset files")
+    run.add_argument("--resume", action="store_true",
+                     help="finish the run in --out, skipping the cells already in its metrics.csv")
+    _add_common(run)
+
+    listing = commands.add_parser("list", help="show registered models, datasets and metrics",
+                                  description="Show the registered models, datasets and metrics with their options.")
+    listing.add_argument("what", nargs="?", choices=("models", "datasets", "metrics"),
+                         help="only this registry")
+    _add_common(listing)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("genbench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args)
+    try:
+        if args.command == "run":
+            return command_run(args)
+        return command_list(args)
+    except UsageError as error:
+        sys.stderr.write(f"genbench {args.command}: error: {error}\n")
+        return EXIT_USAGE
+    except GenbenchError as error:
+        sys.stderr.write(f"genbench {args.command}: {error}\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        sys.stderr.write("genbench: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the last line of defence against a traceback
+        if args.debug:
+            raise
+        sys.stderr.write(f"genbench {args.command}: internal error: {type(error).__name__}: {error} "
+                         "(rerun with --debug for the traceback)\n")
+        return EXIT_FAILED
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    from genbench import progress
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("genbench: %(message)s"))
+    root = logging.getLogger("genbench")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    root.propagate = False
+    if not args.debug:
+        # Tracebacks of isolated failures go to the run's log file, not the screen.
+        handler.addFilter(_without_traceback)
+    if args.quiet:
+        progress.set_enabled(False)
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    record.exc_info = None
+    record.exc_text = None
+    return True
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from genbench import runner
+    from genbench.rundir import LOG, default_run_path
+    from genbench.specs import parse_seeds, parse_spec, parse_specs
+
+    if args.resume:
+        if args.out is None:
+            raise UsageError("--resume needs --out DIR, the run directory to finish")
+        given = [flag for flag, value in (("--models", args.models), ("--dataset", args.dataset),
+                 ("--metrics", args.metrics), ("--seeds", args.seeds), ("--budget", args.budget),
+                 ("--epochs", args.epochs), ("--data-dir", args.data_dir)) if value is not None]
+        if given:
+            raise UsageError(f"--resume takes the configuration from {args.out}/config.json; drop {', '.join(given)}")
+        plan, rundir = runner.reopen(args.out, device=args.device)
+    else:
+        defaults = runner.RunConfig()
+        run = runner.RunConfig(
+            dataset=parse_spec(args.dataset, "dataset") if args.dataset else defaults.dataset,
+            models=tuple(parse_specs(args.models)) if args.models is not None else defaults.models,
+            metrics=tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else defaults.metrics,
+            seeds=tuple(parse_seeds(args.seeds)) if args.seeds is not None else defaults.seeds,
+            device=args.device or defaults.device,
+            budget=args.budget or defaults.budget,
+            epochs=args.epochs,
+            data_dir=args.data_dir,
+            download=args.download,
+        )
+        out = args.out if args.out is not None else default_run_path(run.dataset.name)
+        plan, rundir = runner.start(run, out)
+
+    file_handler = logging.FileHandler(rundir.file(LOG), encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("genbench").addHandler(file_handler)
+    logging.getLogger("genbench").info("run directory: %s", rundir.path)
+    try:
+        outcome = runner.execute(plan, rundir)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"genbench run: interrupted; finished cells are in {rundir.file('metrics.csv')}; "
+                         f"finish with: genbench run --resume --out {rundir.path}\n")
+        return EXIT_INTERRUPTED
+    finally:
+        logging.getLogger("genbench").removeHandler(file_handler)
+        file_handler.close()
+    print(outcome.summary_text)
+    print(f"run directory: {outcome.path}")
+    if outcome.failed_cells:
+        sys.stderr.write(f"genbench run: {len(outcome.failed_cells)} cell(s) failed: "
+                         f"{', '.join(outcome.failed_cells)} (reasons in metrics.csv and {LOG})\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def command_list(args: argparse.Namespace) -> int:
+    from genbench import catalog
+
+    registries = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS}
+    for title, registry in registries.items():
+        if args.what and args.what != title:
+            continue
+        print(f"{title}:")
+        for entry in registry.entries():
+            options = ", ".join(f"{k}={v}" for k, v in entry.target.config_class().to_dict().items())
+            print(f"  {entry.name:<16} {entry.summary}")
+            if options:
+                print(f"  {'':<16} options: {options}")
+        print()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

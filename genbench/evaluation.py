@@ -1,0 +1,58 @@
+"""Measure a fitted model with a list of metrics; one metric's failure does not stop the others."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import pandas as pd
+import torch
+
+from genbench.data.splits import Data
+from genbench.errors import GenbenchError
+from genbench.metric import EvalContext, Metric
+from genbench.model import GenerativeModel
+from genbench.records import NO_ESTIMATOR, Record, to_frame
+
+log = logging.getLogger(__name__)
+
+
+def measure(model: GenerativeModel, data: Data, metrics: Sequence[Metric], context: EvalContext) -> list[Record]:
+    """Every metric's records for ``model``: measured, n/a with the reason, or failed with it."""
+    records: list[Record] = []
+    for metric in metrics:
+        missing = metric.missing_capability(model)
+        if missing:
+            records.extend(metric.not_available(missing, estimator=NO_ESTIMATOR))
+            continue
+        reason = metric.unavailable_reason(model, data)
+        if reason:
+            records.extend(metric.not_available(reason))
+            continue
+        try:
+            records.extend(metric.compute(model, data, context))
+        except (GenbenchError, RuntimeError, ValueError) as error:
+            if isinstance(error, torch.cuda.OutOfMemoryError):
+                torch.cuda.empty_cache()
+            log.warning("%s on %s: %s failed: %s", model.name, data.name, metric.name, error, exc_info=True)
+            records.extend(metric.failed(f"{type(error).__name__}: {error}"))
+    return records
+
+
+def evaluate(
+    model: GenerativeModel,
+    data: Data,
+    metrics: Sequence[str | Metric] | None = None,
+    *,
+    seed: int = 0,
+    label: str | None = None,
+    device: str | torch.device | None = None,
+) -> pd.DataFrame:
+    """Tidy records (the columns of metrics.csv) of ``metrics`` (names or objects) for ``model``."""
+    from genbench import catalog
+
+    names = catalog.DEFAULT_METRICS if metrics is None else metrics
+    resolved = [m if isinstance(m, Metric) else catalog.METRICS.get(m)() for m in names]
+    context = EvalContext(seed=seed, device=torch.device(device) if device else model.device)
+    records = measure(model, data, resolved, context)
+    return to_frame(r.identify(model=label or model.name, dataset=data.name, seed=seed) for r in records)

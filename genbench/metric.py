@@ -1,0 +1,77 @@
+"""The metric contract: a metric needs capabilities of a model and returns ``Record``s.
+
+A metric is a pure kernel on tensors (in its own module, pinned down by tests) plus this thin
+adapter that gets samples, features or likelihoods from a model.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from genbench.config import Config
+from genbench.data.source import NoOptions
+from genbench.data.splits import Data
+from genbench.model import Capability, GenerativeModel
+from genbench.records import Record
+from genbench.rng import make_generator
+
+
+@dataclasses.dataclass
+class EvalContext:
+    """What every metric may use: the seed, the device, a cache folder."""
+
+    seed: int = 0
+    device: torch.device = dataclasses.field(default_factory=lambda: torch.device("cpu"))
+    cache_dir: Path | None = None
+
+    def generator(self, purpose: str) -> torch.Generator:
+        """A CPU generator seeded from (seed, purpose): independent, reproducible streams per metric."""
+        digest = hashlib.sha256(f"{self.seed}/{purpose}".encode()).digest()
+        return make_generator(int.from_bytes(digest[:7], "little"))
+
+
+class Metric(abc.ABC):
+    """Base class. Subclasses set ``name``, ``produces`` and implement ``compute``."""
+
+    name: ClassVar[str]
+    produces: ClassVar[tuple[str, ...]]
+    """The metric names of the records ``compute`` returns (also used for n/a records)."""
+    config_class: ClassVar[type[Config]] = NoOptions
+    requires_any: ClassVar[frozenset[Capability]] = frozenset()
+    """The model needs at least one of these (empty: no requirement)."""
+
+    def __init__(self, config: Config | None = None, **options: Any):
+        if config is not None and options:
+            raise TypeError("pass either a config or keyword options, not both")
+        self.config = config if config is not None else self.config_class.from_options(
+            options, owner=f"metric {self.name}"
+        )
+
+    def missing_capability(self, model: GenerativeModel) -> str | None:
+        """Why ``model`` lacks what this metric needs (None when it has it)."""
+        if self.requires_any and not (self.requires_any & model.capabilities):
+            needs = " or ".join(sorted(c.value for c in self.requires_any))
+            return f"{model.name} has no {needs}"
+        return None
+
+    def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
+        """Why the metric does not apply to this model on this data although the model has the
+        capability (a density on categories, say); None when it applies."""
+        return None
+
+    @abc.abstractmethod
+    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+        """Measure ``model`` on ``data``; records carry the measurement, not the identity."""
+
+    def not_available(self, reason: str, *, estimator: str = "") -> list[Record]:
+        """n/a records; ``estimator="none"`` marks a model that lacks the capability altogether."""
+        return [Record.not_available(metric, reason, estimator=estimator) for metric in self.produces]
+
+    def failed(self, reason: str) -> list[Record]:
+        return [Record.failed(metric, reason) for metric in self.produces]

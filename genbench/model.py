@@ -1,0 +1,208 @@
+"""The model contract: one interface for every generative model genbench measures.
+
+Shapes: ``x`` is a batch (N, *info.shape) in the data's representation (see
+``genbench.data.info``); ``z`` is (N, d) or, for importance sampling, (K, N, d).
+
+A model declares what it can do in ``capabilities``; a metric declares what it needs. Calling
+a method the model does not declare raises ``CapabilityError`` rather than returning a number.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+from enum import Enum
+from typing import Any, ClassVar, TypeVar
+
+import torch
+
+from genbench.config import Config
+from genbench.data.info import DataInfo
+from genbench.data.splits import as_examples
+from genbench.errors import CapabilityError, UsageError
+from genbench.rng import derive_seed
+
+M = TypeVar("M", bound="GenerativeModel")
+
+
+class Capability(str, Enum):
+    SAMPLE = "sample"
+    """``sample(n, generator)``: draws in the data's shape and value range."""
+    EXACT_LIKELIHOOD = "exact-likelihood"
+    """``log_prob(x)``: the exact log density (continuous) or log mass (discrete), per example."""
+    IMPORTANCE_SAMPLER = "importance-sampler"
+    """``propose(x, k)`` draws z ~ q(z|x) with log q; ``log_joint(x, z)`` gives log p(x, z)."""
+    ENCODER = "encoder"
+    """``encode(x)``: a point in latent space per example."""
+    DECODER = "decoder"
+    """``decode(z)``: an example (the decoder's mean) per latent point."""
+
+
+class GenerativeModel(torch.nn.Module, abc.ABC):
+    """Base class. Subclasses set the class attributes and implement ``_build`` and ``_fit``.
+
+    Learned state ends in ``_`` (``info_``, ``history_``) or lives in registered buffers and
+    parameters, so ``state_dict`` holds everything a checkpoint needs.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[Config]]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SAMPLE})
+
+    def __init__(self, config: Config | None = None, **options: Any):
+        super().__init__()
+        if config is not None and options:
+            raise TypeError("pass either a config or keyword options, not both")
+        if config is None:
+            config = self.config_class.from_options(options, owner=f"model {self.name}")
+        elif not isinstance(config, self.config_class):
+            raise TypeError(f"{self.name} takes a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+        self.info_: DataInfo | None = None
+        self.history_: list[dict[str, float]] = []
+
+    # ----------------------------------------------------------------------------- what it can do
+    @classmethod
+    def unsupported_reason(cls, info: DataInfo) -> str | None:
+        """Why this model cannot represent ``info``'s data (None when it can)."""
+        return None
+
+    def has(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    @property
+    def likelihood_kind(self) -> str:
+        """"mass" when log_prob / log_joint are log probabilities of discrete values, else "density"."""
+        return "mass" if self._info.is_discrete else "density"
+
+    @property
+    def device(self) -> torch.device:
+        tensor = next(itertools.chain(self.parameters(), self.buffers()), None)
+        return tensor.device if tensor is not None else torch.device("cpu")
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.info_ is not None
+
+    @property
+    def _info(self) -> DataInfo:
+        if self.info_ is None:
+            raise UsageError(f"{self.name} is not fitted yet: call fit(data) first")
+        return self.info_
+
+    def resolved_latent_dim(self, info: DataInfo) -> int:
+        """``config.latent_dim``, or the dataset's hint when the config leaves it open."""
+        latent_dim = getattr(self.config, "latent_dim", None)
+        return int(latent_dim) if latent_dim is not None else info.latent_dim_hint
+
+    # ---------------------------------------------------------------------------------- training
+    def fit(
+        self: M,
+        data: Any,
+        val: Any = None,
+        *,
+        generator: torch.Generator | None = None,
+        device: str | torch.device = "cpu",
+    ) -> M:
+        """Fit to ``data`` (a Tensor (N, ...) or a torch Dataset); ``val`` drives early stopping."""
+        x, info = as_examples(data, "training data")
+        reason = self.unsupported_reason(info)
+        if reason:
+            raise UsageError(f"{self.name} cannot model {info.name}: {reason}")
+        x_val = None
+        if val is not None:
+            x_val, val_info = as_examples(val, "validation data")
+            info.check(x_val, "validation data")
+        self.build(info, seed=derive_seed(generator))
+        self.to(device)
+        self.history_ = []
+        self._fit(x.to(device), None if x_val is None else x_val.to(device), generator)
+        self.eval()
+        return self
+
+    def build(self, info: DataInfo, seed: int = 0) -> None:
+        """Create the model's networks and buffers for ``info``; weights initialised from ``seed``."""
+        self.info_ = info
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self._build(info)
+
+    @abc.abstractmethod
+    def _build(self, info: DataInfo) -> None:
+        """Create networks and buffers sized for ``info`` (called before ``_fit`` and on load)."""
+
+    @abc.abstractmethod
+    def _fit(self, x: torch.Tensor, x_val: torch.Tensor | None, generator: torch.Generator | None) -> None:
+        """Learn from ``x`` (already on the model's device)."""
+
+    # -------------------------------------------------------------------------------- the contract
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n draws (n, *info.shape) in the data's value range, on the model's device."""
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            raise UsageError(f"the number of samples must be a positive integer, got {n!r}")
+        self._require(Capability.SAMPLE)
+        return self._sample(n, generator)
+
+    @torch.no_grad()
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """(N,) exact log density or log mass of x, in nats, with no protocol applied."""
+        self._require(Capability.EXACT_LIKELIHOOD)
+        return self._log_prob(self._input(x))
+
+    @torch.no_grad()
+    def propose(
+        self, x: torch.Tensor, k: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """z ~ q(z | x), (k, N, d), with log q(z | x), (k, N)."""
+        self._require(Capability.IMPORTANCE_SAMPLER)
+        return self._propose(self._input(x), k, generator)
+
+    @torch.no_grad()
+    def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x, z) = log p(z) + log p(x | z) for z (k, N, d): (k, N)."""
+        self._require(Capability.IMPORTANCE_SAMPLER)
+        return self._log_joint(self._input(x), z.to(self.device))
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, d) latent codes."""
+        self._require(Capability.ENCODER)
+        return self._encode(self._input(x))
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(N, *info.shape) decoded examples (the decoder's mean, in the data's value range)."""
+        self._require(Capability.DECODER)
+        return self._decode(z.to(self.device))
+
+    def _sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _propose(self, x: torch.Tensor, k: int, generator: torch.Generator | None):
+        raise NotImplementedError
+
+    def _log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _require(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise CapabilityError(f"{self.name} does not provide {capability.value}")
+        self._info  # noqa: B018 - raises when not fitted
+
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        self._info.check(x)
+        return x.to(self.device)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.config.to_dict().items())
+

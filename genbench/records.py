@@ -1,0 +1,80 @@
+"""Tidy measurement records: one row per (model, dataset, seed, metric), the long form of metrics.csv."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+OK, NOT_AVAILABLE, FAILED = "ok", "n/a", "failed"
+NO_ESTIMATOR = "none"
+"""The ``estimator`` of an n/a record whose model lacks the capability (a GAN's likelihood)."""
+
+COLUMNS = [
+    "model", "dataset", "seed", "metric", "value", "stderr", "unit", "n",
+    "extractor", "estimator", "status", "reason", "details",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One measured figure. A metric fills the measurement; ``evaluate`` fills the identity.
+
+    ``stderr`` is the standard error of ``value`` (NaN where none is defined), ``n`` the number
+    of examples or samples it was computed from, ``estimator`` how (e.g. "exact",
+    "iw-bound(K=1000)"), ``extractor`` the feature space of sample-based metrics, ``details``
+    any further provenance (JSON-serialisable).
+    """
+
+    metric: str
+    value: float = math.nan
+    stderr: float = math.nan
+    unit: str = ""
+    n: int | None = None
+    extractor: str = ""
+    estimator: str = ""
+    status: str = OK
+    reason: str = ""
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    model: str = ""
+    dataset: str = ""
+    seed: int | None = None
+
+    @classmethod
+    def not_available(cls, metric: str, reason: str, **kw: Any) -> Record:
+        return cls(metric=metric, status=NOT_AVAILABLE, reason=reason, **kw)
+
+    @classmethod
+    def failed(cls, metric: str, reason: str, **kw: Any) -> Record:
+        return cls(metric=metric, status=FAILED, reason=reason, **kw)
+
+    def identify(self, *, model: str, dataset: str, seed: int) -> Record:
+        return dataclasses.replace(self, model=model, dataset=dataset, seed=seed)
+
+    def row(self) -> dict[str, Any]:
+        row = dataclasses.asdict(self)
+        row["details"] = json.dumps(self.details, sort_keys=True) if self.details else ""
+        return {column: row[column] for column in COLUMNS}
+
+
+def to_frame(records: Iterable[Record]) -> pd.DataFrame:
+    """Records → a DataFrame with the columns of metrics.csv, in their fixed order."""
+    frame = pd.DataFrame([r.row() for r in records], columns=COLUMNS)
+    return normalise(frame)
+
+
+def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fix dtypes so that a frame read back from CSV equals the one written."""
+    frame = frame.reindex(columns=COLUMNS).copy()
+    for column in ("value", "stderr"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in ("seed", "n"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+    for column in ("model", "dataset", "metric", "unit", "extractor", "estimator", "status", "reason",
+                   "details"):
+        frame[column] = frame[column].fillna("").astype(str)
+    return frame.reset_index(drop=True)

@@ -1,0 +1,99 @@
+"""The run directory: every file a run writes, written atomically, never overwritten silently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from genbench.atomic import write_json, write_text
+from genbench.errors import UsageError
+from genbench.records import COLUMNS, normalise
+from genbench.table import comparison_csv, comparison_markdown, comparison_table, measurements_markdown
+
+CONFIG = "config.json"
+ENVIRONMENT = "environment.json"
+METRICS = "metrics.csv"
+TIMINGS = "timings.json"
+TABLE_MD = "table.md"
+TABLE_CSV = "table.csv"
+MEASUREMENTS_MD = "measurements.md"
+LOG = "run.log"
+
+
+def default_run_path(dataset: str, root: Path = Path("runs")) -> Path:
+    """runs/<dataset>-<UTC time>, with a numeric suffix if that name is taken."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset)
+    path = root / f"{safe}-{stamp}"
+    suffix = 2
+    while path.exists():
+        path = root / f"{safe}-{stamp}-{suffix}"
+        suffix += 1
+    return path
+
+
+class RunDir:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, path: Path) -> RunDir:
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UsageError(f"{path} already exists and is not empty; finish it with --resume or choose another --out")
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    @classmethod
+    def existing(cls, path: Path) -> RunDir:
+        path = Path(path)
+        if not (path / CONFIG).is_file():
+            raise UsageError(f"{path} is not a genbench run directory (no {CONFIG} in it)")
+        return cls(path)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # ---------------------------------------------------------------------------------- documents
+    def read_json(self, name: str) -> Any:
+        try:
+            return json.loads(self.file(name).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise UsageError(f"cannot read {self.file(name)}: {error}") from None
+
+    def write_json(self, name: str, obj: Any) -> None:
+        write_json(self.file(name), obj)
+
+    def write_text(self, name: str, text: str) -> None:
+        write_text(self.file(name), text)
+
+    # ------------------------------------------------------------------------------------ metrics
+    def read_metrics(self) -> pd.DataFrame:
+        path = self.file(METRICS)
+        if not path.exists():
+            return normalise(pd.DataFrame(columns=COLUMNS))
+        try:
+            frame = pd.read_csv(path, keep_default_na=False, na_values={"value": ["", "nan"], "stderr": ["", "nan"]})
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read {path}: {error}") from None
+        missing = [c for c in COLUMNS if c not in frame.columns]
+        if missing:
+            raise UsageError(f"{path} lacks the columns {', '.join(missing)}; is it a genbench metrics.csv?")
+        return normalise(frame)
+
+    def write_metrics(self, frame: pd.DataFrame) -> None:
+        self.write_text(METRICS, normalise(frame).to_csv(index=False))
+
+    def write_tables(self, frame: pd.DataFrame) -> str:
+        """Write table.md, table.csv and measurements.md; return the text to print."""
+        table = comparison_table(frame)
+        comparison = comparison_markdown(table)
+        measurements = measurements_markdown(frame)
+        self.write_text(TABLE_MD, comparison)
+        self.write_text(TABLE_CSV, comparison_csv(table))
+        self.write_text(MEASUREMENTS_MD, measurements)
+        return f"{measurements}\n{comparison}"

@@ -1,0 +1,232 @@
+"""``genbench run``: train every model on one dataset for every seed, measure, write the run directory.
+
+A cell is one (model, seed). Its records are appended to metrics.csv, atomically, as soon as it
+finishes, so a killed run resumes (``resume=True``) without redoing finished cells. A cell that
+fails (a non-finite loss, running out of memory) is recorded as failed with its reason and the
+run goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from genbench import catalog
+from genbench.config import Config
+from genbench.data.source import DatasetSource
+from genbench.data.splits import Data
+from genbench.devices import resolve_device
+from genbench.environment import environment
+from genbench.errors import GenbenchError, UsageError
+from genbench.evaluation import measure
+from genbench.metric import EvalContext, Metric
+from genbench.model import GenerativeModel
+from genbench.records import Record, normalise, to_frame
+from genbench.reference import TRUE_DISTRIBUTION, TrueModel
+from genbench.rng import make_generator
+from genbench.rundir import CONFIG, ENVIRONMENT, TIMINGS, RunDir
+from genbench.specs import Spec, parse_spec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODELS = ("naive-bayes", "pca", "vae")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """What ``genbench run`` was asked to do (config.json's "run" entry)."""
+
+    dataset: Spec = Spec(catalog.DEFAULT_DATASET)
+    models: tuple[Spec, ...] = tuple(Spec(m) for m in DEFAULT_MODELS)
+    metrics: tuple[Spec, ...] = tuple(Spec(m) for m in catalog.DEFAULT_METRICS)
+    seeds: tuple[int, ...] = (0,)
+    device: str = "auto"
+    budget: str = "default"
+    epochs: int | None = None
+    data_dir: str | None = None
+    download: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset.label,
+            "models": [s.label for s in self.models],
+            "metrics": [s.label for s in self.metrics],
+            "seeds": list(self.seeds),
+            "device": self.device,
+            "budget": self.budget,
+            "epochs": self.epochs,
+            "data_dir": self.data_dir,
+            "download": self.download,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        return cls(
+            dataset=parse_spec(data["dataset"], "dataset"),
+            models=tuple(parse_spec(m) for m in data["models"]),
+            metrics=tuple(parse_spec(m, "metric") for m in data["metrics"]),
+            seeds=tuple(int(s) for s in data["seeds"]),
+            device=data.get("device", "auto"),
+            budget=data.get("budget", "default"),
+            epochs=data.get("epochs"),
+            data_dir=data.get("data_dir"),
+            download=bool(data.get("download", False)),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelPlan:
+    label: str
+    model_class: type[GenerativeModel]
+    config: Config
+
+    def make(self) -> GenerativeModel:
+        return self.model_class(self.config)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A run with every name resolved and every option validated, before anything is trained."""
+
+    run: RunConfig
+    source: DatasetSource
+    models: tuple[ModelPlan, ...]
+    metrics: tuple[Metric, ...]
+
+    def resolved(self) -> dict[str, Any]:
+        return {
+            "run": self.run.to_dict(),
+            "dataset": {"name": self.source.name, "options": self.source.config.to_dict()},
+            "models": {m.label: {"name": m.model_class.name, "config": m.config.to_dict()} for m in self.models},
+            "metrics": {s.label: {"name": m.name, "options": m.config.to_dict()}
+                        for s, m in zip(self.run.metrics, self.metrics)},
+        }
+
+
+def plan(run: RunConfig) -> Plan:
+    """Resolve names and options; raise ``UsageError`` on anything unknown or out of range."""
+    resolve_device(run.device)
+    source = catalog.DATASETS.get(run.dataset.name)(**run.dataset.option_dict())
+    models = []
+    for spec in run.models:
+        model_class = catalog.MODELS.get(spec.name)
+        fields = model_class.config_class.field_names()
+        run_wide = {k: v for k, v in (("budget", run.budget), ("epochs", run.epochs)) if k in fields}
+        spec_with_defaults = spec.with_defaults(**run_wide)
+        config = model_class.config_class.from_options(spec_with_defaults.option_dict(), owner=f"model {spec.name}")
+        models.append(ModelPlan(spec.label, model_class, config))
+    metrics = tuple(catalog.METRICS.get(s.name)(**s.option_dict()) for s in run.metrics)
+    if not run.seeds:
+        raise UsageError("at least one seed is needed")
+    return Plan(run, source, tuple(models), metrics)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    path: Path
+    metrics: pd.DataFrame
+    failed_cells: list[str]
+    summary_text: str
+
+
+def start(run: RunConfig, out: Path) -> tuple[Plan, RunDir]:
+    """Validate ``run`` and create its directory (refusing one that exists)."""
+    the_plan = plan(run)
+    rundir = RunDir.create(out)
+    rundir.write_json(CONFIG, the_plan.resolved())
+    return the_plan, rundir
+
+
+def reopen(out: Path, device: str | None = None) -> tuple[Plan, RunDir]:
+    """The plan stored in an existing run directory, for ``--resume``."""
+    rundir = RunDir.existing(out)
+    stored = rundir.read_json(CONFIG)
+    try:
+        run = RunConfig.from_dict(stored["run"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise UsageError(f"{rundir.file(CONFIG)} is not a genbench run configuration: {error}") from None
+    if device is not None:
+        run = dataclasses.replace(run, device=device)
+    return plan(run), rundir
+
+
+def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None] = log.info) -> RunOutcome:
+    """Run every cell not yet in metrics.csv; write metrics.csv after each and the tables at the end."""
+    run = the_plan.run
+    device = resolve_device(run.device)
+    rundir.write_json(ENVIRONMENT, environment(device))
+    data = the_plan.source.load(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
+    frame = rundir.read_metrics()
+    done = set(zip(frame.model, frame.seed.astype("Int64")))
+    timings = rundir.read_json(TIMINGS) if rundir.file(TIMINGS).exists() else {}
+    cells: list[tuple[str, Callable[[], GenerativeModel]]] = [(m.label, m.make) for m in the_plan.models]
+    if data.true_distribution is not None:
+        cells.append((TRUE_DISTRIBUTION, lambda: TrueModel(data.true_distribution, data.info)))
+    for seed in run.seeds:
+        for label, make in cells:
+            if (label, seed) in done:
+                progress_note(f"{label} seed {seed}: already in {rundir.file('metrics.csv')}, skipped")
+                continue
+            records, timing = run_cell(label, make(), data, the_plan.metrics, seed, device, rundir)
+            frame = normalise(pd.concat([frame, to_frame(records)], ignore_index=True))
+            rundir.write_metrics(frame)
+            timings[f"{label}/seed={seed}"] = timing
+            rundir.write_json(TIMINGS, timings)
+            progress_note(describe_cell(label, seed, records, timing))
+    text = rundir.write_tables(frame)
+    failed = sorted({f"{m} seed {s}" for m, s, st in zip(frame.model, frame.seed, frame.status) if st == "failed"})
+    return RunOutcome(rundir.path, frame, failed, text)
+
+
+def run_cell(
+    label: str, model: GenerativeModel, data: Data, metrics: tuple[Metric, ...], seed: int,
+    device: torch.device, rundir: RunDir,
+) -> tuple[list[Record], dict[str, float]]:
+    """Fit one model for one seed and measure it; failures become records, never exceptions."""
+    identify = dict(model=label, dataset=data.name, seed=seed)
+    reason = model.unsupported_reason(data.info)
+    if reason:
+        records = [r for m in metrics for r in m.not_available(reason)]
+        return [r.identify(**identify) for r in records], {}
+    timing: dict[str, float] = {}
+    start_time = time.perf_counter()
+    try:
+        if not model.is_fitted:
+            model.fit(data.train, data.val, generator=make_generator(seed), device=device)
+    except (GenbenchError, RuntimeError, ValueError) as error:
+        if isinstance(error, torch.cuda.OutOfMemoryError):
+            torch.cuda.empty_cache()
+        log.warning("%s seed %s: training failed: %s", label, seed, error,
+                    exc_info=not isinstance(error, GenbenchError))
+        records = [r for m in metrics for r in m.failed(f"training failed: {type(error).__name__}: {error}")]
+        return [r.identify(**identify) for r in records], {"fit_seconds": time.perf_counter() - start_time}
+    timing["fit_seconds"] = time.perf_counter() - start_time
+    if model.history_:
+        history = pd.DataFrame(model.history_).to_csv(index=False)
+        rundir.write_text(f"history-{safe_name(label)}-seed{seed}.csv", history)
+    start_time = time.perf_counter()
+    records = measure(model, data, metrics, EvalContext(seed=seed, device=device))
+    timing["evaluate_seconds"] = time.perf_counter() - start_time
+    return [r.identify(**identify) for r in records], timing
+
+
+def safe_name(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+
+
+def describe_cell(label: str, seed: int, records: list[Record], timing: dict[str, float]) -> str:
+    seconds = sum(timing.values())
+    statuses = {r.status for r in records}
+    if "failed" in statuses:
+        reason = next(r.reason for r in records if r.status == "failed")
+        return f"{label} seed {seed}: FAILED ({reason})"
+    shown = next((r for r in records if r.metric == "log_likelihood" and r.status == "ok"), None)
+    figure = f", test log-likelihood {shown.value:.2f} nats ({shown.estimator})" if shown else ""
+    return f"{label} seed {seed}: done in {seconds:.1f} s{figure}"

@@ -1,0 +1,71 @@
+"""Parse the command line's name-with-options lists: ``vae,beta-vae:beta=8,gan:latent_dim=64``.
+
+A spec is a registered name followed by ``:key=value`` options; specs are separated by commas.
+The spec's text is its label in tables and metrics.csv, so two specs of one model stay apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from genbench.errors import UsageError
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    name: str
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label(self) -> str:
+        return ":".join([self.name, *(f"{k}={v}" for k, v in self.options)])
+
+    def option_dict(self) -> dict[str, str]:
+        return dict(self.options)
+
+    def with_defaults(self, **defaults: object) -> Spec:
+        """This spec with options it does not set taken from ``defaults`` (None values skipped)."""
+        extra = tuple((k, str(v)) for k, v in defaults.items() if v is not None and k not in self.option_dict())
+        return dataclasses.replace(self, options=self.options + extra)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def parse_spec(text: str, what: str = "model") -> Spec:
+    """``name[:key=value[:key=value…]]`` → Spec."""
+    name, *pairs = text.strip().split(":")
+    if not name:
+        raise UsageError(f"empty {what} name in {text!r}; write e.g. vae or vae:latent_dim=8")
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"{what} option {pair!r} in {text!r} must be key=value, e.g. {name}:latent_dim=8")
+        if key in options:
+            raise UsageError(f"{what} option {key!r} is given twice in {text!r}")
+        options[key] = value
+    return Spec(name, tuple(options.items()))
+
+
+def parse_specs(text: str, what: str = "model") -> list[Spec]:
+    """A comma-separated list of specs; at least one, each label once."""
+    specs = [parse_spec(part, what) for part in text.split(",")] if text.strip() else []
+    if not specs:
+        raise UsageError(f"expected at least one {what}, e.g. vae or vae,gan:latent_dim=64")
+    labels = [s.label for s in specs]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise UsageError(f"{what} {duplicates[0]!r} is listed twice")
+    return specs
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0,1,2`` → [0, 1, 2]; non-negative integers, each once."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds takes distinct non-negative integers separated by commas, e.g. 0,1,2; got {text!r}")
+    return seeds

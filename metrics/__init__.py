@@ -1,0 +1,1 @@
+"""Metrics, one module per idea: each a pure kernel on tensors plus a ``Metric`` adapter."""

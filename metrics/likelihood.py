@@ -1,0 +1,135 @@
+"""Test log-likelihood under one protocol for every model on a dataset.
+
+Event space: discrete data (binary, discrete, categorical) are measured as probability mass, in
+nats per example and bits per dimension; continuous data as density.
+
+- A model with an exact likelihood gives ``log_prob(x)``.
+- A latent-variable model gives the importance-weighted bound (Burda et al. 2016, eq. 8)
+
+      log p(x) ≥ L_K(x) = E[log (1/K) Σ_k p(x, z_k) / q(z_k | x)],   z_k ~ q(z | x),
+
+  which is the ELBO at K = 1, never decreases with K and tends to log p(x) as K → ∞.
+- A continuous density on discrete data is measured through uniform dequantization (Theis et
+  al. 2016, §3.1): with y = x + (u - ½) Δ, u ~ U[0, 1)^D and Δ the bin width,
+
+      log P(x) = log ∫_bin p(y) dy ≥ E_u[log p(y)] + D log Δ,
+
+  by Jensen's inequality, so the figure is a bound on the discrete probability, recorded so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from genbench.config import Config, require_positive
+from genbench.data.info import DataInfo, ValueType
+from genbench.data.splits import Data
+from genbench.metric import EvalContext, Metric
+from genbench.model import Capability, GenerativeModel
+from genbench.records import Record
+from genbench.rng import rand
+
+LOG2 = math.log(2)
+
+
+def iw_bound(log_weights: torch.Tensor) -> torch.Tensor:
+    """log (1/K) Σ_k w_k from log w of shape (K, N): the importance-weighted estimate per example."""
+    return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
+
+
+def importance_sampled_log_likelihood(
+    model: GenerativeModel, x: torch.Tensor, k: int, generator: torch.Generator | None,
+    max_rows: int = 1 << 16,
+) -> torch.Tensor:
+    """L_K(x) per example, (N,). The K samples are drawn in chunks of at most ``max_rows`` (k·N)."""
+    chunk = max(1, min(k, max_rows // max(1, len(x))))
+    partial = []
+    for start in range(0, k, chunk):
+        size = min(chunk, k - start)
+        z, log_q = model.propose(x, size, generator)
+        partial.append(torch.logsumexp(model.log_joint(x, z).double() - log_q.double(), dim=0))
+    return torch.logsumexp(torch.stack(partial), dim=0) - math.log(k)
+
+
+def dequantize(x: torch.Tensor, info: DataInfo, generator: torch.Generator | None) -> torch.Tensor:
+    """y = x + (u - ½) Δ: a uniform point in the bin that the grid value x owns."""
+    u = rand(*x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return x + (u - 0.5) * info.bin_width
+
+
+def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
+    """Mean and standard error (sample std with ddof 1, over √N) of a 1-D tensor."""
+    values = values.double()
+    n = values.numel()
+    mean = values.mean().item()
+    stderr = (values.std(unbiased=True) / math.sqrt(n)).item() if n > 1 else math.nan
+    return mean, stderr
+
+
+@dataclasses.dataclass(frozen=True)
+class LikelihoodOptions(Config):
+    k: int = 1000
+    """Importance samples per example for latent-variable models (K = 1 is the ELBO)."""
+    batch_size: int = 256
+    split: str = "test"
+
+    def validate(self) -> None:
+        require_positive(k=self.k, batch_size=self.batch_size)
+
+
+class LogLikelihood(Metric):
+    """Test log-likelihood: exact, importance-weighted bound or dequantized bound; nats and bits/dim."""
+
+    name = "log-likelihood"
+    produces = ("log_likelihood", "bits_per_dim")
+    config_class = LikelihoodOptions
+    requires_any = frozenset({Capability.EXACT_LIKELIHOOD, Capability.IMPORTANCE_SAMPLER})
+
+    def missing_capability(self, model: GenerativeModel) -> str | None:
+        if not self.requires_any & model.capabilities:
+            return f"{model.name} defines no likelihood (neither exact nor a latent-variable bound)"
+        return None
+
+    def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
+        if data.info.value_type is ValueType.CATEGORICAL and model.likelihood_kind == "density":
+            return f"{model.name} gives a density, which assigns no probability to categories"
+        return None
+
+    def per_example(self, model: GenerativeModel, x: torch.Tensor, info: DataInfo,
+                    generator: torch.Generator) -> tuple[torch.Tensor, str]:
+        """(N,) log-likelihoods of x under this protocol, and the estimator that produced them."""
+        exact = model.has(Capability.EXACT_LIKELIHOOD)
+        dequantized = info.is_discrete and model.likelihood_kind == "density"
+        values = []
+        for batch in x.split(self.config.batch_size):
+            batch = batch.to(model.device)
+            if dequantized:
+                batch = dequantize(batch, info, generator)
+            if exact:
+                values.append(model.log_prob(batch).double().cpu())
+            else:
+                values.append(importance_sampled_log_likelihood(model, batch, self.config.k, generator).cpu())
+        log_likelihood = torch.cat(values)
+        if dequantized:
+            log_likelihood = log_likelihood + info.dim * math.log(info.bin_width)
+        parts = ["exact" if exact else f"iw-bound(K={self.config.k})"]
+        if dequantized:
+            parts = ["bound" if exact else parts[0], "dequantized"]
+        return log_likelihood, "+".join(parts)
+
+    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+        split = data.split(self.config.split)
+        log_likelihood, estimator = self.per_example(model, split.x, data.info, context.generator(self.name))
+        mean, stderr = mean_and_stderr(log_likelihood)
+        per_dim = -1.0 / (data.info.dim * LOG2)
+        details = {"split": split.name, "kind": model.likelihood_kind}
+        if not model.has(Capability.EXACT_LIKELIHOOD):
+            details["k"] = self.config.k
+        common = dict(n=len(split), estimator=estimator, details=details)
+        return [
+            Record("log_likelihood", mean, stderr, unit="nats", **common),
+            Record("bits_per_dim", mean * per_dim, abs(stderr * per_dim), unit="bits/dim", **common),
+        ]

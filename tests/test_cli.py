@@ -1,0 +1,161 @@
+"""End to end through the command line: a run directory, reproducibility, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from genbench.records import COLUMNS
+
+FAST = ["--epochs", "2", "--metrics", "log-likelihood:k=8"]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One small run on digits, shared by the tests that only read it."""
+    from genbench.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "digits"
+    assert main(["run", "--out", str(out), "--quiet", *FAST]) == 0
+    return out
+
+
+def test_run_writes_the_run_directory(finished_run):
+    names = {p.name for p in finished_run.iterdir()}
+    assert {"config.json", "environment.json", "metrics.csv", "table.md", "table.csv", "measurements.md",
+            "run.log", "timings.json"} <= names
+    config = json.loads((finished_run / "config.json").read_text())
+    assert config["run"]["models"] == ["naive-bayes", "pca", "vae"]
+    assert config["models"]["vae"]["config"]["epochs"] == 2  # the fully resolved options
+    assert config["metrics"]["log-likelihood:k=8"]["options"]["k"] == 8
+    environment = json.loads((finished_run / "environment.json").read_text())
+    assert environment["packages"]["torch"] and environment["device"]["type"] == "cpu"
+
+
+def test_metrics_csv_is_long_form_with_every_cell(finished_run):
+    frame = pd.read_csv(finished_run / "metrics.csv")
+    assert list(frame.columns) == COLUMNS
+    assert set(frame.model) == {"naive-bayes", "pca", "vae"}
+    ll = frame[frame.metric == "log_likelihood"].set_index("model")
+    assert ll.loc["naive-bayes", "estimator"] == "exact"
+    assert ll.loc["pca", "estimator"] == "bound+dequantized"
+    assert ll.loc["vae", "estimator"] == "iw-bound(K=8)"
+    assert (ll.n == 359).all() and (ll.status == "ok").all()
+
+
+def test_table_has_the_six_rows(finished_run):
+    table = (finished_run / "table.md").read_text()
+    for row in ("Efficient sampling", "High-quality samples", "Coverage", "Well-behaved latent space",
+                "Interpretable latent space", "Efficient likelihood"):
+        assert f"| {row} |" in table
+    assert "Rules:" in table
+    csv = pd.read_csv(finished_run / "table.csv")
+    assert set(csv.property) >= {"Efficient likelihood"} and set(csv.model) == {"naive-bayes", "pca", "vae"}
+
+
+def test_the_same_seed_gives_the_same_metrics_csv(tmp_path, cli, finished_run):
+    out = tmp_path / "again"
+    assert cli("run", "--out", out, "--quiet", *FAST).code == 0
+    assert (out / "metrics.csv").read_bytes() == (finished_run / "metrics.csv").read_bytes()
+
+
+def test_run_prints_the_table_and_log_likelihoods(tmp_path, cli):
+    result = cli("run", "--out", tmp_path / "r", "--models", "naive-bayes,pca", "--quiet")
+    assert result.code == 0
+    assert "| log_likelihood (nats) |" in result.out and "Efficient likelihood" in result.out
+
+
+def test_rings_has_a_true_density_row(tmp_path, cli):
+    result = cli("run", "--dataset", "rings:n_train=500:n_val=100:n_test=200", "--models", "pca,naive-bayes",
+                 "--out", tmp_path / "r", "--quiet")
+    assert result.code == 0
+    frame = pd.read_csv(tmp_path / "r" / "metrics.csv", keep_default_na=False)
+    ll = frame[frame.metric == "log_likelihood"].set_index("model")
+    assert ll.loc["true-density", "status"] == "ok"
+    assert float(ll.loc["true-density", "value"]) > float(ll.loc["pca", "value"])
+    assert ll.loc["naive-bayes", "status"] == "n/a" and "continuous" in ll.loc["naive-bayes", "reason"]
+
+
+def test_several_seeds_give_seed_to_seed_uncertainty(tmp_path, cli):
+    result = cli("run", "--models", "vae", "--seeds", "0,1", "--out", tmp_path / "r", "--quiet", *FAST)
+    assert result.code == 0
+    frame = pd.read_csv(tmp_path / "r" / "metrics.csv")
+    assert sorted(frame[frame.metric == "log_likelihood"].seed) == [0, 1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--models", "vea"], "unknown model 'vea'; valid: "),
+    (["--dataset", "mnistt"], "unknown dataset 'mnistt'; valid: "),
+    (["--models", "vae:latnt_dim=3"], "unknown option 'latnt_dim' for model vae; valid options: "),
+    (["--models", "vae:latent_dim"], "must be key=value"),
+    (["--models", "vae,vae"], "listed twice"),
+    (["--seeds", "0,a"], "--seeds takes distinct non-negative integers"),
+    (["--seeds", "-1"], "--seeds takes distinct non-negative integers"),
+    (["--epochs", "0"], "expected a positive integer, got '0'"),
+    (["--models", "vae:latent_dim=0"], "latent_dim must be positive, got 0"),
+    (["--metrics", "log-likelihood:k=0"], "k must be positive, got 0"),
+    (["--metrics", "fidd"], "unknown metric 'fidd'"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--budget", "huge"], "invalid choice: 'huge'"),
+    (["--dataset", "rings:std=-1"], "std must be positive"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, cli, tmp_path):
+    result = cli("run", "--out", tmp_path / "r", *args)
+    assert result.code == 2, result.err
+    assert message in result.err
+    assert result.err.strip().count("\n") == 0, result.err
+    assert "Traceback" not in result.err
+    assert not (tmp_path / "r" / "metrics.csv").exists()
+
+
+def test_an_existing_run_directory_is_never_overwritten(tmp_path, cli):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "metrics.csv").write_text("precious\n")
+    result = cli("run", "--out", out, "--models", "naive-bayes")
+    assert result.code == 2 and "already exists" in result.err and "--resume" in result.err
+    assert (out / "metrics.csv").read_text() == "precious\n"
+
+
+def test_resume_skips_finished_cells(tmp_path, cli, finished_run):
+    out = tmp_path / "r"
+    assert cli("run", "--out", out, "--quiet", *FAST).code == 0
+    frame = pd.read_csv(out / "metrics.csv")
+    frame[frame.model != "vae"].to_csv(out / "metrics.csv", index=False)  # as if killed during vae
+    result = cli("run", "--resume", "--out", out)
+    assert result.code == 0
+    assert "naive-bayes seed 0: already in" in result.err and "vae seed 0: done" in result.err
+    assert (out / "metrics.csv").read_bytes() == (finished_run / "metrics.csv").read_bytes()
+
+
+def test_resume_refuses_new_configuration(tmp_path, cli, finished_run):
+    result = cli("run", "--resume", "--out", finished_run, "--models", "vae")
+    assert result.code == 2 and "drop --models" in result.err
+    result = cli("run", "--resume", "--out", tmp_path)
+    assert result.code == 2 and "not a genbench run directory" in result.err
+
+
+def test_list_shows_every_registry(cli):
+    result = cli("list")
+    assert result.code == 0
+    for name in ("naive-bayes", "pca", "vae", "digits", "rings", "wardrobe", "log-likelihood"):
+        assert name in result.out
+    assert "options: alpha=1.0" in result.out
+
+
+def test_help_teaches(cli):
+    result = cli("run", "--help")
+    assert result.code == 0 and "examples:" in result.out and "--seeds" in result.out
+
+
+def test_console_script_runs_in_a_fresh_process(tmp_path):
+    """No traceback, exit 2 and one line, from the installed entry point."""
+    result = subprocess.run([sys.executable, "-m", "genbench", "run", "--models", "nope", "--out", str(tmp_path / "r")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("genbench run: error: unknown model 'nope'; valid: "
+                                     + ", ".join(sorted(__import__("genbench").list_models())))

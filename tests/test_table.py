@@ -1,0 +1,72 @@
+"""Aggregation over seeds, number formatting and the tables, from records alone."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from genbench.formatting import format_estimate
+from genbench.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
+from genbench.records import Record, to_frame
+from genbench.rundir import RunDir
+from genbench.summary import summarise
+from genbench.table import comparison_markdown, comparison_table, measurements_markdown
+
+
+def ll(model, seed, value, stderr=0.5, estimator="exact", **kw):
+    return Record("log_likelihood", value, stderr, unit="nats", n=100, estimator=estimator, **kw).identify(
+        model=model, dataset="d", seed=seed)
+
+
+def test_several_seeds_give_the_seed_to_seed_standard_error():
+    frame = to_frame([ll("a", 0, -10.0), ll("a", 1, -12.0), ll("a", 2, -11.0)])
+    row = summarise(frame).iloc[0]
+    assert row.value == pytest.approx(-11.0)
+    assert row.uncertainty == pytest.approx(1.0 / math.sqrt(3))  # std 1 over √3
+    assert row.seeds == 3
+
+
+def test_one_seed_keeps_its_own_standard_error():
+    row = summarise(to_frame([ll("a", 0, -10.0, stderr=0.25)])).iloc[0]
+    assert (row.value, row.uncertainty, row.seeds) == (-10.0, 0.25, 1)
+
+
+def test_format_estimate_shows_the_digits_the_uncertainty_allows():
+    assert format_estimate(-108.0534, 0.4911) == "-108.05 ± 0.49"
+    assert format_estimate(2.43612, 0.01105) == "2.436 ± 0.011"
+    assert format_estimate(1234.5) == "1234"
+    assert format_estimate(-math.inf, math.nan) == "-inf"
+
+
+def test_likelihood_marks_follow_the_rules():
+    frame = to_frame([
+        ll("exact", 0, -10.0),
+        ll("bound", 0, -9.0, estimator="iw-bound(K=1000)"),
+        ll("dequant", 0, -20.0, estimator="bound+dequantized"),
+        Record.not_available("log_likelihood", "gan defines no likelihood", estimator="none").identify(
+            model="gan", dataset="d", seed=0),
+        Record.not_available("log_likelihood", "PCA models real-valued vectors").identify(
+            model="pca", dataset="d", seed=0),
+    ])
+    table = comparison_table(frame)
+    marks = {m: table.cell("likelihood", m).mark for m in table.models}
+    assert marks == {"exact": CHECK, "bound": UNSURE, "dequant": CHECK, "gan": CROSS, "pca": NOT_APPLICABLE}
+    assert "bound (K=1000)" in table.cell("likelihood", "bound").text
+    text = comparison_markdown(table)
+    assert "not measured yet" in text and "Rules:" in text
+
+
+def test_measurements_table_shows_status_for_missing_values():
+    failed = Record.failed("log_likelihood", "nan loss").identify(model="b", dataset="d", seed=0)
+    frame = to_frame([ll("a", 0, -10.0), failed])
+    text = measurements_markdown(frame)
+    assert "| log_likelihood (nats) | -10.00 ± 0.50 | failed |" in text
+
+
+def test_records_survive_a_csv_round_trip(tmp_path):
+    frame = to_frame([ll("a", 0, -math.inf, stderr=math.nan), ll("b", 1, -3.25, details={"k": 5})])
+    run = RunDir(tmp_path)
+    run.write_metrics(frame)
+    pd.testing.assert_frame_equal(run.read_metrics(), frame)
