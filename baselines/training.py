@@ -97,9 +97,11 @@ def train(
     steps_by_budget: Mapping[str, int],
     generator: torch.Generator | None,
     desc: str,
+    epoch_examples: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
 ) -> list[dict[str, float]]:
     """Minimise ``loss_fn(batch, generator)`` with Adam; return the per-epoch history.
 
+    ``epoch_examples(x, generator)`` gives each epoch's examples (dynamic binarization).
     Raises ``TrainingFailed`` when the loss stops being finite.
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=config.lr)
@@ -112,8 +114,9 @@ def train(
     for epoch in bar:
         module.train()
         total = 0.0
+        examples = x if epoch_examples is None else epoch_examples(x, shuffle)
         for idx in minibatches(len(x), config.batch_size, shuffle):
-            loss = loss_fn(x[idx], noise)
+            loss = loss_fn(examples[idx], noise)
             check_finite(loss, "training loss", epoch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

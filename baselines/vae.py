@@ -51,7 +51,7 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
 
 
 class VAE(GenerativeModel):
-    """MLP variational autoencoder; likelihood by the importance-weighted bound."""
+    """Variational autoencoder (convolutional on images); likelihood by the importance-weighted bound."""
 
     name = "vae"
     config_class = VAEConfig
@@ -64,7 +64,7 @@ class VAE(GenerativeModel):
         self.observation = observation_model(info)
         hidden = self.config.hidden
         self.encoder = nets.encoder(info, 2 * self.latent_dim_, hidden)
-        self.decoder = nets.decoder(self.latent_dim_, self.observation.n_params, tuple(reversed(hidden)))
+        self.decoder = nets.decoder(self.latent_dim_, self.observation.n_params, tuple(reversed(hidden)), info)
 
     # ------------------------------------------------------------------------------ the objective
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,7 +85,7 @@ class VAE(GenerativeModel):
 
     def _fit(self, x, x_val, generator) -> None:
         self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
-                              desc=f"train {self.name}")
+                              desc=f"train {self.name}", epoch_examples=self.epoch_examples)
 
     # -------------------------------------------------------------------------------- the contract
     def _sample(self, n, generator):

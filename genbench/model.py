@@ -111,14 +111,24 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
             raise UsageError(f"{self.name} cannot model {info.name}: {reason}")
         x_val = None
         if val is not None:
-            x_val, val_info = as_examples(val, "validation data")
+            x_val, _ = as_examples(val, "validation data")
             info.check(x_val, "validation data")
         self.build(info, seed=derive_seed(generator))
         self.to(device)
         self.history_ = []
-        self._fit(x.to(device), None if x_val is None else x_val.to(device), generator)
+        self._redraw = getattr(data, "redraw", None)
+        try:
+            self._fit(x.to(device), None if x_val is None else x_val.to(device), generator)
+        finally:
+            self._redraw = None
         self.eval()
         return self
+
+    def epoch_examples(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """The training examples for one epoch: a fresh draw where the split redraws (dynamic
+        binarization), else ``x`` itself."""
+        redraw = getattr(self, "_redraw", None)
+        return x if redraw is None else redraw(generator).to(x.device)
 
     def build(self, info: DataInfo, seed: int = 0) -> None:
         """Create the model's networks and buffers for ``info``; weights initialised from ``seed``."""

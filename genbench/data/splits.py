@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -19,6 +19,8 @@ class Split(Dataset):
     """One split: examples ``x`` (N, *shape), optional ``labels`` (N,) and ``factors`` (N, F).
 
     Indexing yields examples only; ``labels`` and ``factors`` are read as attributes.
+    ``redraw(generator)``, where given, returns a fresh draw of the whole split (same shape as
+    ``x``): trainers call it once per epoch, which is how dynamic binarization works.
     """
 
     def __init__(
@@ -29,12 +31,14 @@ class Split(Dataset):
         labels: torch.Tensor | None = None,
         factors: torch.Tensor | None = None,
         name: str = "train",
+        redraw: Callable[[torch.Generator | None], torch.Tensor] | None = None,
     ):
         info.check(x, f"{info.name}/{name}")
         for extra, what in ((labels, "labels"), (factors, "factors")):
             if extra is not None and len(extra) != len(x):
                 raise UsageError(f"{what} has {len(extra)} rows for {len(x)} examples")
         self.x, self.info, self.labels, self.factors, self.name = x, info, labels, factors, name
+        self.redraw = redraw
 
     def __len__(self) -> int:
         return len(self.x)
