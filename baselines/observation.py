@@ -49,6 +49,12 @@ class ObservationModel(abc.ABC):
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """(B, *shape): the mean (the mode for categories), in the data's value range."""
 
+    def point(self, params: torch.Tensor) -> torch.Tensor:
+        """(B, *shape): the deterministic output in the data's value set (the mean on the grid,
+        the mode for categories), for models that generate without observation noise."""
+        mean = self.mean(params)
+        return mean if self.info.value_type is ValueType.CATEGORICAL else self.info.quantize(mean)
+
     def _shape(self, flat: torch.Tensor) -> torch.Tensor:
         return flat.reshape(flat.shape[0], *self.info.shape)
 

@@ -95,13 +95,16 @@ class PCA(GenerativeModel):
         log_det = lam.log().sum() + (dim - q) * sigma2.log()
         return -0.5 * (dim * math.log(2 * math.pi) + log_det + mahalanobis)
 
+    def _sample_latent(self, n, generator):
+        """Codes of x = μ + U z + σ ε: z ~ N(0, diag(λ - σ²)), the latent part of the PPCA density."""
+        q = len(self.explained_variance_)
+        z = randn(n, q, generator=generator, device=self.device, dtype=torch.float64)
+        return z * (self.explained_variance_ - self.noise_variance_).clamp(min=0).sqrt()
+
     def _sample(self, n, generator):
-        q, dim = self.components_.shape
-        f64, device = torch.float64, self.device
-        z = randn(n, q, generator=generator, device=device, dtype=f64)
-        eps = randn(n, dim, generator=generator, device=device, dtype=f64)
-        scale = (self.explained_variance_ - self.noise_variance_).clamp(min=0).sqrt()
-        flat = self.mean_ + (z * scale) @ self.components_ + self.noise_variance_.sqrt() * eps
+        z = self._sample_latent(n, generator)
+        eps = randn(n, self._info.dim, generator=generator, device=self.device, dtype=torch.float64)
+        flat = self.mean_ + z @ self.components_ + self.noise_variance_.sqrt() * eps
         return self._info.quantize(flat.float().reshape(n, *self._info.shape))
 
     def _encode(self, x):

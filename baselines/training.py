@@ -22,20 +22,35 @@ class TrainingConfig(Config):
     """Options every trained model shares.
 
     ``budget`` sets the number of optimiser steps (see each model's ``steps_by_budget``);
-    ``epochs`` overrides it. ``patience`` is the number of epochs without a better validation
-    loss before training stops (0: never stop early); the best weights are kept.
+    ``epochs`` overrides it. ``amp`` trains under bfloat16 autocast (mixed precision).
     """
 
     budget: str = "default"
     epochs: int | None = None
     batch_size: int = 128
     lr: float = 1e-3
-    patience: int = 20
+    amp: bool = False
 
     def validate(self) -> None:
         require(self.budget in BUDGETS, f"budget must be one of {', '.join(BUDGETS)}, got {self.budget!r}")
         require_positive(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlyStoppingConfig(TrainingConfig):
+    """``patience``: epochs without a better validation loss before training stops (0: never
+    stop early); the weights of the best epoch are kept."""
+
+    patience: int = 20
+
+    def validate(self) -> None:
+        super().validate()
         require(self.patience >= 0, f"patience must be 0 or more, got {self.patience}")
+
+
+def autocast(config: TrainingConfig, device: torch.device) -> torch.autocast:
+    """bfloat16 autocast when ``config.amp`` (no loss scaling needed with bfloat16)."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=config.amp)
 
 
 def epochs_for(config: TrainingConfig, steps_by_budget: Mapping[str, int], n_train: int) -> int:
@@ -51,9 +66,17 @@ def minibatches(n: int, batch_size: int, generator: torch.Generator) -> Iterator
     yield from torch.randperm(n, generator=generator).split(batch_size)
 
 
+DIVERGED = 1e10
+"""A loss beyond this size counts as divergence."""
+
+
 def check_finite(loss: torch.Tensor, what: str, epoch: int) -> None:
-    if not torch.isfinite(loss).all():
-        raise TrainingFailed(f"{what} became {loss.detach().float().mean().item()} in epoch {epoch}")
+    """Raise ``TrainingFailed`` when ``loss`` is NaN, infinite or has diverged past ``DIVERGED``."""
+    value = loss.detach().float().mean().item()
+    if not math.isfinite(value):
+        raise TrainingFailed(f"{what} became {value} in epoch {epoch}")
+    if abs(value) > DIVERGED:
+        raise TrainingFailed(f"{what} diverged to {value:.3g} in epoch {epoch}")
 
 
 class EarlyStopping:
@@ -108,7 +131,7 @@ def train(
     shuffle = child_generator(generator)
     noise = child_generator(generator, x.device)
     val_seed = derive_seed(generator)
-    stopper = EarlyStopping(module, config.patience)
+    stopper = EarlyStopping(module, getattr(config, "patience", 0))
     history: list[dict[str, float]] = []
     bar = progress(range(epochs_for(config, steps_by_budget, len(x))), desc=desc, unit="epoch")
     for epoch in bar:
@@ -116,7 +139,8 @@ def train(
         total = 0.0
         examples = x if epoch_examples is None else epoch_examples(x, shuffle)
         for idx in minibatches(len(x), config.batch_size, shuffle):
-            loss = loss_fn(examples[idx], noise)
+            with autocast(config, x.device):
+                loss = loss_fn(examples[idx], noise)
             check_finite(loss, "training loss", epoch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -18,10 +18,9 @@ from typing import ClassVar
 
 import torch
 
-from genbench.baselines import nets
-from genbench.baselines.observation import network_input, observation_model
-from genbench.baselines.training import TrainingConfig, train
-from genbench.config import require_positive
+from genbench.baselines.autoencoder import DEFAULT_STEPS, AEConfig, build_encoder_decoder
+from genbench.baselines.observation import network_input
+from genbench.baselines.training import train
 from genbench.data.info import DataInfo
 from genbench.model import Capability, GenerativeModel
 from genbench.rng import randn
@@ -30,14 +29,8 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclasses.dataclass(frozen=True)
-class VAEConfig(TrainingConfig):
-    latent_dim: int | None = None
-    hidden: tuple[int, ...] = (256, 256)
-
-    def validate(self) -> None:
-        super().validate()
-        require_positive(latent_dim=self.latent_dim)
-        require_positive(**{f"hidden[{i}]": h for i, h in enumerate(self.hidden)})
+class VAEConfig(AEConfig):
+    """The autoencoder's options; the encoder outputs a mean and a log-variance per latent."""
 
 
 def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -57,14 +50,10 @@ class VAE(GenerativeModel):
     config_class = VAEConfig
     capabilities = frozenset({Capability.SAMPLE, Capability.IMPORTANCE_SAMPLER, Capability.ENCODER,
                               Capability.DECODER})
-    steps_by_budget: ClassVar[dict[str, int]] = {"smoke": 40, "default": 4000, "paper": 100_000}
+    steps_by_budget: ClassVar[dict[str, int]] = DEFAULT_STEPS
 
     def _build(self, info: DataInfo) -> None:
-        self.latent_dim_ = self.resolved_latent_dim(info)
-        self.observation = observation_model(info)
-        hidden = self.config.hidden
-        self.encoder = nets.encoder(info, 2 * self.latent_dim_, hidden)
-        self.decoder = nets.decoder(self.latent_dim_, self.observation.n_params, tuple(reversed(hidden)), info)
+        build_encoder_decoder(self, info, 2 * self.resolved_latent_dim(info))
 
     # ------------------------------------------------------------------------------ the objective
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,9 +77,12 @@ class VAE(GenerativeModel):
                               desc=f"train {self.name}", epoch_examples=self.epoch_examples)
 
     # -------------------------------------------------------------------------------- the contract
+    def _sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """z ~ p(z) = N(0, I): (n, d)."""
+        return randn(n, self.latent_dim_, generator=generator, device=self.device)
+
     def _sample(self, n, generator):
-        z = randn(n, self.latent_dim_, generator=generator, device=self.device)
-        return self.observation.sample(self.decoder(z), generator)
+        return self.observation.sample(self.decoder(self._sample_latent(n, generator)), generator)
 
     def _propose(self, x, k, generator):
         mu, log_var = self.posterior(x)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["evaluate", "load_dataset", "make_model", "list_datasets", "list_metrics", "list_models"]
+__all__ = ["evaluate", "load_dataset", "load_model", "make_model", "list_datasets", "list_metrics", "list_models"]
 
 
 def load_dataset(name: str, *, data_dir: str | Path | None = None, download: bool = False, **options: Any) -> Data:
@@ -45,6 +45,14 @@ def evaluate(model: GenerativeModel, data: Data, metrics: list[str] | None = Non
     from genbench.evaluation import evaluate as _evaluate
 
     return _evaluate(model, data, metrics, **kwargs)
+
+
+def load_model(path: str | Path, device: str = "cpu") -> GenerativeModel:
+    """A model saved by ``model.save(path)`` or by ``genbench run`` (its checkpoints/ folder)."""
+    from genbench import catalog
+    from genbench.checkpoint import load_checkpoint
+
+    return load_checkpoint(path, registry=catalog.MODELS, device=device)
 
 
 def list_models() -> list[str]:

@@ -5,6 +5,9 @@ A new model, dataset or metric is one new module plus one line below.
 
 from __future__ import annotations
 
+from genbench.baselines.autoencoder import Autoencoder
+from genbench.baselines.beta_vae import BetaVAE
+from genbench.baselines.gan import GAN
 from genbench.baselines.naive_bayes import NaiveBayes
 from genbench.baselines.pca import PCA
 from genbench.baselines.vae import VAE
@@ -20,7 +23,10 @@ from genbench.registry import Registry
 MODELS: Registry[GenerativeModel] = Registry("model", GenerativeModel)
 MODELS.register("naive-bayes", NaiveBayes)
 MODELS.register("pca", PCA)
+MODELS.register("ae", Autoencoder)
 MODELS.register("vae", VAE)
+MODELS.register("beta-vae", BetaVAE)
+MODELS.register("gan", GAN)
 
 DATASETS: Registry[DatasetSource] = Registry("dataset", DatasetSource)
 DATASETS.register("digits", Digits)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import itertools
 from enum import Enum
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import torch
@@ -35,7 +36,8 @@ class Capability(str, Enum):
     ENCODER = "encoder"
     """``encode(x)``: a point in latent space per example."""
     DECODER = "decoder"
-    """``decode(z)``: an example (the decoder's mean) per latent point."""
+    """``decode(z)``: an example (the decoder's mean) per latent point; ``sample_latent(n)``
+    draws the z the model generates from (its prior, or the AE's fitted Gaussian)."""
 
 
 class GenerativeModel(torch.nn.Module, abc.ABC):
@@ -181,6 +183,12 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         return self._encode(self._input(x))
 
     @torch.no_grad()
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, d) latent points the model generates from (its prior, or its fitted code Gaussian)."""
+        self._require(Capability.DECODER)
+        return self._sample_latent(n, generator)
+
+    @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(N, *info.shape) decoded examples (the decoder's mean, in the data's value range)."""
         self._require(Capability.DECODER)
@@ -201,6 +209,9 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def _sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        raise NotImplementedError
+
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -212,6 +223,20 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     def _input(self, x: torch.Tensor) -> torch.Tensor:
         self._info.check(x)
         return x.to(self.device)
+
+    # ------------------------------------------------------------------------------- checkpoints
+    def save(self, path: str | Path) -> None:
+        """Write ``path.pt`` (the state_dict) and ``path.json`` (config, data description, checksum)."""
+        from genbench.checkpoint import save_checkpoint
+
+        save_checkpoint(self, path)
+
+    @classmethod
+    def load(cls: type[M], path: str | Path, device: str | torch.device = "cpu") -> M:
+        """The model saved at ``path`` by ``save``; ``CheckpointError`` when it is unusable."""
+        from genbench.checkpoint import load_checkpoint
+
+        return load_checkpoint(path, model_class=cls, device=device)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.config.to_dict().items())

@@ -22,6 +22,8 @@ TABLE_MD = "table.md"
 TABLE_CSV = "table.csv"
 MEASUREMENTS_MD = "measurements.md"
 LOG = "run.log"
+CHECKPOINTS = "checkpoints"
+SAMPLES = "samples"
 
 
 def default_run_path(dataset: str, root: Path = Path("runs")) -> Path:

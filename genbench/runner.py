@@ -19,24 +19,26 @@ import pandas as pd
 import torch
 
 from genbench import catalog
+from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from genbench.config import Config
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data
 from genbench.devices import resolve_device
 from genbench.environment import environment
-from genbench.errors import GenbenchError, UsageError
+from genbench.errors import CheckpointError, GenbenchError, UsageError
 from genbench.evaluation import measure
+from genbench.figures import GRID_SIZE, save_samples
 from genbench.metric import EvalContext, Metric
-from genbench.model import GenerativeModel
+from genbench.model import Capability, GenerativeModel
 from genbench.records import Record, normalise, to_frame
 from genbench.reference import TRUE_DISTRIBUTION, TrueModel
 from genbench.rng import make_generator
-from genbench.rundir import CONFIG, ENVIRONMENT, TIMINGS, RunDir
+from genbench.rundir import CHECKPOINTS, CONFIG, ENVIRONMENT, METRICS, SAMPLES, TIMINGS, RunDir
 from genbench.specs import Spec, parse_spec
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODELS = ("naive-bayes", "pca", "vae")
+DEFAULT_MODELS = ("naive-bayes", "pca", "ae", "vae", "beta-vae", "gan")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +159,15 @@ def reopen(out: Path, device: str | None = None) -> tuple[Plan, RunDir]:
     return plan(run), rundir
 
 
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One column of the table: a model to fit (and checkpoint), or the data's true distribution."""
+
+    label: str
+    make: Callable[[], GenerativeModel]
+    trained: bool = True
+
+
 def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None] = log.info) -> RunOutcome:
     """Run every cell not yet in metrics.csv; write metrics.csv after each and the tables at the end."""
     run = the_plan.run
@@ -166,51 +177,71 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
     frame = rundir.read_metrics()
     done = set(zip(frame.model, frame.seed.astype("Int64")))
     timings = rundir.read_json(TIMINGS) if rundir.file(TIMINGS).exists() else {}
-    cells: list[tuple[str, Callable[[], GenerativeModel]]] = [(m.label, m.make) for m in the_plan.models]
+    cells = [Cell(m.label, m.make) for m in the_plan.models]
     if data.true_distribution is not None:
-        cells.append((TRUE_DISTRIBUTION, lambda: TrueModel(data.true_distribution, data.info)))
+        truth = data.true_distribution
+        cells.append(Cell(TRUE_DISTRIBUTION, lambda: TrueModel(truth, data.info), trained=False))
+    if not rundir.file(SAMPLES).joinpath("data.png").exists():
+        save_samples(rundir.file(SAMPLES) / "data.png", data.test.x[:GRID_SIZE * 16], data, f"{data.name}: test data")
     for seed in run.seeds:
-        for label, make in cells:
-            if (label, seed) in done:
-                progress_note(f"{label} seed {seed}: already in {rundir.file('metrics.csv')}, skipped")
+        for cell in cells:
+            if (cell.label, seed) in done:
+                progress_note(f"{cell.label} seed {seed}: already in {rundir.file(METRICS)}, skipped")
                 continue
-            records, timing = run_cell(label, make(), data, the_plan.metrics, seed, device, rundir)
+            records, timing = run_cell(cell, data, the_plan.metrics, seed, device, rundir)
             frame = normalise(pd.concat([frame, to_frame(records)], ignore_index=True))
             rundir.write_metrics(frame)
-            timings[f"{label}/seed={seed}"] = timing
+            timings[f"{cell.label}/seed={seed}"] = timing
             rundir.write_json(TIMINGS, timings)
-            progress_note(describe_cell(label, seed, records, timing))
+            progress_note(describe_cell(cell.label, seed, records, timing))
     text = rundir.write_tables(frame)
     failed = sorted({f"{m} seed {s}" for m, s, st in zip(frame.model, frame.seed, frame.status) if st == "failed"})
     return RunOutcome(rundir.path, frame, failed, text)
 
 
 def run_cell(
-    label: str, model: GenerativeModel, data: Data, metrics: tuple[Metric, ...], seed: int,
-    device: torch.device, rundir: RunDir,
+    cell: Cell, data: Data, metrics: tuple[Metric, ...], seed: int, device: torch.device, rundir: RunDir,
 ) -> tuple[list[Record], dict[str, float]]:
-    """Fit one model for one seed and measure it; failures become records, never exceptions."""
-    identify = dict(model=label, dataset=data.name, seed=seed)
+    """Fit one model for one seed (or load its checkpoint) and measure it.
+
+    Failures become records with the reason, never exceptions: the run goes on.
+    """
+    identify = dict(model=cell.label, dataset=data.name, seed=seed)
+
+    def every_metric(make_records: Callable[[Metric], list[Record]]) -> list[Record]:
+        return [r.identify(**identify) for m in metrics for r in make_records(m)]
+
+    model = cell.make()
     reason = model.unsupported_reason(data.info)
     if reason:
-        records = [r for m in metrics for r in m.not_available(reason)]
-        return [r.identify(**identify) for r in records], {}
+        return every_metric(lambda m: m.not_available(reason)), {}
+    stem = rundir.file(CHECKPOINTS) / f"{safe_name(cell.label)}-seed{seed}"
     timing: dict[str, float] = {}
     start_time = time.perf_counter()
     try:
-        if not model.is_fitted:
+        if cell.trained and checkpoint_paths(stem)[1].exists():
+            model = load_checkpoint(stem, model_class=type(model), device=device)
+            log.info("%s seed %s: loaded %s", cell.label, seed, checkpoint_paths(stem)[0])
+        elif cell.trained:
             model.fit(data.train, data.val, generator=make_generator(seed), device=device)
+            timing["fit_seconds"] = time.perf_counter() - start_time
+            save_checkpoint(model, stem)
     except (GenbenchError, RuntimeError, ValueError) as error:
         if isinstance(error, torch.cuda.OutOfMemoryError):
             torch.cuda.empty_cache()
-        log.warning("%s seed %s: training failed: %s", label, seed, error,
+        what = "checkpoint unusable" if isinstance(error, CheckpointError) else "training failed"
+        log.warning("%s seed %s: %s: %s", cell.label, seed, what, error,
                     exc_info=not isinstance(error, GenbenchError))
-        records = [r for m in metrics for r in m.failed(f"training failed: {type(error).__name__}: {error}")]
-        return [r.identify(**identify) for r in records], {"fit_seconds": time.perf_counter() - start_time}
-    timing["fit_seconds"] = time.perf_counter() - start_time
+        timing["fit_seconds"] = time.perf_counter() - start_time
+        reason = f"{what}: {type(error).__name__}: {error}"
+        return every_metric(lambda m: m.failed(reason)), timing
     if model.history_:
         history = pd.DataFrame(model.history_).to_csv(index=False)
-        rundir.write_text(f"history-{safe_name(label)}-seed{seed}.csv", history)
+        rundir.write_text(f"history-{safe_name(cell.label)}-seed{seed}.csv", history)
+    if model.has(Capability.SAMPLE):
+        samples = model.sample(GRID_SIZE * 16, make_generator(seed))
+        save_samples(rundir.file(SAMPLES) / f"{safe_name(cell.label)}-seed{seed}.png", samples, data,
+                     f"{cell.label} (seed {seed})")
     start_time = time.perf_counter()
     records = measure(model, data, metrics, EvalContext(seed=seed, device=device))
     timing["evaluate_seconds"] = time.perf_counter() - start_time

@@ -30,7 +30,6 @@ from genbench.data.splits import Data
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.records import Record
-from genbench.rng import rand
 
 LOG2 = math.log(2)
 
@@ -52,12 +51,6 @@ def importance_sampled_log_likelihood(
         z, log_q = model.propose(x, size, generator)
         partial.append(torch.logsumexp(model.log_joint(x, z).double() - log_q.double(), dim=0))
     return torch.logsumexp(torch.stack(partial), dim=0) - math.log(k)
-
-
-def dequantize(x: torch.Tensor, info: DataInfo, generator: torch.Generator | None) -> torch.Tensor:
-    """y = x + (u - ½) Δ: a uniform point in the bin that the grid value x owns."""
-    u = rand(*x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return x + (u - 0.5) * info.bin_width
 
 
 def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
@@ -107,7 +100,7 @@ class LogLikelihood(Metric):
         for batch in x.split(self.config.batch_size):
             batch = batch.to(model.device)
             if dequantized:
-                batch = dequantize(batch, info, generator)
+                batch = info.dequantize(batch, generator)
             if exact:
                 values.append(model.log_prob(batch).double().cpu())
             else:

@@ -37,6 +37,8 @@ def fast_options(name: str) -> dict:
         options["epochs"] = 2
     if "hidden" in fields:
         options["hidden"] = (32,)
+    if "width" in fields:
+        options["width"] = 8
     return options
 
 

@@ -60,6 +60,21 @@ def test_fit_sample_and_reproduce(name, dataset, datasets, fast):
     assert torch.equal(twin_samples, samples), "the same seed must give the same model"
 
 
+@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("name", MODELS)
+def test_save_and_load_give_identical_samples(name, dataset, datasets, fast, tmp_path):
+    data = datasets[dataset]
+    if catalog.MODELS.get(name).unsupported_reason(data.info):
+        return
+    model = fit(name, data, fast)
+    model.save(tmp_path / "model")
+    loaded = genbench.load_model(tmp_path / "model")
+    assert type(loaded) is type(model) and loaded.config == model.config and loaded.info_ == model.info_
+    expected = model.sample(9, torch.Generator().manual_seed(2))
+    assert torch.equal(loaded.sample(9, torch.Generator().manual_seed(2)), expected)
+    assert loaded.history_ == model.history_
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_declared_capabilities_work_and_others_refuse(name, digits, fast):
     model = fit(name, digits, fast)
@@ -79,12 +94,16 @@ def test_declared_capabilities_work_and_others_refuse(name, digits, fast):
     if Capability.ENCODER in caps:
         z = model.encode(x)
         assert z.ndim == 2 and len(z) == 6
-        if Capability.DECODER in caps:
-            decoded = model.decode(z)
-            assert decoded.shape == x.shape and decoded.min() >= 0 and decoded.max() <= 1
     else:
         with pytest.raises(CapabilityError):
             model.encode(x)
+    if Capability.DECODER in caps:
+        z = model.sample_latent(6, torch.Generator().manual_seed(0))
+        decoded = model.decode(z)
+        assert decoded.shape == x.shape and decoded.min() >= 0 and decoded.max() <= 1
+    else:
+        with pytest.raises(CapabilityError):
+            model.decode(torch.zeros(6, 2))
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -111,6 +111,13 @@ class DataInfo:
             raise UsageError(f"{self.name} is categorical: real values cannot be rounded into it")
         return torch.round(x.clamp(0, 1) / self.bin_width) * self.bin_width
 
+    def dequantize(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """y = x + (u - ½) Δ, u ~ U[0, 1): a uniform point in the bin the grid value x owns."""
+        from genbench.rng import rand
+
+        u = rand(*x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return x + (u - 0.5) * self.bin_width
+
     def clip(self, x: torch.Tensor) -> torch.Tensor:
         """Clamp real values to the data's range ([0, 1] for binary and discrete data)."""
         if self.value_type in (ValueType.BINARY, ValueType.DISCRETE):

@@ -1,0 +1,97 @@
+"""Deterministic autoencoder, and the options every autoencoder-like model shares.
+
+Encoder f(x) = z, decoder g(z); trained to minimise the reconstruction loss
+-log p(x | g(f(x))) under the observation model that fits the data (``observation``), which is
+squared error for Gaussian data and cross-entropy for binary data, up to constants.
+
+An autoencoder defines no distribution over z. To generate, it fits a Gaussian N(m, S) to the
+codes of its training set (mean and covariance, S regularised by 1e-6·I) and decodes draws
+from it, g(z) with z ~ N(m, S), returning the decoder's deterministic output (the mean on the
+data's grid). It has no likelihood.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import torch
+
+from genbench.baselines import nets
+from genbench.baselines.observation import network_input, observation_model
+from genbench.baselines.training import EarlyStoppingConfig, train
+from genbench.config import require_positive
+from genbench.data.info import DataInfo
+from genbench.model import Capability, GenerativeModel
+from genbench.rng import randn
+
+DEFAULT_STEPS = {"smoke": 40, "default": 4000, "paper": 100_000}
+"""Optimiser steps per budget for autoencoder-like models (VAE, β-VAE, AE)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AEConfig(EarlyStoppingConfig):
+    latent_dim: int | None = None
+    hidden: tuple[int, ...] = (256, 256)
+    width: int = 32
+    """Channels of the first convolution on images (doubling at each halving)."""
+
+    def validate(self) -> None:
+        super().validate()
+        require_positive(latent_dim=self.latent_dim, width=self.width)
+        require_positive(**{f"hidden[{i}]": h for i, h in enumerate(self.hidden)})
+
+
+def build_encoder_decoder(model: GenerativeModel, info: DataInfo, code_size: int) -> None:
+    """The encoder (network input → ``code_size``), decoder (latent → observation parameters)
+    and observation model that every autoencoder-like model shares."""
+    config = model.config
+    model.latent_dim_ = model.resolved_latent_dim(info)
+    model.observation = observation_model(info)
+    model.encoder = nets.encoder(info, code_size, config.hidden, width=config.width)
+    model.decoder = nets.decoder(model.latent_dim_, model.observation.n_params, tuple(reversed(config.hidden)),
+                                 info, width=config.width)
+
+
+class Autoencoder(GenerativeModel):
+    """Deterministic autoencoder; samples by decoding a Gaussian fitted to its training codes."""
+
+    name = "ae"
+    config_class = AEConfig
+    capabilities = frozenset({Capability.SAMPLE, Capability.ENCODER, Capability.DECODER})
+    steps_by_budget: ClassVar[dict[str, int]] = DEFAULT_STEPS
+
+    def _build(self, info: DataInfo) -> None:
+        build_encoder_decoder(self, info, self.resolved_latent_dim(info))
+        d = self.latent_dim_
+        self.register_buffer("code_mean_", torch.zeros(d))
+        self.register_buffer("code_cholesky_", torch.eye(d))
+
+    def loss(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Reconstruction loss: -log p(x | g(f(x))) in nats per example, averaged over the batch."""
+        z = self.encoder(network_input(x, self._info))
+        return -self.observation.log_prob(self.decoder(z), x).mean()
+
+    def _fit(self, x, x_val, generator) -> None:
+        self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
+                              desc=f"train {self.name}", epoch_examples=self.epoch_examples)
+        with torch.no_grad():
+            codes = torch.cat([self._encode(batch) for batch in x.split(1024)]).double()
+            covariance = torch.cov(codes.T).reshape(len(self.code_mean_), -1)
+            covariance += 1e-6 * torch.eye(len(covariance), dtype=covariance.dtype, device=covariance.device)
+            self.code_mean_.copy_(codes.mean(0))
+            self.code_cholesky_.copy_(torch.linalg.cholesky(covariance))
+
+    def _sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """z ~ N(m, S), the Gaussian fitted to the training codes: (n, d)."""
+        eps = randn(n, self.latent_dim_, generator=generator, device=self.device)
+        return self.code_mean_ + eps @ self.code_cholesky_.T
+
+    def _sample(self, n, generator):
+        return self.observation.point(self.decoder(self._sample_latent(n, generator)))
+
+    def _encode(self, x):
+        return self.encoder(network_input(x, self._info))
+
+    def _decode(self, z):
+        return self.observation.mean(self.decoder(z))

@@ -1,0 +1,108 @@
+"""Figures a person would rather look at than read: sample grids (PNG), written atomically.
+
+Matplotlib runs on its non-interactive Agg backend; nothing here opens a window.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+
+from genbench.atomic import write_bytes
+from genbench.data.info import DataInfo, ValueType
+from genbench.data.splits import Data
+
+GRID_SIZE = 64
+"""Samples in a grid (8 × 8 images, or the number of rows of a categorical table / 1000 points)."""
+MIN_GRID_PIXELS = 384
+"""Small images are enlarged by a whole factor (nearest neighbour) until the grid is this wide."""
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
+    """(N, C, H, W) in [0, 1] → PNG bytes of a grid, enlarged so that small images stay visible."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=1, pad_value=1.0)
+    scale = max(1, -(-MIN_GRID_PIXELS // grid.shape[-1]))
+    array = (grid.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+    image = Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array)
+    image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _figure_png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def points_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
+    """2-D samples over the training data (grey), with the true modes where the data has them."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    train = data.train.x[:2000].cpu()
+    ax.scatter(train[:, 0], train[:, 1], s=3, c="0.8", label="data")
+    points = samples.detach().float().cpu()
+    ax.scatter(points[:, 0], points[:, 1], s=3, c="tab:blue", label="samples")
+    means = getattr(data.true_distribution, "means", None)
+    if means is not None:
+        ax.scatter(means[:, 0], means[:, 1], s=30, marker="x", c="tab:red", label="modes")
+    # Same window for every model: the data's extent with a margin; say how many samples fall outside.
+    low, high = train.min(0).values, train.max(0).values
+    margin = 0.25 * (high - low)
+    low, high = low - margin, high + margin
+    outside = ((points < low) | (points > high)).any(1).sum().item()
+    ax.set_xlim(low[0].item(), high[0].item())
+    ax.set_ylim(low[1].item(), high[1].item())
+    ax.set_aspect("equal")
+    ax.set_title(title + (f"\n{outside} of {len(points)} samples outside the window" if outside else ""), fontsize=9)
+    ax.legend(loc="upper right", fontsize=7)
+    return _figure_png(fig)
+
+
+def categories_png(samples: torch.Tensor, info: DataInfo, title: str, rows: int = 16) -> bytes:
+    """Categorical samples as a table of category names."""
+    plt = _pyplot()
+    names = info.feature_names or tuple(f"x{i}" for i in range(info.dim))
+    cells = [[info.categories[d][int(k)] for d, k in enumerate(row)] for row in samples[:rows].cpu().tolist()]
+    fig, ax = plt.subplots(figsize=(1.9 * len(names), 0.28 * (len(cells) + 2)))
+    ax.axis("off")
+    table = ax.table(cellText=cells, colLabels=list(names), loc="center", cellLoc="left")
+    table.auto_set_font_size(False)
+    table.set_fontsize(7)
+    ax.set_title(title, fontsize=9)
+    return _figure_png(fig)
+
+
+def samples_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
+    """The figure that suits the data: an image grid, a scatter plot, or a table."""
+    info = data.info
+    if info.is_image:
+        return image_grid_png(samples[:GRID_SIZE])
+    if info.value_type is ValueType.CATEGORICAL:
+        return categories_png(samples, info, title)
+    if info.dim == 2:
+        return points_png(samples, data, title)
+    side = int(info.dim**0.5)  # a square-able vector: show it as a picture
+    if side * side == info.dim:
+        return image_grid_png(info.clip(samples[:GRID_SIZE]).reshape(-1, 1, side, side))
+    return points_png(samples[:, :2], data, f"{title} (first two coordinates)")
+
+
+def save_samples(path: Path, samples: torch.Tensor, data: Data, title: str) -> None:
+    write_bytes(path, samples_png(samples, data, title))
