@@ -114,6 +114,7 @@ def plan(run: RunConfig) -> Plan:
     """Resolve names and options; raise ``UsageError`` on anything unknown or out of range."""
     resolve_device(run.device)
     source = catalog.DATASETS.get(run.dataset.name)(**run.dataset.option_dict())
+    source.check_available(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
     models = []
     for spec in run.models:
         model_class = catalog.MODELS.get(spec.name)
