@@ -59,5 +59,6 @@ class DatasetSource(abc.ABC):
         """Return fixed train/val/test splits. Never download unless ``download`` is true."""
 
     def check_available(self, *, data_dir: Path | None = None, download: bool = False) -> None:  # noqa: B027
-        """Raise ``DataMissingError`` now when ``load`` would not find its files (and may not
-        download them), so that a run fails before it starts. Looks for files, reads none."""
+        """Raise ``DataMissingError`` (or another ``UsageError``) now when ``load`` would fail on
+        missing or unusable files, so that a run fails before it starts. Cheap where it can be:
+        a source that downloads only looks for its files."""
