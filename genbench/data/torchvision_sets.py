@@ -97,8 +97,8 @@ class TorchvisionImages(DatasetSource):
                 pickle.UnpicklingError) as error:
             summary = first_sentence(error)
             if download:
-                raise DataMissingError(f"downloading {self.name} into {root} failed ({summary}); copy the files "
-                                       f"there by hand and pass --data-dir DIR") from None
+                raise DataMissingError(f"downloading {self.name} into {root} failed ({summary}); retry when "
+                                       "online, or put the files there by hand and drop --download") from None
             folder, _ = self.expected_files(root)
             raise DataFormatError(f"cannot read the {self.name} files in {folder} ({type(error).__name__}: "
                                   f"{summary}); replace them with intact copies, or delete them and pass "
