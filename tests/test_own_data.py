@@ -398,16 +398,23 @@ def test_cli_resumes_a_run_on_a_path_with_a_colon(tmp_path, cli):
     assert pd.read_csv(out / "metrics.csv").equals(frame)
 
 
-@pytest.mark.parametrize("make, args, message", [
-    (lambda p: None, [], "there is no file or folder"),
-    (lambda p: p.mkdir(), [], "holds no PNG or JPEG images"),
-    (lambda p: p.with_suffix(".csv").write_text("1,2"), [], "is a .csv file"),
+def empty_folder(path):
+    path.mkdir()
+    return path
+
+
+def text_file(path):
+    path.write_text("1,2\n")
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp / "absent", "there is no file or folder"),
+    (lambda tmp: empty_folder(tmp / "empty"), "holds no PNG or JPEG images"),
+    (lambda tmp: text_file(tmp / "table.csv"), "is a .csv file"),
 ])
-def test_cli_data_errors_are_one_line_and_exit_2(make, args, message, tmp_path, cli):
-    path = tmp_path / "mine"
-    make(path)
-    target = path.with_suffix(".csv") if message == "is a .csv file" else path
-    result = cli("run", "--dataset", f"{target}", "--models", "naive-bayes", "--out", tmp_path / "r", *args)
+def test_cli_data_errors_are_one_line_and_exit_2(make, message, tmp_path, cli):
+    result = cli("run", "--dataset", make(tmp_path), "--models", "naive-bayes", "--out", tmp_path / "r")
     assert result.code == 2, result.err
     assert message in result.err and result.err.strip().count("\n") == 0 and "Traceback" not in result.err
     assert not (tmp_path / "r").exists()  # found before the run started

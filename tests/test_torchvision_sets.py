@@ -20,7 +20,7 @@ import torch
 import genbench
 from genbench.data import ValueType
 from genbench.data.torchvision_sets import FIXED_DRAW_SEEDS
-from genbench.errors import DataFormatError, DataMissingError
+from genbench.errors import DataFormatError, DataMissingError, UsageError
 
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                "t10k-labels-idx1-ubyte")
@@ -230,7 +230,7 @@ def test_corrupt_files_are_named_not_a_traceback(mnist_dir, tmp_path):
 
 def test_n_val_must_leave_training_images(mnist_dir):
     root, _ = mnist_dir
-    with pytest.raises(genbench.errors.UsageError, match=f"n_val=12 leaves no training images: mnist has {N_TRAIN}"):
+    with pytest.raises(UsageError, match=f"n_val=12 leaves no training images: mnist has {N_TRAIN}"):
         genbench.load_dataset("mnist", data_dir=root, n_val=12)
 
 
