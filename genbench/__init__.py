@@ -1,7 +1,7 @@
 """genbench: train generative models behind one interface and measure them with the same metrics.
 
     import genbench
-    data = genbench.load_dataset("digits")
+    data = genbench.load_dataset("digits")   # or "mnist", or your own: "path/to/images", "x.npz"
     model = genbench.make_model("vae", latent_dim=16).fit(data.train, data.val)
     x = model.sample(64)
     genbench.evaluate(model, data)          # tidy records (a pandas DataFrame)
@@ -11,6 +11,7 @@ Importing genbench loads nothing heavy; the registries are read on first use.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +26,19 @@ __version__ = "0.1.0"
 __all__ = ["evaluate", "load_dataset", "load_model", "make_model", "list_datasets", "list_metrics", "list_models"]
 
 
-def load_dataset(name: str, *, data_dir: str | Path | None = None, download: bool = False, **options: Any) -> Data:
-    """Fixed train/val/test splits of a registered dataset; ``options`` are the dataset's own."""
-    from genbench import catalog
+def load_dataset(
+    name: str | os.PathLike, *, data_dir: str | Path | None = None, download: bool = False, **options: Any
+) -> Data:
+    """Fixed train/val/test splits of a registered dataset, or of your own data at a path (a folder
+    of PNG/JPEG images or a .npy, .npz or .pt file); ``options`` are the dataset's own.
 
-    source = catalog.DATASETS.get(name)(**options)
+    Files are read from ``data_dir`` (else ``$GENBENCH_DATA_DIR``, else ``~/.cache/genbench/data``)
+    and downloaded only when ``download`` is true.
+    """
+    from genbench import catalog
+    from genbench.data.resolve import dataset_source
+
+    source = dataset_source(name, options, catalog.DATASETS)
     return source.load(data_dir=Path(data_dir) if data_dir is not None else None, download=download)
 
 

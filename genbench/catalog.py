@@ -14,6 +14,7 @@ from genbench.baselines.vae import VAE
 from genbench.data.digits import Digits
 from genbench.data.rings import Rings
 from genbench.data.source import DatasetSource
+from genbench.data.torchvision_sets import BinarizedMnist, Cifar10, FashionMnist, Mnist
 from genbench.data.wardrobe import Wardrobe
 from genbench.metric import Metric
 from genbench.metrics.likelihood import LogLikelihood
@@ -32,6 +33,10 @@ DATASETS: Registry[DatasetSource] = Registry("dataset", DatasetSource)
 DATASETS.register("digits", Digits)
 DATASETS.register("rings", Rings)
 DATASETS.register("wardrobe", Wardrobe)
+DATASETS.register("mnist", Mnist)
+DATASETS.register("binarized-mnist", BinarizedMnist)
+DATASETS.register("fashion-mnist", FashionMnist)
+DATASETS.register("cifar10", Cifar10)
 
 METRICS: Registry[Metric] = Registry("metric", Metric)
 METRICS.register("log-likelihood", LogLikelihood)

@@ -18,6 +18,9 @@ examples:
   genbench run                                   naive-bayes, pca and vae on digits (no download)
   genbench run --models vae,gan --seeds 0,1,2    two models, three seeds
   genbench run --dataset rings                   2-D ring of Gaussians with its true density
+  genbench run --dataset mnist --data-dir ~/data MNIST from ~/data/MNIST/raw (--download fetches it)
+  genbench run --dataset ~/faces --resize 32     your own images (class subfolders become labels)
+  genbench run --dataset x.npz:value_type=binary your own arrays, value type overridden
   genbench run --models vae:latent_dim=8,vae:latent_dim=32
                                                  one model twice, with different options
   genbench run --resume --out runs/digits-…      finish an interrupted run
@@ -50,7 +53,9 @@ def build_parser() -> Parser:
                               epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--models", default=None, metavar="SPECS",
                      help="comma-separated models with options (default: naive-bayes,pca,vae)")
-    run.add_argument("--dataset", default=None, metavar="SPEC", help="dataset with options (default: digits)")
+    run.add_argument("--dataset", default=None, metavar="SPEC",
+                     help="dataset with options, or the path of your own data: a folder of PNG/JPEG images "
+                     "or a .npy, .npz or .pt file (default: digits)")
     run.add_argument("--metrics", default=None, metavar="SPECS",
                      help="comma-separated metrics with options (default: log-likelihood)")
     run.add_argument("--seeds", default=None, metavar="LIST", help="comma-separated seeds (default: 0)")
@@ -62,8 +67,11 @@ def build_parser() -> Parser:
                      help="train every model for N epochs (overrides --budget)")
     run.add_argument("--out", default=None, type=Path, metavar="DIR",
                      help="run directory (default: runs/<dataset>-<time>); never overwritten")
-    run.add_argument("--data-dir", default=None, metavar="DIR", help="where dataset files are read from")
+    run.add_argument("--data-dir", default=None, metavar="DIR", help="where dataset files are read from "
+                     "(default: $GENBENCH_DATA_DIR, else ~/.cache/genbench/data)")
     run.add_argument("--download", action="store_true", help="download missing dataset files")
+    run.add_argument("--resize", default=None, metavar="SIZE",
+                     help="resize the images of a folder dataset to SIZE (32) or HEIGHTxWIDTH (28x28)")
     run.add_argument("--resume", action="store_true",
                      help="finish the run in --out, skipping the cells already in its metrics.csv")
     _add_common(run)
@@ -148,22 +156,25 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 
 def command_run(args: argparse.Namespace) -> int:
     from genbench import runner
+    from genbench.data.resolve import parse_dataset_spec
     from genbench.rundir import LOG, default_run_path
-    from genbench.specs import parse_seeds, parse_spec, parse_specs
+    from genbench.specs import parse_seeds, parse_specs
 
     if args.resume:
         if args.out is None:
             raise UsageError("--resume needs --out DIR, the run directory to finish")
         given = [flag for flag, value in (("--models", args.models), ("--dataset", args.dataset),
                  ("--metrics", args.metrics), ("--seeds", args.seeds), ("--budget", args.budget),
-                 ("--epochs", args.epochs), ("--data-dir", args.data_dir)) if value is not None]
+                 ("--epochs", args.epochs), ("--data-dir", args.data_dir), ("--resize", args.resize))
+                 if value is not None]
         if given:
             raise UsageError(f"--resume takes the configuration from {args.out}/config.json; drop {', '.join(given)}")
         plan, rundir = runner.reopen(args.out, device=args.device)
     else:
         defaults = runner.RunConfig()
+        dataset = parse_dataset_spec(args.dataset) if args.dataset else defaults.dataset
         run = runner.RunConfig(
-            dataset=parse_spec(args.dataset, "dataset") if args.dataset else defaults.dataset,
+            dataset=dataset.with_defaults(resize=args.resize),
             models=tuple(parse_specs(args.models)) if args.models is not None else defaults.models,
             metrics=tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else defaults.metrics,
             seeds=tuple(parse_seeds(args.seeds)) if args.seeds is not None else defaults.seeds,
@@ -173,7 +184,7 @@ def command_run(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             download=args.download,
         )
-        out = args.out if args.out is not None else default_run_path(run.dataset.name)
+        out = args.out if args.out is not None else default_run_path(Path(run.dataset.name).name)
         plan, rundir = runner.start(run, out)
 
     file_handler = logging.FileHandler(rundir.file(LOG), encoding="utf-8")
@@ -211,8 +222,21 @@ def command_list(args: argparse.Namespace) -> int:
             print(f"  {entry.name:<16} {entry.summary}")
             if options:
                 print(f"  {'':<16} options: {options}")
+        if title == "datasets":
+            _list_path_dataset()
         print()
     return EXIT_OK
+
+
+def _list_path_dataset() -> None:
+    import dataclasses
+
+    from genbench.data.from_path import PathDataset
+
+    fields = [f for f in dataclasses.fields(PathDataset.config_class) if f.name != "path"]
+    options = ", ".join(f"{f.name}={f.default}" for f in fields)
+    print(f"  {'PATH':<16} {PathDataset.__doc__.splitlines()[0]}")
+    print(f"  {'':<16} options: {options}")
 
 
 if __name__ == "__main__":

@@ -78,6 +78,8 @@ def coerce(name: str, value: Any, annotation: Any) -> Any:
         item_type = typing.get_args(annotation)[0]
         if isinstance(value, str):
             value = [v for v in value.replace("/", "x").split("x") if v]
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            value = [value]  # one number for a list option: resize=32
         if not isinstance(value, list | tuple):
             raise UsageError(f"option {name} takes a list such as 256x256, got {value!r}")
         return tuple(coerce(name, v, item_type) for v in value)

@@ -20,9 +20,9 @@ class UsageError(GenbenchError, ValueError):
 class UnknownNameError(UsageError, KeyError):
     """A name that is not in a registry; the message lists the valid names."""
 
-    def __init__(self, kind: str, name: str, valid: Iterable[str]):
+    def __init__(self, kind: str, name: str, valid: Iterable[str], alternative: str = ""):
         self.kind, self.name, self.valid = kind, name, sorted(valid)
-        super().__init__(f"unknown {kind} {name!r}; valid: {', '.join(self.valid)}")
+        super().__init__(f"unknown {kind} {name!r}; valid: {', '.join(self.valid)}{alternative}")
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return self.args[0]
@@ -30,6 +30,10 @@ class UnknownNameError(UsageError, KeyError):
 
 class DataMissingError(UsageError, FileNotFoundError):
     """A dataset's files are not where genbench looked, and downloading was not allowed."""
+
+
+class DataFormatError(UsageError):
+    """A dataset file that genbench cannot use: unreadable, corrupt, or inconsistent with the others."""
 
 
 class CapabilityError(GenbenchError, NotImplementedError):
@@ -42,3 +46,8 @@ class TrainingFailed(GenbenchError, RuntimeError):
 
 class CheckpointError(GenbenchError):
     """A checkpoint that is corrupt, truncated or does not match the model it is loaded into."""
+
+
+def first_sentence(error: BaseException) -> str:
+    """The first sentence of an exception's message (library messages can run to paragraphs)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0].split(". ")[0]

@@ -21,6 +21,7 @@ import torch
 from genbench import catalog
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from genbench.config import Config
+from genbench.data.resolve import dataset_source, parse_dataset_spec
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data
 from genbench.devices import resolve_device
@@ -71,7 +72,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         return cls(
-            dataset=parse_spec(data["dataset"], "dataset"),
+            dataset=parse_dataset_spec(data["dataset"]),
             models=tuple(parse_spec(m) for m in data["models"]),
             metrics=tuple(parse_spec(m, "metric") for m in data["metrics"]),
             seeds=tuple(int(s) for s in data["seeds"]),
@@ -115,7 +116,8 @@ class Plan:
 def plan(run: RunConfig) -> Plan:
     """Resolve names and options; raise ``UsageError`` on anything unknown or out of range."""
     resolve_device(run.device)
-    source = catalog.DATASETS.get(run.dataset.name)(**run.dataset.option_dict())
+    source = dataset_source(run.dataset.name, run.dataset.option_dict(), catalog.DATASETS)
+    source.check_available(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
     models = []
     for spec in run.models:
         model_class = catalog.MODELS.get(spec.name)

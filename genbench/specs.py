@@ -32,9 +32,13 @@ class Spec:
         return self.label
 
 
-def parse_spec(text: str, what: str = "model") -> Spec:
-    """``name[:key=value[:key=value…]]`` → Spec."""
-    name, *pairs = text.strip().split(":")
+def parse_spec(text: str, what: str = "model", *, name: str | None = None) -> Spec:
+    """``name[:key=value[:key=value…]]`` → Spec. ``name``, where given, is the start of ``text``
+    taken whole although it holds ':' (a dataset's path); the options follow it."""
+    if name is None:
+        name, *pairs = text.strip().split(":")
+    else:
+        pairs = text.strip()[len(name):].split(":")[1:]
     if not name:
         raise UsageError(f"empty {what} name in {text!r}; write e.g. vae or vae:latent_dim=8")
     options: dict[str, str] = {}

@@ -1,19 +1,44 @@
-"""The dataset contract: a named source with typed options that loads a ``Data`` bundle."""
+"""The dataset contract: a named source with typed options that loads a ``Data`` bundle.
+
+Sources that read files look for them under a data folder: ``data_dir`` when given (the
+command line's ``--data-dir``), else ``$GENBENCH_DATA_DIR``, else ``~/.cache/genbench/data``.
+"""
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 from genbench.config import Config
 from genbench.data.splits import Data
 
+DATA_DIR_VARIABLE = "GENBENCH_DATA_DIR"
+DEFAULT_DATA_DIR = Path("~/.cache/genbench/data")
+
 
 @dataclasses.dataclass(frozen=True)
 class NoOptions(Config):
     """A dataset without options."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataFolder:
+    """Where a source looks for its files, and what chose that place (for error messages)."""
+
+    path: Path
+    chosen_by: str
+
+    @classmethod
+    def resolve(cls, data_dir: str | Path | None = None) -> DataFolder:
+        """``data_dir``, else ``$GENBENCH_DATA_DIR``, else ``~/.cache/genbench/data``."""
+        if data_dir is not None:
+            return cls(Path(data_dir).expanduser(), "given by --data-dir")
+        if os.environ.get(DATA_DIR_VARIABLE):
+            return cls(Path(os.environ[DATA_DIR_VARIABLE]).expanduser(), f"from ${DATA_DIR_VARIABLE}")
+        return cls(DEFAULT_DATA_DIR.expanduser(), "the default data folder")
 
 
 class DatasetSource(abc.ABC):
@@ -32,3 +57,8 @@ class DatasetSource(abc.ABC):
     @abc.abstractmethod
     def load(self, *, data_dir: Path | None = None, download: bool = False) -> Data:
         """Return fixed train/val/test splits. Never download unless ``download`` is true."""
+
+    def check_available(self, *, data_dir: Path | None = None, download: bool = False) -> None:  # noqa: B027
+        """Raise ``DataMissingError`` (or another ``UsageError``) now when ``load`` would fail on
+        missing or unusable files, so that a run fails before it starts. Cheap where it can be:
+        a source that downloads only looks for its files."""

@@ -110,20 +110,32 @@ def make_data(
     factors: torch.Tensor | None = None,
     fractions: Sequence[float] = (0.7, 0.1, 0.2),
     split_seed: int = 0,
+    test: Split | None = None,
     **kwargs: Any,
 ) -> Data:
-    """Split one pool of examples into train/val/test by a fixed seed (recorded in provenance)."""
+    """Split one pool of examples into train/val/test by a fixed seed (recorded in provenance).
+
+    Given a fixed ``test`` split (an official test set), the pool is split into train and val
+    only, and ``fractions`` has two parts.
+    """
+    names = ("train", "val") if test is not None else ("train", "val", "test")
+    if len(fractions) != len(names):
+        raise ValueError(f"splitting into {', '.join(names)} needs {len(names)} fractions, got {list(fractions)}")
     parts = split_indices(len(x), fractions, split_seed)
 
     def take(t: torch.Tensor | None, idx: torch.Tensor) -> torch.Tensor | None:
         return None if t is None else t[idx]
 
-    train, val, test = (
+    splits = [
         Split(x[idx], info, labels=take(labels, idx), factors=take(factors, idx), name=name)
-        for idx, name in zip(parts, ("train", "val", "test"))
-    )
-    provenance = {"split_seed": split_seed, "split_fractions": list(fractions), **kwargs.pop("provenance", {})}
-    return Data(info, train, val, test, provenance=provenance, **kwargs)
+        for idx, name in zip(parts, names)
+    ]
+    provenance = {"split_seed": split_seed, "split_fractions": list(fractions)}
+    if test is not None:
+        splits.append(test)
+        provenance["test_split"] = "fixed"
+    provenance.update(kwargs.pop("provenance", {}))
+    return Data(info, *splits, provenance=provenance, **kwargs)
 
 
 def as_examples(data: torch.Tensor | Dataset, what: str = "data") -> tuple[torch.Tensor, DataInfo]:
