@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-OK, NOT_AVAILABLE, FAILED = "ok", "n/a", "failed"
+OK, NOT_AVAILABLE, FAILED = "ok", "unavailable", "failed"
+"""Statuses of a record. (Not "n/a": pandas reads that as a missing value.)"""
 NO_ESTIMATOR = "none"
 """The ``estimator`` of an n/a record whose model lacks the capability (a GAN's likelihood)."""
 

@@ -16,6 +16,7 @@ from genbench.table import comparison_csv, comparison_markdown, comparison_table
 
 CONFIG = "config.json"
 ENVIRONMENT = "environment.json"
+DATASET = "dataset.json"
 METRICS = "metrics.csv"
 TIMINGS = "timings.json"
 TABLE_MD = "table.md"

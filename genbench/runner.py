@@ -34,7 +34,7 @@ from genbench.model import Capability, GenerativeModel
 from genbench.records import Record, normalise, to_frame
 from genbench.reference import TRUE_DISTRIBUTION, TrueModel
 from genbench.rng import make_generator
-from genbench.rundir import CHECKPOINTS, CONFIG, ENVIRONMENT, METRICS, SAMPLES, TIMINGS, RunDir
+from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, METRICS, SAMPLES, TIMINGS, RunDir
 from genbench.specs import Spec, parse_spec
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,18 @@ def reopen(out: Path, device: str | None = None) -> tuple[Plan, RunDir]:
     return plan(run), rundir
 
 
+def describe_data(data: Data) -> dict[str, Any]:
+    """dataset.json: what the run measured on, with the content fingerprint that caches key on."""
+    return {
+        "name": data.name,
+        "info": data.info.to_dict(),
+        "options": data.options,
+        "splits": {name: len(data.split(name)) for name in ("train", "val", "test")},
+        "fingerprint": data.fingerprint,
+        "provenance": data.provenance,
+    }
+
+
 @dataclasses.dataclass(frozen=True)
 class Cell:
     """One column of the table: a model to fit (and checkpoint), or the data's true distribution."""
@@ -176,6 +188,7 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
     device = resolve_device(run.device)
     rundir.write_json(ENVIRONMENT, environment(device))
     data = the_plan.source.load(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
+    rundir.write_json(DATASET, describe_data(data))
     frame = rundir.read_metrics()
     done = set(zip(frame.model, frame.seed.astype("Int64")))
     timings = rundir.read_json(TIMINGS) if rundir.file(TIMINGS).exists() else {}
@@ -191,7 +204,7 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
                 progress_note(f"{cell.label} seed {seed}: already in {rundir.file(METRICS)}, skipped")
                 continue
             records, timing = run_cell(cell, data, the_plan.metrics, seed, device, rundir)
-            frame = normalise(pd.concat([frame, to_frame(records)], ignore_index=True))
+            frame = in_cell_order(pd.concat([frame, to_frame(records)], ignore_index=True), cells, run.seeds)
             rundir.write_metrics(frame)
             timings[f"{cell.label}/seed={seed}"] = timing
             rundir.write_json(TIMINGS, timings)
@@ -199,6 +212,15 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
     text = rundir.write_tables(frame)
     failed = sorted({f"{m} seed {s}" for m, s, st in zip(frame.model, frame.seed, frame.status) if st == "failed"})
     return RunOutcome(rundir.path, frame, failed, text)
+
+
+def in_cell_order(frame: pd.DataFrame, cells: list[Cell], seeds: tuple[int, ...]) -> pd.DataFrame:
+    """Rows ordered by seed, then model as planned, records of a cell in their own order: a
+    resumed run writes the same metrics.csv as an uninterrupted one."""
+    labels = {cell.label: i for i, cell in enumerate(cells)}
+    seed_order = {seed: i for i, seed in enumerate(seeds)}
+    key = frame.seed.map(seed_order).astype(float) * (len(labels) + 1) + frame.model.map(labels).astype(float)
+    return normalise(frame.iloc[key.argsort(kind="stable")])
 
 
 def run_cell(

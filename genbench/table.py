@@ -8,8 +8,8 @@ import io
 import pandas as pd
 
 from genbench.formatting import format_estimate
-from genbench.marks import NOT_MEASURED, ROWS, Cell, Row
-from genbench.records import OK
+from genbench.marks import NOT_APPLICABLE, NOT_MEASURED, ROWS, Cell, Row
+from genbench.records import NOT_AVAILABLE, OK
 from genbench.summary import model_order, summarise
 
 
@@ -75,6 +75,6 @@ def measurements_markdown(frame: pd.DataFrame) -> str:
             elif r.status == OK:
                 cells.append(format_estimate(r.value, r.uncertainty))
             else:
-                cells.append(r.status)
+                cells.append(NOT_APPLICABLE if r.status == NOT_AVAILABLE else r.status)
         body.append([f"{metric} ({unit})" if unit else metric, *cells])
     return markdown_table(["metric", *models], body)

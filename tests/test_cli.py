@@ -26,12 +26,14 @@ def finished_run(tmp_path_factory):
 
 def test_run_writes_the_run_directory(finished_run):
     names = {p.name for p in finished_run.iterdir()}
-    assert {"config.json", "environment.json", "metrics.csv", "table.md", "table.csv", "measurements.md",
-            "run.log", "timings.json"} <= names
+    assert {"config.json", "environment.json", "dataset.json", "metrics.csv", "table.md", "table.csv",
+            "measurements.md", "run.log", "timings.json", "checkpoints", "samples"} <= names
     config = json.loads((finished_run / "config.json").read_text())
-    assert config["run"]["models"] == ["naive-bayes", "pca", "vae"]
+    assert config["run"]["models"] == ["naive-bayes", "pca", "ae", "vae", "beta-vae", "gan"]
     assert config["models"]["vae"]["config"]["epochs"] == 2  # the fully resolved options
     assert config["metrics"]["log-likelihood:k=8"]["options"]["k"] == 8
+    dataset = json.loads((finished_run / "dataset.json").read_text())
+    assert dataset["splits"] == {"train": 1258, "val": 180, "test": 359} and len(dataset["fingerprint"]) == 64
     environment = json.loads((finished_run / "environment.json").read_text())
     assert environment["packages"]["torch"] and environment["device"]["type"] == "cpu"
 
@@ -39,12 +41,15 @@ def test_run_writes_the_run_directory(finished_run):
 def test_metrics_csv_is_long_form_with_every_cell(finished_run):
     frame = pd.read_csv(finished_run / "metrics.csv")
     assert list(frame.columns) == COLUMNS
-    assert set(frame.model) == {"naive-bayes", "pca", "vae"}
+    assert set(frame.model) == {"naive-bayes", "pca", "ae", "vae", "beta-vae", "gan"}
     ll = frame[frame.metric == "log_likelihood"].set_index("model")
     assert ll.loc["naive-bayes", "estimator"] == "exact"
     assert ll.loc["pca", "estimator"] == "bound+dequantized"
-    assert ll.loc["vae", "estimator"] == "iw-bound(K=8)"
-    assert (ll.n == 359).all() and (ll.status == "ok").all()
+    assert ll.loc["vae", "estimator"] == ll.loc["beta-vae", "estimator"] == "iw-bound(K=8)"
+    measured = ll.drop(index=["ae", "gan"])
+    assert (measured.n == 359).all() and (measured.status == "ok").all()
+    without = ll.loc[["ae", "gan"]]
+    assert (without.status == "unavailable").all() and (without.estimator == "none").all()
 
 
 def test_table_has_the_six_rows(finished_run):
@@ -54,7 +59,7 @@ def test_table_has_the_six_rows(finished_run):
         assert f"| {row} |" in table
     assert "Rules:" in table
     csv = pd.read_csv(finished_run / "table.csv")
-    assert set(csv.property) >= {"Efficient likelihood"} and set(csv.model) == {"naive-bayes", "pca", "vae"}
+    assert set(csv.property) >= {"Efficient likelihood"} and len(set(csv.model)) == 6
 
 
 def test_the_same_seed_gives_the_same_metrics_csv(tmp_path, cli, finished_run):
@@ -77,7 +82,7 @@ def test_rings_has_a_true_density_row(tmp_path, cli):
     ll = frame[frame.metric == "log_likelihood"].set_index("model")
     assert ll.loc["true-density", "status"] == "ok"
     assert float(ll.loc["true-density", "value"]) > float(ll.loc["pca", "value"])
-    assert ll.loc["naive-bayes", "status"] == "n/a" and "continuous" in ll.loc["naive-bayes", "reason"]
+    assert ll.loc["naive-bayes", "status"] == "unavailable" and "continuous" in ll.loc["naive-bayes", "reason"]
 
 
 def test_several_seeds_give_seed_to_seed_uncertainty(tmp_path, cli):
