@@ -21,6 +21,7 @@ import torch
 from genbench import catalog
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from genbench.config import Config
+from genbench.data.info import ValueType
 from genbench.data.resolve import dataset_source, parse_dataset_spec
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data
@@ -262,14 +263,23 @@ def run_cell(
     if model.history_:
         history = pd.DataFrame(model.history_).to_csv(index=False)
         rundir.write_text(f"history-{safe_name(cell.label)}-seed{seed}.csv", history)
-    if model.has(Capability.SAMPLE):
-        samples = model.sample(GRID_SIZE * 16, make_generator(seed))
-        save_samples(rundir.file(SAMPLES) / f"{safe_name(cell.label)}-seed{seed}.png", samples, data,
-                     f"{cell.label} (seed {seed})")
+    save_sample_figures(model, data, rundir.file(SAMPLES) / f"{safe_name(cell.label)}-seed{seed}", cell.label, seed)
     start_time = time.perf_counter()
     records = measure(model, data, metrics, EvalContext(seed=seed, device=device))
     timing["evaluate_seconds"] = time.perf_counter() - start_time
     return [r.identify(**identify) for r in records], timing
+
+
+def save_sample_figures(model: GenerativeModel, data: Data, stem: Path, label: str, seed: int) -> None:
+    """STEM.png: the model's samples; STEM-decoded.png: the decoder's means at latent draws (no
+    observation noise), for models with a decoder, as papers show VAE samples."""
+    generator = make_generator(seed)
+    if model.has(Capability.SAMPLE):
+        samples = model.sample(GRID_SIZE * 16, generator)
+        save_samples(stem.with_name(stem.name + ".png"), samples, data, f"{label} (seed {seed})")
+    if model.has(Capability.DECODER) and data.info.value_type is not ValueType.CATEGORICAL:
+        decoded = model.decode(model.sample_latent(GRID_SIZE * 16, generator))
+        save_samples(stem.with_name(stem.name + "-decoded.png"), decoded, data, f"{label}: decoded latent draws")
 
 
 def safe_name(label: str) -> str:

@@ -94,7 +94,7 @@ def test_resume_with_a_corrupt_checkpoint_fails_that_cell_clearly(tmp_path, cli,
 def test_a_killed_run_resumes_without_losing_finished_cells(tmp_path):
     """SIGKILL a real `genbench run` while the VAE trains, then finish it with --resume."""
     out = tmp_path / "r"
-    command = [sys.executable, "-m", "genbench", "run", "--models", "naive-bayes,vae,pca", "--epochs", "200",
+    command = [sys.executable, "-m", "genbench", "run", "--models", "naive-bayes,vae,pca", "--epochs", "100",
                "--metrics", "log-likelihood:k=4", "--out", str(out), "--quiet"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
