@@ -76,6 +76,26 @@ def build_parser() -> Parser:
                      help="finish the run in --out, skipping the cells already in its metrics.csv")
     _add_common(run)
 
+    check = commands.add_parser(
+        "check", help="compare a run with a reference (CI regression gate)",
+        description="Compare a run's FID (and any other metric named) with a reference kept in the repository. "
+        "The tolerance comes from the seed-to-seed spread stored in the reference.",
+        epilog="exit status: 0 no regression, 1 a regression, 2 the protocol differs (dataset, extractor, n) "
+        "or a usage error.\n\nexamples:\n"
+        "  genbench check runs/ci --baseline results/baselines/digits-smoke.json\n"
+        "  genbench check runs/ci --baseline results/baselines/digits-smoke.json --metrics fid,coverage\n"
+        "  genbench check runs/ci --baseline results/baselines/digits-smoke.json --update",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run directory")
+    check.add_argument("--baseline", required=True, type=Path, metavar="PATH", help="the reference JSON")
+    check.add_argument("--metrics", default=None, metavar="LIST",
+                       help="comma-separated metric names of metrics.csv (default: those in the baseline; "
+                            "with --update: fid)")
+    check.add_argument("--sigmas", default=3.0, type=float, metavar="Z",
+                       help="tolerance in seed-to-seed standard deviations of the difference (default: 3)")
+    check.add_argument("--update", action="store_true", help="write the run as the new reference")
+    _add_common(check)
+
     listing = commands.add_parser("list", help="show registered models, datasets and metrics",
                                   description="Show the registered models, datasets and metrics with their options.")
     listing.add_argument("what", nargs="?", choices=("models", "datasets", "metrics"),
@@ -114,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if args.command == "check":
+            return command_check(args)
         return command_list(args)
     except UsageError as error:
         sys.stderr.write(f"genbench {args.command}: error: {error}\n")
@@ -205,6 +227,32 @@ def command_run(args: argparse.Namespace) -> int:
     if outcome.failed_cells:
         sys.stderr.write(f"genbench run: {len(outcome.failed_cells)} cell(s) failed: "
                          f"{', '.join(outcome.failed_cells)} (reasons in metrics.csv and {LOG})\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def command_check(args: argparse.Namespace) -> int:
+    from genbench import check
+    from genbench.rundir import DATASET, RunDir
+
+    rundir = RunDir.existing(args.run_dir)
+    if not rundir.file(DATASET).exists():
+        raise UsageError(f"{rundir.path} has no {DATASET}; it was written by an older genbench, rerun it")
+    frame, dataset = rundir.read_metrics(), rundir.read_json(DATASET)
+    metrics = tuple(m for m in args.metrics.split(",") if m) if args.metrics else None
+    if args.update:
+        reference = check.update(args.baseline, frame, dataset, metrics or check.DEFAULT_METRICS)
+        models = ", ".join(reference["values"])
+        print(f"wrote {args.baseline}: {', '.join(reference['metrics'])} of {models}")
+        return EXIT_OK
+    if args.sigmas <= 0:
+        raise UsageError(f"--sigmas must be positive, got {args.sigmas}")
+    comparisons = check.compare(frame, dataset, check.read_reference(args.baseline), metrics, args.sigmas)
+    print(check.report(comparisons))
+    regressions = [c for c in comparisons if c.regressed]
+    if regressions:
+        sys.stderr.write(f"genbench check: {len(regressions)} regression(s) against {args.baseline}: "
+                         + ", ".join(f"{c.model} {c.metric}" for c in regressions) + "\n")
         return EXIT_FAILED
     return EXIT_OK
 

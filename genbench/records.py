@@ -12,6 +12,8 @@ import pandas as pd
 
 OK, NOT_AVAILABLE, FAILED = "ok", "unavailable", "failed"
 """Statuses of a record. (Not "n/a": pandas reads that as a missing value.)"""
+TIMED = "timed"
+"""The ``estimator`` of a wall-clock measurement: it varies between runs of the same seed."""
 NO_ESTIMATOR = "none"
 """The ``estimator`` of an n/a record whose model lacks the capability (a GAN's likelihood)."""
 
@@ -66,6 +68,11 @@ def to_frame(records: Iterable[Record]) -> pd.DataFrame:
     """Records → a DataFrame with the columns of metrics.csv, in their fixed order."""
     frame = pd.DataFrame([r.row() for r in records], columns=COLUMNS)
     return normalise(frame)
+
+
+def untimed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that the same seed reproduces exactly: all but wall-clock measurements."""
+    return frame[frame.estimator != TIMED].reset_index(drop=True)
 
 
 def normalise(frame: pd.DataFrame) -> pd.DataFrame:

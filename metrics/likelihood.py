@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import torch
 
 from genbench.config import Config, require_positive
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data
+from genbench.devices import synchronize
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
-from genbench.records import Record
+from genbench.records import TIMED, Record
 
 LOG2 = math.log(2)
 
@@ -77,7 +79,7 @@ class LogLikelihood(Metric):
     """Test log-likelihood: exact, importance-weighted bound or dequantized bound; nats and bits/dim."""
 
     name = "log-likelihood"
-    produces = ("log_likelihood", "bits_per_dim")
+    produces = ("log_likelihood", "bits_per_dim", "likelihood_examples_per_second")
     config_class = LikelihoodOptions
     requires_any = frozenset({Capability.EXACT_LIKELIHOOD, Capability.IMPORTANCE_SAMPLER})
 
@@ -115,7 +117,13 @@ class LogLikelihood(Metric):
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         split = data.split(self.config.split)
-        log_likelihood, estimator = self.per_example(model, split.x, data.info, context.generator(self.name))
+        generator = context.generator(self.name)
+        self.per_example(model, split.x[:2], data.info, context.generator("warm-up"))  # untimed warm-up
+        synchronize(model.device)
+        start = time.perf_counter()
+        log_likelihood, estimator = self.per_example(model, split.x, data.info, generator)
+        synchronize(model.device)
+        seconds = time.perf_counter() - start
         mean, stderr = mean_and_stderr(log_likelihood)
         per_dim = -1.0 / (data.info.dim * LOG2)
         details = {"split": split.name, "kind": model.likelihood_kind}
@@ -125,4 +133,6 @@ class LogLikelihood(Metric):
         return [
             Record("log_likelihood", mean, stderr, unit="nats", **common),
             Record("bits_per_dim", mean * per_dim, abs(stderr * per_dim), unit="bits/dim", **common),
+            Record("likelihood_examples_per_second", len(split) / seconds, unit="examples/s", n=len(split),
+                   estimator=TIMED, details={**details, "estimator": estimator, "seconds": seconds}),
         ]

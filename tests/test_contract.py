@@ -12,6 +12,7 @@ from genbench.errors import CapabilityError, UsageError
 from genbench.metric import EvalContext
 from genbench.metrics.likelihood import LogLikelihood
 from genbench.model import Capability
+from genbench.records import TIMED
 
 MODELS = catalog.MODELS.names()
 DATASETS = ["digits", "rings", "wardrobe"]
@@ -111,7 +112,7 @@ def test_same_seed_gives_the_same_metrics(name, digits, fast):
     metric = LogLikelihood(k=4)
     first = metric.compute(fit(name, digits, fast), digits, EvalContext(seed=3)) if _has_likelihood(name) else []
     second = metric.compute(fit(name, digits, fast), digits, EvalContext(seed=3)) if _has_likelihood(name) else []
-    assert first == second
+    assert [r for r in first if r.estimator != TIMED] == [r for r in second if r.estimator != TIMED]
 
 
 def _has_likelihood(name: str) -> bool:

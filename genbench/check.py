@@ -1,0 +1,153 @@
+"""``genbench check``: compare a run with a reference in ``results/baselines/``, for CI.
+
+A reference (``--update`` writes one from a run with two seeds or more) holds, per model and
+metric, the mean over seeds, the seed-to-seed standard deviation σ and the number of seeds S_ref,
+with the protocol it was measured under (dataset fingerprint, extractor, n, estimator).
+
+A run with S seeds regresses on a metric when it is worse than the reference mean by more than
+
+    z · σ · √(1/S + 1/S_ref)        (z = 3 by default, ``--sigmas``),
+
+the spread the difference of two seed means has when nothing changed; σ is floored at 10⁻⁶·|mean|
+so that a deterministic figure still gets a tolerance. A protocol that differs (dataset,
+extractor, n, estimator, a model the reference checks but the run lacks) cannot be compared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from genbench.atomic import write_json
+from genbench.directions import higher_is_better
+from genbench.errors import UsageError
+from genbench.records import OK, TIMED
+
+FORMAT = "genbench-baseline"
+VERSION = 1
+DEFAULT_METRICS = ("fid",)
+DEFAULT_SIGMAS = 3.0
+RELATIVE_FLOOR = 1e-6
+PROTOCOL_FIELDS = ("unit", "extractor", "n", "estimator")
+
+
+class ProtocolMismatch(UsageError):
+    """The run and the reference were not measured the same way: they cannot be compared."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    model: str
+    metric: str
+    reference: float
+    run: float
+    tolerance: float
+    higher_is_better: bool
+
+    @property
+    def change(self) -> float:
+        """Improvement is positive, whichever way the metric points."""
+        return (self.run - self.reference) if self.higher_is_better else (self.reference - self.run)
+
+    @property
+    def regressed(self) -> bool:
+        return self.change < -self.tolerance
+
+
+def seed_statistics(frame: pd.DataFrame, metrics: tuple[str, ...]) -> dict[str, dict[str, dict[str, Any]]]:
+    """{model: {metric: {mean, std, seeds, protocol}}} over the ok records of ``frame``."""
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    ok = frame[(frame.status == OK) & (frame.estimator != TIMED) & frame.metric.isin(metrics)]
+    for (model, metric), group in ok.groupby(["model", "metric"], sort=False):
+        values = group.value.astype(float)
+        first = group.iloc[0]
+        protocol = {f: (None if pd.isna(first[f]) else (int(first[f]) if f == "n" else str(first[f])))
+                    for f in PROTOCOL_FIELDS}
+        table.setdefault(model, {})[metric] = {
+            "mean": float(values.mean()),
+            "std": float(values.std(ddof=1)) if len(values) > 1 else math.nan,
+            "seeds": sorted(int(s) for s in group.seed),
+            "protocol": protocol,
+        }
+    return table
+
+
+def make_reference(frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:
+    """The reference document of a finished run (needs two seeds or more for a spread)."""
+    stats = seed_statistics(frame, metrics)
+    if not stats:
+        raise UsageError(f"the run has no measured {', '.join(metrics)} to keep as a reference")
+    few = sorted({f"{m}/{k}" for m, rows in stats.items() for k, r in rows.items() if len(r["seeds"]) < 2})
+    if few:
+        raise UsageError(f"a reference needs two seeds or more for its tolerance; {few[0]} has one "
+                         "(run with --seeds 0,1,2)")
+    return {"format": FORMAT, "version": VERSION, "dataset": dataset, "metrics": list(metrics), "values": stats}
+
+
+def read_reference(path: Path) -> dict[str, Any]:
+    try:
+        reference = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"no baseline at {path}; create one with genbench check RUN_DIR --baseline {path} "
+                         "--update") from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise UsageError(f"cannot read the baseline {path}: {error}") from None
+    if not isinstance(reference, dict) or reference.get("format") != FORMAT or reference.get("version") != VERSION:
+        raise UsageError(f"{path} is not a genbench baseline (format {FORMAT}, version {VERSION})")
+    return reference
+
+
+def compare(frame: pd.DataFrame, dataset: dict[str, Any], reference: dict[str, Any],
+            metrics: tuple[str, ...] | None = None, sigmas: float = DEFAULT_SIGMAS) -> list[Comparison]:
+    """Every (model, metric) the reference holds, compared; ``ProtocolMismatch`` when incomparable."""
+    metrics = tuple(metrics or reference["metrics"])
+    ref_data = reference["dataset"]
+    if ref_data.get("name") != dataset.get("name"):
+        raise ProtocolMismatch(f"the run is on {dataset.get('name')}, the baseline on {ref_data.get('name')}")
+    if ref_data.get("fingerprint") != dataset.get("fingerprint"):
+        raise ProtocolMismatch(f"the run's {dataset.get('name')} differs from the baseline's (content "
+                               "fingerprints differ): options, splits or files changed")
+    run = seed_statistics(frame, metrics)
+    comparisons = []
+    for model, by_metric in reference["values"].items():
+        for metric, ref in by_metric.items():
+            if metric not in metrics:
+                continue
+            mine = run.get(model, {}).get(metric)
+            if mine is None:
+                raise ProtocolMismatch(f"the baseline checks {metric} of {model}, which the run did not measure")
+            for field in PROTOCOL_FIELDS:
+                if mine["protocol"][field] != ref["protocol"][field]:
+                    raise ProtocolMismatch(f"{model} {metric}: {field} is {mine['protocol'][field]!r} in the run "
+                                           f"but {ref['protocol'][field]!r} in the baseline")
+            direction = higher_is_better(metric)
+            if direction is None:
+                raise UsageError(f"{metric} has no better direction; it cannot be gated")
+            sigma = max(ref["std"], RELATIVE_FLOOR * abs(ref["mean"]))
+            tolerance = sigmas * sigma * math.sqrt(1 / len(mine["seeds"]) + 1 / len(ref["seeds"]))
+            comparisons.append(Comparison(model, metric, ref["mean"], mine["mean"], tolerance, direction))
+    missing = [m for m in metrics if not any(c.metric == m for c in comparisons)]
+    if missing:
+        raise UsageError(f"the baseline holds no {', '.join(missing)}; valid: {', '.join(reference['metrics'])}")
+    return comparisons
+
+
+def report(comparisons: list[Comparison]) -> str:
+    """A readable diff: one line per comparison, regressions marked."""
+    lines = [f"{'model':<14} {'metric':<16} {'baseline':>12} {'run':>12} {'change':>10} {'tolerance':>10}  verdict"]
+    for c in comparisons:
+        verdict = "REGRESSED" if c.regressed else ("improved" if c.change > c.tolerance else "ok")
+        lines.append(f"{c.model:<14} {c.metric:<16} {c.reference:>12.4g} {c.run:>12.4g} {c.change:>+10.3g} "
+                     f"{c.tolerance:>10.3g}  {verdict}")
+    return "\n".join(lines)
+
+
+def update(path: Path, frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:
+    reference = make_reference(frame, dataset, metrics)
+    write_json(Path(path), reference)
+    return reference

@@ -1,0 +1,120 @@
+"""Efficient sampling: samples per second of ``model.sample`` over a sweep of batch sizes.
+
+Each batch size is called ``warmup`` times untimed, then timed call by call (the device
+synchronised before and after each) until ``repeats`` calls and ``min_seconds`` have passed.
+The figure is the median rate, b / median(seconds per call), with the spread of the per-call
+rates as its uncertainty. Peak memory is the CUDA allocator's high-water mark during the
+timed calls; on the CPU no allocator reports one, and the record says so.
+
+Timed records carry ``estimator = "timed"``: they change from run to run, unlike every other
+figure, and comparisons of metrics.csv across runs leave them out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from genbench.config import Config, require, require_positive
+from genbench.data.splits import Data
+from genbench.devices import synchronize
+from genbench.errors import UsageError
+from genbench.metric import EvalContext, Metric
+from genbench.model import Capability, GenerativeModel
+from genbench.records import TIMED, Record
+
+BEST = "samples_per_second"
+
+
+def per_batch(metric: str, batch_size: int) -> str:
+    """The name of a sweep record: ``samples_per_second[batch=256]``."""
+    return f"{metric}[batch={batch_size}]"
+
+
+def time_calls(call: Callable[[], object], device: torch.device, *, warmup: int, repeats: int,
+               min_seconds: float) -> list[float]:
+    """Seconds per call of ``call``, after ``warmup`` untimed calls, synchronised on the GPU."""
+    for _ in range(warmup):
+        call()
+    synchronize(device)
+    seconds: list[float] = []
+    started = time.perf_counter()
+    while len(seconds) < repeats or time.perf_counter() - started < min_seconds:
+        synchronize(device)
+        start = time.perf_counter()
+        call()
+        synchronize(device)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def rate(items: int, seconds: list[float]) -> tuple[float, float]:
+    """(items / median seconds, standard error of the per-call rates)."""
+    rates = [items / s for s in seconds]
+    spread = statistics.stdev(rates) / math.sqrt(len(rates)) if len(rates) > 1 else math.nan
+    return items / statistics.median(seconds), spread
+
+
+@dataclasses.dataclass(frozen=True)
+class ThroughputOptions(Config):
+    batch_sizes: tuple[int, ...] = (1, 16, 256, 4096)
+    warmup: int = 2
+    repeats: int = 5
+    min_seconds: float = 0.2
+
+    def validate(self) -> None:
+        require(len(self.batch_sizes) > 0, "batch_sizes needs at least one size")
+        require_positive(repeats=self.repeats, min_seconds=self.min_seconds,
+                         **{f"batch_sizes[{i}]": b for i, b in enumerate(self.batch_sizes)})
+        require(self.warmup >= 0, f"warmup must be 0 or more, got {self.warmup}")
+
+
+class SamplingThroughput(Metric):
+    """Samples per second of model.sample over batch sizes, after warm-up, with peak GPU memory."""
+
+    name = "sampling-speed"
+    config_class = ThroughputOptions
+    requires_any = frozenset({Capability.SAMPLE})
+
+    @property
+    def produces(self) -> tuple[str, ...]:  # type: ignore[override]
+        sweep = [per_batch(m, b) for b in self.config.batch_sizes for m in (BEST, "peak_memory_mib")]
+        return (BEST, *sweep)
+
+    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+        device = model.device
+        generator = context.generator(self.name)
+        records, best = [], None
+        for batch_size in self.config.batch_sizes:
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            try:
+                seconds = time_calls(lambda b=batch_size: model.sample(b, generator), device,
+                                     warmup=self.config.warmup, repeats=self.config.repeats,
+                                     min_seconds=self.config.min_seconds)
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                records.append(Record.failed(per_batch(BEST, batch_size), "out of memory"))
+                continue
+            value, spread = rate(batch_size, seconds)
+            details = {"batch_size": batch_size, "calls": len(seconds), "device": device.type}
+            record = Record(per_batch(BEST, batch_size), value, spread, unit="samples/s", n=batch_size,
+                            estimator=TIMED, details=details)
+            records.append(record)
+            if best is None or value > best.value:
+                best = record
+            if device.type == "cuda":
+                peak = torch.cuda.max_memory_allocated(device) / 2**20
+                records.append(Record(per_batch("peak_memory_mib", batch_size), peak, unit="MiB", n=batch_size,
+                                      estimator=TIMED, details=details))
+            else:
+                records.append(Record.not_available(per_batch("peak_memory_mib", batch_size),
+                                                    "peak memory is read from the CUDA allocator; this ran on the CPU"))
+        if best is None:
+            raise UsageError("every batch size ran out of memory")
+        return [dataclasses.replace(best, metric=BEST), *records]

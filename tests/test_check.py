@@ -1,0 +1,98 @@
+"""The CI regression gate: tolerance from the seed-to-seed spread, protocol checks, exit codes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from genbench.check import Comparison, ProtocolMismatch, compare, make_reference
+from genbench.errors import UsageError
+from genbench.records import Record, to_frame
+
+DATASET = {"name": "d", "fingerprint": "abc"}
+
+
+def frame_of(values_by_seed, metric="fid", model="gan", extractor="domain", n=500):
+    return to_frame(Record(metric, v, unit="", n=n, extractor=extractor, estimator="").identify(
+        model=model, dataset="d", seed=s) for s, v in enumerate(values_by_seed))
+
+
+def test_tolerance_is_z_sigma_times_the_spread_of_a_difference_of_means():
+    reference = make_reference(frame_of([9.0, 10.0, 11.0]), DATASET, ("fid",))  # mean 10, std 1, 3 seeds
+    (c,) = compare(frame_of([12.0, 12.0]), DATASET, reference)
+    assert c.tolerance == pytest.approx(3 * 1.0 * math.sqrt(1 / 2 + 1 / 3))  # 2.739
+    assert c.change == pytest.approx(-2.0) and not c.regressed
+    (worse,) = compare(frame_of([13.5, 13.5]), DATASET, reference)
+    assert worse.regressed
+    (tight,) = compare(frame_of([12.0, 12.0]), DATASET, reference, sigmas=1.0)
+    assert tight.regressed
+
+
+def test_direction_follows_the_metric():
+    assert Comparison("m", "coverage", 0.9, 0.8, 0.05, True).regressed
+    assert not Comparison("m", "fid", 10.0, 8.0, 0.5, False).regressed
+
+
+def test_a_reference_needs_two_seeds():
+    with pytest.raises(UsageError, match="needs two seeds or more"):
+        make_reference(frame_of([10.0]), DATASET, ("fid",))
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(extractor="inception"), "extractor is 'inception' in the run but 'domain'"),
+    (dict(n=100), "n is 100 in the run but 500"),
+    (dict(model="vae"), "checks fid of gan, which the run did not measure"),
+])
+def test_protocol_differences_cannot_be_compared(change, message):
+    reference = make_reference(frame_of([9.0, 10.0, 11.0]), DATASET, ("fid",))
+    with pytest.raises(ProtocolMismatch, match=message):
+        compare(frame_of([10.0, 10.0], **change), DATASET, reference)
+    with pytest.raises(ProtocolMismatch, match="fingerprints differ"):
+        compare(frame_of([10.0, 10.0]), {"name": "d", "fingerprint": "other"}, reference)
+
+
+@pytest.fixture(scope="module")
+def baseline_run(tmp_path_factory):
+    from genbench.cli import main
+
+    root = tmp_path_factory.mktemp("check")
+    args = ["--models", "vae", "--seeds", "0,1", "--metrics", "log-likelihood:k=4", "--quiet"]
+    assert main(["run", "--out", str(root / "base"), "--epochs", "3", *args]) == 0
+    baseline = root / "baseline.json"
+    assert main(["check", str(root / "base"), "--baseline", str(baseline), "--metrics", "log_likelihood",
+                 "--update", "--quiet"]) == 0
+    return root, baseline, args
+
+
+def test_check_passes_on_an_unchanged_run(baseline_run, cli):
+    root, baseline, args = baseline_run
+    assert cli("run", "--out", root / "same", "--epochs", "3", *args).code == 0
+    result = cli("check", root / "same", "--baseline", baseline)
+    assert result.code == 0, result.out + result.err
+    assert "log_likelihood" in result.out and "REGRESSED" not in result.out
+
+
+def test_check_fails_on_a_model_made_worse(baseline_run, cli):
+    root, baseline, args = baseline_run
+    assert cli("run", "--out", root / "worse", "--epochs", "1", *args).code == 0  # trained a third as long
+    result = cli("check", root / "worse", "--baseline", baseline)
+    assert result.code == 1
+    assert "REGRESSED" in result.out and "1 regression(s)" in result.err
+
+
+def test_check_exits_2_when_the_protocol_differs(baseline_run, cli, tmp_path):
+    root, baseline, args = baseline_run
+    other = [a if a != "log-likelihood:k=4" else "log-likelihood:k=8" for a in args]
+    assert cli("run", "--out", tmp_path / "k8", "--epochs", "3", *other).code == 0
+    result = cli("check", tmp_path / "k8", "--baseline", baseline)
+    assert result.code == 2 and "estimator is 'iw-bound(K=8)' in the run but 'iw-bound(K=4)'" in result.err
+
+
+def test_check_usage_errors(baseline_run, cli, tmp_path):
+    root, baseline, _ = baseline_run
+    assert cli("check", tmp_path, "--baseline", baseline).code == 2
+    missing = cli("check", root / "base", "--baseline", tmp_path / "none.json")
+    assert missing.code == 2 and "--update" in missing.err
+    assert json.loads(baseline.read_text())["values"]["vae"]["log_likelihood"]["seeds"] == [0, 1]
