@@ -96,6 +96,13 @@ def build_parser() -> Parser:
     check.add_argument("--update", action="store_true", help="write the run as the new reference")
     _add_common(check)
 
+    report = commands.add_parser(
+        "report", help="rebuild every table and figure of a run from its metrics.csv",
+        description="Rebuild table.md/.csv/.tex/.html, measurements.md, figures/ and report.html of a run "
+        "directory from its metrics.csv alone (after editing or merging metrics, or with a newer genbench).")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory")
+    _add_common(report)
+
     listing = commands.add_parser("list", help="show registered models, datasets and metrics",
                                   description="Show the registered models, datasets and metrics with their options.")
     listing.add_argument("what", nargs="?", choices=("models", "datasets", "metrics"),
@@ -136,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_run(args)
         if args.command == "check":
             return command_check(args)
+        if args.command == "report":
+            return command_report(args)
         return command_list(args)
     except UsageError as error:
         sys.stderr.write(f"genbench {args.command}: error: {error}\n")
@@ -228,6 +237,18 @@ def command_run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"genbench run: {len(outcome.failed_cells)} cell(s) failed: "
                          f"{', '.join(outcome.failed_cells)} (reasons in metrics.csv and {LOG})\n")
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from genbench.report import REPORT_HTML, write_report
+    from genbench.rundir import METRICS, RunDir
+
+    rundir = RunDir(args.run_dir)
+    if not rundir.file(METRICS).is_file():
+        raise UsageError(f"{args.run_dir} has no {METRICS} to build a report from")
+    print(write_report(rundir))
+    print(f"report: {rundir.file(REPORT_HTML)}")
     return EXIT_OK
 
 

@@ -42,6 +42,9 @@ class Row:
     rule: str
     judge: Callable[[ModelSummary], Cell] | None = None
     """None: this property is not measured yet."""
+    higher_is_better: bool | None = None
+    """Which way the cell's figure is better (for bold-facing the best); None: no order."""
+    unit: str = ""
 
 
 def likelihood_cell(rows: ModelSummary) -> Cell:
@@ -77,5 +80,5 @@ ROWS: tuple[Row, ...] = (
         "measured through dequantization, a bound on the same event space); ? when only a bound "
         "is available (importance-weighted, K samples); ✗ when the model defines none; n/a when "
         "the model cannot represent the data.",
-        likelihood_cell),
+        likelihood_cell, higher_is_better=True, unit="nats"),
 )

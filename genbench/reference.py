@@ -10,6 +10,8 @@ from genbench.data.splits import TrueDistribution
 from genbench.model import Capability, GenerativeModel
 
 TRUE_DISTRIBUTION = "true-density"
+REFERENCES = (TRUE_DISTRIBUTION,)
+"""Columns that are references, not models: never the best model, never marked against themselves."""
 
 
 @dataclasses.dataclass(frozen=True)

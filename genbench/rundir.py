@@ -12,16 +12,12 @@ import pandas as pd
 from genbench.atomic import write_json, write_text
 from genbench.errors import UsageError
 from genbench.records import COLUMNS, normalise
-from genbench.table import comparison_csv, comparison_markdown, comparison_table, measurements_markdown
 
 CONFIG = "config.json"
 ENVIRONMENT = "environment.json"
 DATASET = "dataset.json"
 METRICS = "metrics.csv"
 TIMINGS = "timings.json"
-TABLE_MD = "table.md"
-TABLE_CSV = "table.csv"
-MEASUREMENTS_MD = "measurements.md"
 LOG = "run.log"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
@@ -90,13 +86,3 @@ class RunDir:
 
     def write_metrics(self, frame: pd.DataFrame) -> None:
         self.write_text(METRICS, normalise(frame).to_csv(index=False))
-
-    def write_tables(self, frame: pd.DataFrame) -> str:
-        """Write table.md, table.csv and measurements.md; return the text to print."""
-        table = comparison_table(frame)
-        comparison = comparison_markdown(table)
-        measurements = measurements_markdown(frame)
-        self.write_text(TABLE_MD, comparison)
-        self.write_text(TABLE_CSV, comparison_csv(table))
-        self.write_text(MEASUREMENTS_MD, measurements)
-        return f"{measurements}\n{comparison}"

@@ -34,6 +34,7 @@ from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.records import Record, normalise, to_frame
 from genbench.reference import TRUE_DISTRIBUTION, TrueModel
+from genbench.report import write_report
 from genbench.rng import make_generator
 from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, METRICS, SAMPLES, TIMINGS, RunDir
 from genbench.specs import Spec, parse_spec
@@ -210,7 +211,7 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
             timings[f"{cell.label}/seed={seed}"] = timing
             rundir.write_json(TIMINGS, timings)
             progress_note(describe_cell(cell.label, seed, records, timing))
-    text = rundir.write_tables(frame)
+    text = write_report(rundir, frame)
     failed = sorted({f"{m} seed {s}" for m, s, st in zip(frame.model, frame.seed, frame.status) if st == "failed"})
     return RunOutcome(rundir.path, frame, failed, text)
 

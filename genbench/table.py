@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 
 import pandas as pd
 
 from genbench.formatting import format_estimate
 from genbench.marks import NOT_APPLICABLE, NOT_MEASURED, ROWS, Cell, Row
 from genbench.records import NOT_AVAILABLE, OK
+from genbench.reference import REFERENCES
 from genbench.summary import model_order, summarise
 
 
@@ -21,6 +23,18 @@ class ComparisonTable:
 
     def cell(self, row: str, model: str) -> Cell:
         return self.cells[(row, model)]
+
+
+def best_models(table: ComparisonTable, row: Row) -> set[str]:
+    """The models (not the reference columns) with the best finite figure in ``row``."""
+    if row.higher_is_better is None:
+        return set()
+    values = {m: table.cell(row.key, m).value for m in table.models if m not in REFERENCES}
+    values = {m: v for m, v in values.items() if math.isfinite(v)}
+    if not values:
+        return set()
+    best = (max if row.higher_is_better else min)(values.values())
+    return {m for m, v in values.items() if v == best}
 
 
 def comparison_table(frame: pd.DataFrame) -> ComparisonTable:

@@ -1,0 +1,131 @@
+"""Figures of a run, drawn with seaborn from metrics.csv alone (``genbench report`` redraws them).
+
+- ``metrics.png``: one bar chart per headline metric, a bar per model, error bars across seeds
+  (the standard error; with one seed, the record's own standard error);
+- ``table.png``: the comparison table as a heatmap of its marks, each cell annotated;
+- ``sampling-speed.png``: samples per second against batch size, one line per model.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import pandas as pd
+
+from genbench.atomic import write_bytes
+from genbench.figures import _pyplot
+from genbench.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
+from genbench.records import OK, TIMED
+from genbench.summary import model_order
+from genbench.table import ComparisonTable
+
+HEADLINE = ("log_likelihood", "bits_per_dim", "fid", "kid", "is", "precision", "recall", "density", "coverage",
+            "modes_captured", "high_quality", "samples_per_second", "likelihood_examples_per_second",
+            "smoothness_mean", "smoothness_p99", "mig", "factor_vae_score")
+MARK_SCORE = {CHECK: 2.0, UNSURE: 1.0, CROSS: 0.0}
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def metric_bars_png(frame: pd.DataFrame) -> bytes | None:
+    """Bars of every headline metric measured, error bars across seeds."""
+    import seaborn as sns
+
+    plt = _pyplot()
+    ok = frame[(frame.status == OK) & frame.metric.isin(HEADLINE)].copy()
+    ok = ok[ok.value.map(math.isfinite)]
+    if ok.empty:
+        return None
+    metrics = [m for m in HEADLINE if m in set(ok.metric)]
+    models = model_order(frame)
+    columns = min(3, len(metrics))
+    rows = math.ceil(len(metrics) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    palette = dict(zip(models, sns.color_palette("tab10", len(models))))
+    for ax, metric in zip(axes.flat, metrics):
+        data = ok[ok.metric == metric]
+        order = [m for m in models if m in set(data.model)]
+        several_seeds = data.groupby("model").size().max() > 1
+        sns.barplot(data=data, x="model", y="value", hue="model", order=order, palette=palette, ax=ax,
+                    errorbar="se" if several_seeds else None, legend=False)
+        if not several_seeds:  # one seed: the record's own standard error
+            for i, model in enumerate(order):
+                row = data[data.model == model].iloc[0]
+                if math.isfinite(row.stderr):
+                    ax.errorbar(i, row.value, yerr=row.stderr, color="black", capsize=3)
+        unit = data.unit.iloc[0]
+        ax.set_title(f"{metric} ({unit})" if unit else metric, fontsize=10)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(axis="x", rotation=30, labelsize=8)
+        if metric in ("samples_per_second", "likelihood_examples_per_second"):
+            ax.set_yscale("log")
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def table_heatmap_png(table: ComparisonTable) -> bytes:
+    """The six rows × models, coloured by mark (✓ green, ? amber, ✗ red, n/a and unmeasured grey)."""
+    import seaborn as sns
+    from matplotlib.colors import ListedColormap
+
+    plt = _pyplot()
+    scores = pd.DataFrame(index=[r.title for r in table.rows], columns=table.models, dtype=float)
+    labels = pd.DataFrame(index=scores.index, columns=table.models, dtype=object)
+    for row in table.rows:
+        for model in table.models:
+            cell = table.cell(row.key, model)
+            scores.loc[row.title, model] = MARK_SCORE.get(cell.mark, math.nan)
+            short = cell.text if len(cell.text) <= 26 else cell.text[:24] + "…"
+            labels.loc[row.title, model] = f"{cell.mark or '·'}\n{short}" if cell.mark != NOT_APPLICABLE else "n/a"
+    fig, ax = plt.subplots(figsize=(2.1 * len(table.models) + 2.5, 0.9 * len(table.rows) + 1))
+    cmap = ListedColormap(["#e8a0a0", "#f2d98c", "#9fd39f"])
+    sns.heatmap(scores, annot=labels, fmt="", cmap=cmap, vmin=-0.5, vmax=2.5, cbar=False, linewidths=1,
+                linecolor="white", ax=ax, annot_kws={"fontsize": 7})
+    ax.set_facecolor("#e6e6e6")
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", rotation=0, labelsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    return _png(fig)
+
+
+SWEEP = re.compile(r"^samples_per_second\[batch=(\d+)\]$")
+
+
+def sampling_sweep_png(frame: pd.DataFrame) -> bytes | None:
+    """Samples per second against batch size (log-log), one line per model, across seeds."""
+    import seaborn as sns
+
+    plt = _pyplot()
+    sweep = frame[(frame.status == OK) & (frame.estimator == TIMED) & frame.metric.str.match(SWEEP)].copy()
+    if sweep.empty:
+        return None
+    sweep["batch size"] = sweep.metric.str.extract(SWEEP, expand=False).astype(int)
+    sweep["samples/s"] = sweep.value
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    sns.lineplot(data=sweep, x="batch size", y="samples/s", hue="model", marker="o", errorbar="se", ax=ax,
+                 hue_order=[m for m in model_order(frame) if m in set(sweep.model)])
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_title("Efficient sampling: samples/s by batch size", fontsize=10)
+    return _png(fig)
+
+
+def save_plots(folder, frame: pd.DataFrame, table: ComparisonTable) -> list[str]:
+    """Write every figure that metrics.csv supports into ``folder``; return their file names."""
+    written = []
+    for name, png in (("metrics.png", metric_bars_png(frame)), ("table.png", table_heatmap_png(table)),
+                      ("sampling-speed.png", sampling_sweep_png(frame))):
+        if png is not None:
+            write_bytes(folder / name, png)
+            written.append(name)
+    return written
