@@ -21,6 +21,8 @@ examples:
   genbench run --models vae:latent_dim=8,vae:latent_dim=32
                                                  one model twice, with different options
   genbench run --resume --out runs/digits-…      finish an interrupted run
+  genbench run --metrics fidelity:extractor=inception:n=10000 --inception-weights weights-inception.pth
+                                                 FID, IS, KID, precision/recall in Inception features
 
 model, dataset and metric options follow the name: NAME:key=value:key=value.
 `genbench list` shows every model, dataset and metric with its options.
@@ -52,7 +54,7 @@ def build_parser() -> Parser:
                      help="comma-separated models with options (default: naive-bayes,pca,vae)")
     run.add_argument("--dataset", default=None, metavar="SPEC", help="dataset with options (default: digits)")
     run.add_argument("--metrics", default=None, metavar="SPECS",
-                     help="comma-separated metrics with options (default: log-likelihood)")
+                     help="comma-separated metrics with options (default: log-likelihood,fidelity,modes)")
     run.add_argument("--seeds", default=None, metavar="LIST", help="comma-separated seeds (default: 0)")
     run.add_argument("--device", default=None, metavar="DEVICE",
                      help="auto (CUDA when present), cpu or cuda (default: auto)")
@@ -64,13 +66,17 @@ def build_parser() -> Parser:
                      help="run directory (default: runs/<dataset>-<time>); never overwritten")
     run.add_argument("--data-dir", default=None, metavar="DIR", help="where dataset files are read from")
     run.add_argument("--download", action="store_true", help="download missing dataset files")
+    run.add_argument("--inception-weights", default=None, metavar="PATH",
+                     help="torch-fidelity's Inception state dict (weights-inception-2015-12-05-6726825d.pth), for "
+                     "the inception extractor; with it, image sets are measured in Inception features")
     run.add_argument("--resume", action="store_true",
                      help="finish the run in --out, skipping the cells already in its metrics.csv")
     _add_common(run)
 
-    listing = commands.add_parser("list", help="show registered models, datasets and metrics",
-                                  description="Show the registered models, datasets and metrics with their options.")
-    listing.add_argument("what", nargs="?", choices=("models", "datasets", "metrics"),
+    listing = commands.add_parser("list", help="show registered models, datasets, metrics and extractors",
+                                  description="Show the registered models, datasets, metrics and feature "
+                                  "extractors with their options.")
+    listing.add_argument("what", nargs="?", choices=("models", "datasets", "metrics", "extractors"),
                          help="only this registry")
     _add_common(listing)
     return parser
@@ -159,7 +165,7 @@ def command_run(args: argparse.Namespace) -> int:
                  ("--epochs", args.epochs), ("--data-dir", args.data_dir)) if value is not None]
         if given:
             raise UsageError(f"--resume takes the configuration from {args.out}/config.json; drop {', '.join(given)}")
-        plan, rundir = runner.reopen(args.out, device=args.device)
+        plan, rundir = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
     else:
         defaults = runner.RunConfig()
         run = runner.RunConfig(
@@ -172,6 +178,7 @@ def command_run(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             data_dir=args.data_dir,
             download=args.download,
+            inception_weights=args.inception_weights,
         )
         out = args.out if args.out is not None else default_run_path(run.dataset.name)
         plan, rundir = runner.start(run, out)
@@ -201,7 +208,8 @@ def command_run(args: argparse.Namespace) -> int:
 def command_list(args: argparse.Namespace) -> int:
     from genbench import catalog
 
-    registries = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS}
+    registries = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS,
+                  "extractors": catalog.EXTRACTORS}
     for title, registry in registries.items():
         if args.what and args.what != title:
             continue

@@ -29,7 +29,7 @@ from genbench.evaluation import measure
 from genbench.metric import EvalContext, Metric
 from genbench.model import GenerativeModel
 from genbench.records import Record, normalise, to_frame
-from genbench.reference import TRUE_DISTRIBUTION, TrueModel
+from genbench.reference import REAL_DATA, TRUE_DISTRIBUTION, RealData, TrueModel
 from genbench.rng import make_generator
 from genbench.rundir import CONFIG, ENVIRONMENT, TIMINGS, RunDir
 from genbench.specs import Spec, parse_spec
@@ -52,6 +52,7 @@ class RunConfig:
     epochs: int | None = None
     data_dir: str | None = None
     download: bool = False
+    inception_weights: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class RunConfig:
             "epochs": self.epochs,
             "data_dir": self.data_dir,
             "download": self.download,
+            "inception_weights": self.inception_weights,
         }
 
     @classmethod
@@ -78,7 +80,12 @@ class RunConfig:
             epochs=data.get("epochs"),
             data_dir=data.get("data_dir"),
             download=bool(data.get("download", False)),
+            inception_weights=data.get("inception_weights"),
         )
+
+    def weights(self) -> dict[str, Path]:
+        """Local weight files by extractor name, for ``EvalContext.weights``."""
+        return {"inception": Path(self.inception_weights)} if self.inception_weights else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,8 +151,8 @@ def start(run: RunConfig, out: Path) -> tuple[Plan, RunDir]:
     return the_plan, rundir
 
 
-def reopen(out: Path, device: str | None = None) -> tuple[Plan, RunDir]:
-    """The plan stored in an existing run directory, for ``--resume``."""
+def reopen(out: Path, device: str | None = None, inception_weights: str | None = None) -> tuple[Plan, RunDir]:
+    """The plan stored in an existing run directory, for ``--resume`` (device and weights file may change)."""
     rundir = RunDir.existing(out)
     stored = rundir.read_json(CONFIG)
     try:
@@ -154,6 +161,8 @@ def reopen(out: Path, device: str | None = None) -> tuple[Plan, RunDir]:
         raise UsageError(f"{rundir.file(CONFIG)} is not a genbench run configuration: {error}") from None
     if device is not None:
         run = dataclasses.replace(run, device=device)
+    if inception_weights is not None:
+        run = dataclasses.replace(run, inception_weights=inception_weights)
     return plan(run), rundir
 
 
@@ -169,12 +178,17 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
     cells: list[tuple[str, Callable[[], GenerativeModel]]] = [(m.label, m.make) for m in the_plan.models]
     if data.true_distribution is not None:
         cells.append((TRUE_DISTRIBUTION, lambda: TrueModel(data.true_distribution, data.info)))
+    elif any(not m.missing_capability(RealData(data.train)) for m in the_plan.metrics):
+        cells.append((REAL_DATA, lambda: RealData(data.train)))
+    context = EvalContext(seed=run.seeds[0], device=device, weights=run.weights())
+    for metric in the_plan.metrics:
+        metric.prepare(data, context)
     for seed in run.seeds:
         for label, make in cells:
             if (label, seed) in done:
                 progress_note(f"{label} seed {seed}: already in {rundir.file('metrics.csv')}, skipped")
                 continue
-            records, timing = run_cell(label, make(), data, the_plan.metrics, seed, device, rundir)
+            records, timing = run_cell(label, make(), data, the_plan.metrics, seed, device, rundir, run.weights())
             frame = normalise(pd.concat([frame, to_frame(records)], ignore_index=True))
             rundir.write_metrics(frame)
             timings[f"{label}/seed={seed}"] = timing
@@ -187,7 +201,7 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
 
 def run_cell(
     label: str, model: GenerativeModel, data: Data, metrics: tuple[Metric, ...], seed: int,
-    device: torch.device, rundir: RunDir,
+    device: torch.device, rundir: RunDir, weights: dict[str, Path] | None = None,
 ) -> tuple[list[Record], dict[str, float]]:
     """Fit one model for one seed and measure it; failures become records, never exceptions."""
     identify = dict(model=label, dataset=data.name, seed=seed)
@@ -212,7 +226,7 @@ def run_cell(
         history = pd.DataFrame(model.history_).to_csv(index=False)
         rundir.write_text(f"history-{safe_name(label)}-seed{seed}.csv", history)
     start_time = time.perf_counter()
-    records = measure(model, data, metrics, EvalContext(seed=seed, device=device))
+    records = measure(model, data, metrics, EvalContext(seed=seed, device=device, weights=weights or {}))
     timing["evaluate_seconds"] = time.perf_counter() - start_time
     return [r.identify(**identify) for r in records], timing
 
