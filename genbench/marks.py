@@ -2,6 +2,9 @@
 
 Every rule reads only the summary of metrics.csv (``genbench.summary``), so ``genbench report``
 gives the same marks from the CSV alone. The rules are printed under every table.
+
+A row's ``judge`` sees one model's summary; a row's ``compare`` sees every model's, for rules
+relative to the best model and to the real-vs-real reference column (``genbench.reference``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pandas as pd
 
 from genbench.formatting import format_estimate
 from genbench.records import NO_ESTIMATOR, OK
+from genbench.reference import REFERENCES
 
 CHECK, CROSS, UNSURE, NOT_APPLICABLE = "✓", "✗", "?", "n/a"
 NOT_MEASURED = "not measured yet"
@@ -41,7 +45,9 @@ class Row:
     meaning: str
     rule: str
     judge: Callable[[ModelSummary], Cell] | None = None
-    """None: this property is not measured yet."""
+    """None: this property is not measured yet (unless ``compare`` is set)."""
+    compare: Callable[[str, Mapping[str, ModelSummary]], Cell] | None = None
+    """A rule that needs every model's summary (by model label) to mark one model."""
 
 
 def likelihood_cell(rows: ModelSummary) -> Cell:
@@ -60,13 +66,107 @@ def likelihood_cell(rows: ModelSummary) -> Cell:
     return Cell(UNSURE, f"bound (K={k}), {figure} {row.unit}", row.value, row.uncertainty)
 
 
+def significantly_worse(value: float, uncertainty: float, other: float, other_uncertainty: float,
+                        higher_is_better: bool) -> bool:
+    """Worse than ``other`` by more than twice the combined standard error (NaN counts as zero)."""
+    gap = (other - value) if higher_is_better else (value - other)
+    sigma = math.sqrt(sum(u * u for u in (uncertainty, other_uncertainty) if math.isfinite(u)))
+    return gap > 2 * sigma
+
+
+def relative_mark(model: str, metric: str, summaries: Mapping[str, ModelSummary], higher_is_better: bool) -> str:
+    """✓ not significantly worse than the real-vs-real reference; ✗ significantly worse than the
+    best model; ? otherwise (and when no reference was measured). Reference columns get ✓."""
+    if model in REFERENCES:
+        return CHECK
+    row = summaries[model][metric]
+    measured = {m: rows[metric] for m, rows in summaries.items()
+                if metric in rows and rows[metric].status == OK and math.isfinite(rows[metric].value)}
+    reference = next((measured[m] for m in REFERENCES if m in measured), None)
+    if reference is not None and not significantly_worse(row.value, row.uncertainty, reference.value,
+                                                         reference.uncertainty, higher_is_better):
+        return CHECK
+    models = [r for m, r in measured.items() if m not in REFERENCES]
+    pick = max if higher_is_better else min
+    best = pick(models, key=lambda r: r.value)
+    if significantly_worse(row.value, row.uncertainty, best.value, best.uncertainty, higher_is_better):
+        return CROSS
+    return UNSURE
+
+
+def unmeasured_cell(row: pd.Series | None) -> Cell | None:
+    """The cell of a figure that is missing, n/a or failed (None when it was measured)."""
+    if row is None:
+        return Cell("", NOT_MEASURED)
+    if row.status == OK and math.isfinite(row.value):
+        return None
+    if row.estimator == NO_ESTIMATOR:
+        return Cell(CROSS, row.reason)
+    return Cell(NOT_APPLICABLE, row.reason if row.status != "failed" else f"failed: {row.reason}")
+
+
+def figure_text(label: str, row: pd.Series, percent: bool = False) -> str:
+    if percent:
+        return f"{label} {format_estimate(100 * row.value, 100 * row.uncertainty)}%"
+    return f"{label} {format_estimate(row.value, row.uncertainty)}"
+
+
+def sample_cell(model: str, summaries: Mapping[str, ModelSummary], metric: str, label: str,
+                higher_is_better: bool, extras: tuple[tuple[str, str], ...]) -> Cell:
+    """The cell of a sample-based row: the marked figure, the extras that were measured, the
+    feature space and n, and the mark of ``relative_mark``."""
+    rows = summaries[model]
+    row = rows.get(metric)
+    missing = unmeasured_cell(row)
+    if missing is not None:
+        return missing
+    parts = [figure_text(label, row)]
+    for extra_metric, extra_label in extras:
+        extra = rows.get(extra_metric)
+        if extra is None or extra.status != OK or not math.isfinite(extra.value):
+            continue
+        if extra_metric == "modes_captured":
+            parts.append(f"{extra.value:.0f} modes")
+        else:
+            parts.append(figure_text(extra_label, extra, percent=extra_metric == "high_quality"))
+    prefix = "real-vs-real reference: " if model in REFERENCES else ""
+    text = f"{prefix}{', '.join(parts)} ({row.extractor}, n={row.n})"
+    return Cell(relative_mark(model, metric, summaries, higher_is_better), text, row.value, row.uncertainty)
+
+
+def quality_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
+    return sample_cell(model, summaries, "fid", "FID", False, (("is", "IS"), ("high_quality", "high quality")))
+
+
+def coverage_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
+    return sample_cell(model, summaries, "coverage", "coverage", True, (("recall", "recall"),
+                                                                        ("modes_captured", "modes")))
+
+
+SAMPLE_RULE = (
+    "{figure}, {direction}, in the dataset's feature space (the extractor and n are in the cell), with its "
+    "standard error u (bootstrap, or seed-to-seed over several seeds; zero when neither was measured). R is "
+    "the real-vs-real figure at the same n (the true-density or real-data column), B the {best} among the models. "
+    "✓ when the model is not measurably worse than real data ({check}); ✗ when it is measurably worse than the "
+    "best model ({cross}); ? otherwise, or when no reference was measured; n/a when the figure could not be "
+    "measured (the reason is given); ✗ when the model cannot sample. The reference column itself is ✓."
+)
+QUALITY_RULE = SAMPLE_RULE.format(
+    figure="FID", direction="lower is better", best="lowest FID", check="FID − R ≤ 2√(u² + u_R²)",
+    cross="FID − B > 2√(u² + u_B²)")
+COVERAGE_RULE = SAMPLE_RULE.format(
+    figure="Coverage (the share of real examples whose 5-nearest-neighbour ball holds a sample; Naeem et al. 2020)",
+    direction="higher is better", best="highest coverage", check="R − coverage ≤ 2√(u² + u_R²)",
+    cross="B − coverage > 2√(u² + u_B²)")
+
+
 ROWS: tuple[Row, ...] = (
     Row("sampling", "Efficient sampling",
         "generating is cheap and uses the parallelism of the hardware", ""),
     Row("quality", "High-quality samples",
-        "samples are indistinguishable from the training data", ""),
+        "samples are indistinguishable from the training data", QUALITY_RULE, compare=quality_cell),
     Row("coverage", "Coverage",
-        "samples represent the whole training distribution, not a subset", ""),
+        "samples represent the whole training distribution, not a subset", COVERAGE_RULE, compare=coverage_cell),
     Row("latent_smooth", "Well-behaved latent space",
         "every latent point decodes to a plausible example; small changes in z give small changes in x", ""),
     Row("latent_interpretable", "Interpretable latent space",

@@ -26,11 +26,15 @@ class ComparisonTable:
 def comparison_table(frame: pd.DataFrame) -> ComparisonTable:
     summary = summarise(frame)
     models = model_order(frame)
+    summaries = {model: {r.metric: r for r in summary[summary.model == model].itertuples(index=False)}
+                 for model in models}
     cells = {}
     for model in models:
-        rows = {r.metric: r for r in summary[summary.model == model].itertuples(index=False)}
         for row in ROWS:
-            cells[(row.key, model)] = row.judge(rows) if row.judge else Cell("", NOT_MEASURED)
+            if row.compare:
+                cells[(row.key, model)] = row.compare(model, summaries)
+            else:
+                cells[(row.key, model)] = row.judge(summaries[model]) if row.judge else Cell("", NOT_MEASURED)
     return ComparisonTable(models, ROWS, cells)
 
 

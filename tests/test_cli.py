@@ -73,6 +73,9 @@ def test_run_prints_the_table_and_log_likelihoods(tmp_path, cli):
     assert set(frame.model) == {"naive-bayes", "pca", "real-data"}
     fid = frame[frame.metric == "fid"].set_index("model")
     assert (fid.extractor == "domain").all() and (fid.n.astype(int) == 359).all() and (fid.status == "ok").all()
+    table = pd.read_csv(tmp_path / "r" / "table.csv", keep_default_na=False).set_index(["property", "model"])
+    assert table.loc[("High-quality samples", "real-data"), "mark"] == "✓"
+    assert table.loc[("Coverage", "naive-bayes"), "text"].startswith("coverage 0.")
 
 
 def test_rings_has_a_true_density_row(tmp_path, cli):

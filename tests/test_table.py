@@ -70,3 +70,46 @@ def test_records_survive_a_csv_round_trip(tmp_path):
     run = RunDir(tmp_path)
     run.write_metrics(frame)
     pd.testing.assert_frame_equal(run.read_metrics(), frame)
+
+
+def fig(model, metric, value, stderr, extractor="domain", n=359, **kw):
+    return Record(metric, value, stderr, n=n, extractor=extractor, **kw).identify(model=model, dataset="d", seed=0)
+
+
+def test_quality_and_coverage_marks_follow_the_rules():
+    """Reference FID 16 ± 10. good: 20 ± 5 is within 2√(5² + 10²) = 22 of it → ✓. best-but-off: 59 ± 11
+    is not (43 > 30) but is the best → ?. close: 70 ± 15 is within 2√(15² + 11²) = 37 of the best → ?.
+    bad: 208 ± 18 is 149 above the best, beyond 2√(18² + 11²) = 42 → ✗. Coverage mirrors it."""
+    frame = to_frame([
+        fig("real-data", "fid", 16.0, 10.0), fig("real-data", "coverage", 0.95, 0.02),
+        fig("best-but-off", "fid", 59.0, 11.0), fig("best-but-off", "coverage", 0.61, 0.04),
+        fig("close", "fid", 70.0, 15.0), fig("close", "coverage", 0.56, 0.03),
+        fig("bad", "fid", 208.0, 18.0), fig("bad", "coverage", 0.39, 0.02),
+        fig("gan", "fid", math.nan, math.nan, status="n/a", reason="FID needs more samples than feature dimensions"),
+        fig("gan", "coverage", 0.94, 0.02),
+    ])
+    table = comparison_table(frame)
+    quality = {m: table.cell("quality", m).mark for m in table.models}
+    coverage = {m: table.cell("coverage", m).mark for m in table.models}
+    assert quality == {"real-data": CHECK, "best-but-off": UNSURE, "close": UNSURE, "bad": CROSS,
+                       "gan": NOT_APPLICABLE}
+    assert coverage == {"real-data": CHECK, "best-but-off": CROSS, "close": CROSS, "bad": CROSS, "gan": CHECK}
+    assert table.cell("quality", "best-but-off").text == "FID 59 ± 11 (domain, n=359)"
+    assert table.cell("quality", "real-data").text.startswith("real-vs-real reference: FID 16 ± 10")
+    assert "more samples than feature dimensions" in table.cell("quality", "gan").text
+    text = comparison_markdown(table)
+    assert "FID − R ≤ 2√(u² + u_R²)" in text and "B − coverage > 2√(u² + u_B²)" in text
+
+
+def test_without_a_reference_the_best_model_gets_a_question_mark_and_extras_are_shown():
+    frame = to_frame([
+        fig("a", "fid", 1.0, 0.1, extractor="raw", n=2000), fig("a", "high_quality", 0.97, 0.004, extractor="raw"),
+        fig("a", "coverage", 0.9, 0.01, extractor="raw", n=2000), fig("a", "modes_captured", 8.0, 0.0, unit="modes"),
+        fig("b", "fid", 5.0, 0.2, extractor="raw", n=2000),
+        fig("c", "fid", math.nan, math.nan, status="n/a", estimator="none", reason="c cannot sample"),
+    ])
+    table = comparison_table(frame)
+    assert [table.cell("quality", m).mark for m in "abc"] == [UNSURE, CROSS, CROSS]
+    assert table.cell("quality", "a").text == "FID 1.00 ± 0.10, high quality 97.00 ± 0.40% (raw, n=2000)"
+    assert table.cell("coverage", "a").text == "coverage 0.900 ± 0.010, 8 modes (raw, n=2000)"
+    assert table.cell("coverage", "b").text == "not measured yet"
