@@ -105,59 +105,74 @@ def unmeasured_cell(row: pd.Series | None) -> Cell | None:
     return Cell(NOT_APPLICABLE, row.reason if row.status != "failed" else f"failed: {row.reason}")
 
 
-def figure_text(label: str, row: pd.Series, percent: bool = False) -> str:
-    if percent:
+def measured(row: pd.Series | None) -> bool:
+    return row is not None and row.status == OK and math.isfinite(row.value)
+
+
+def figure_text(metric: str, label: str, row: pd.Series) -> str:
+    if metric == "modes_captured":
+        return f"{row.value:.0f} modes"
+    if metric == "high_quality":
         return f"{label} {format_estimate(100 * row.value, 100 * row.uncertainty)}%"
     return f"{label} {format_estimate(row.value, row.uncertainty)}"
 
 
-def sample_cell(model: str, summaries: Mapping[str, ModelSummary], metric: str, label: str,
-                higher_is_better: bool, extras: tuple[tuple[str, str], ...]) -> Cell:
-    """The cell of a sample-based row: the marked figure, the extras that were measured, the
-    feature space and n, and the mark of ``relative_mark``."""
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    metric: str
+    label: str
+    higher_is_better: bool
+
+
+def sample_cell(model: str, summaries: Mapping[str, ModelSummary], figures: tuple[Figure, ...]) -> Cell:
+    """The cell of a sample-based row. The marked figure is the first of ``figures`` that some model
+    measured (the same for every column); the others that this model measured follow it, then the
+    feature space and n; the mark is ``relative_mark``'s."""
+    marked = next((f for f in figures if any(measured(rows.get(f.metric)) for rows in summaries.values())),
+                  figures[-1])
     rows = summaries[model]
-    row = rows.get(metric)
+    row = rows.get(marked.metric)
     missing = unmeasured_cell(row)
     if missing is not None:
         return missing
-    parts = [figure_text(label, row)]
-    for extra_metric, extra_label in extras:
-        extra = rows.get(extra_metric)
-        if extra is None or extra.status != OK or not math.isfinite(extra.value):
-            continue
-        if extra_metric == "modes_captured":
-            parts.append(f"{extra.value:.0f} modes")
-        else:
-            parts.append(figure_text(extra_label, extra, percent=extra_metric == "high_quality"))
+    parts = [figure_text(f.metric, f.label, rows[f.metric]) for f in (marked, *figures)
+             if f is marked or (f.metric != marked.metric and measured(rows.get(f.metric)))]
     prefix = "real-vs-real reference: " if model in REFERENCES else ""
-    text = f"{prefix}{', '.join(parts)} ({row.extractor}, n={row.n})"
-    return Cell(relative_mark(model, metric, summaries, higher_is_better), text, row.value, row.uncertainty)
+    text = f"{prefix}{', '.join(dict.fromkeys(parts))} ({row.extractor}, n={row.n})"
+    mark = relative_mark(model, marked.metric, summaries, marked.higher_is_better)
+    return Cell(mark, text, row.value, row.uncertainty)
+
+
+QUALITY_FIGURES = (Figure("high_quality", "high quality", True), Figure("fid", "FID", False),
+                   Figure("is", "IS", True))
+COVERAGE_FIGURES = (Figure("coverage", "coverage", True), Figure("recall", "recall", True),
+                    Figure("modes_captured", "modes", True))
 
 
 def quality_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
-    return sample_cell(model, summaries, "fid", "FID", False, (("is", "IS"), ("high_quality", "high quality")))
+    return sample_cell(model, summaries, QUALITY_FIGURES)
 
 
 def coverage_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
-    return sample_cell(model, summaries, "coverage", "coverage", True, (("recall", "recall"),
-                                                                        ("modes_captured", "modes")))
+    return sample_cell(model, summaries, COVERAGE_FIGURES)
 
 
 SAMPLE_RULE = (
-    "{figure}, {direction}, in the dataset's feature space (the extractor and n are in the cell), with its "
-    "standard error u (bootstrap, or seed-to-seed over several seeds; zero when neither was measured). R is "
-    "the real-vs-real figure at the same n (the true-density or real-data column), B the {best} among the models. "
-    "✓ when the model is not measurably worse than real data ({check}); ✗ when it is measurably worse than the "
-    "best model ({cross}); ? otherwise, or when no reference was measured; n/a when the figure could not be "
-    "measured (the reason is given); ✗ when the model cannot sample. The reference column itself is ✓."
+    "The figure, in the dataset's feature space (the extractor and n are in the cell), has a standard error u "
+    "(bootstrap, or seed-to-seed over several seeds; zero when neither was measured). R is the real-vs-real "
+    "figure at the same n (the true-density or real-data column), B the best figure among the models. ✓ when "
+    "the model is not measurably worse than real data (|gap to R| ≤ 2√(u² + u_R²) or better than R); ✗ when it "
+    "is measurably worse than the best model (gap to B > 2√(u² + u_B²)); ? otherwise, or when no reference was "
+    "measured; n/a when the figure could not be measured (the reason is given); ✗ when the model cannot sample. "
+    "The reference column itself is ✓."
 )
-QUALITY_RULE = SAMPLE_RULE.format(
-    figure="FID", direction="lower is better", best="lowest FID", check="FID − R ≤ 2√(u² + u_R²)",
-    cross="FID − B > 2√(u² + u_B²)")
-COVERAGE_RULE = SAMPLE_RULE.format(
-    figure="Coverage (the share of real examples whose 5-nearest-neighbour ball holds a sample; Naeem et al. 2020)",
-    direction="higher is better", best="highest coverage", check="R − coverage ≤ 2√(u² + u_R²)",
-    cross="B − coverage > 2√(u² + u_B²)")
+QUALITY_RULE = (
+    "Figure: the share of samples within 3σ of a mode where the modes are known (rings; higher is better), "
+    "else FID (lower is better). On 2-D coordinates FID compares only means and covariances, so a single "
+    "Gaussian over the ring scores as well as the ring; the high-quality share does not. " + SAMPLE_RULE)
+COVERAGE_RULE = (
+    "Figure: coverage, the share of real examples whose 5-nearest-neighbour ball holds a sample (Naeem et al. "
+    "2020; higher is better). " + SAMPLE_RULE)
 
 
 ROWS: tuple[Row, ...] = (

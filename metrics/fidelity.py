@@ -11,8 +11,8 @@ Stages (pure functions below, pinned by tests; ``Fidelity`` is the thin adapter)
 
    - IS: torch-fidelity's ``isc_features_to_metric`` on the logits (Salimans et al. 2016);
    - KID: torch-fidelity's ``kid_features_to_metric`` (Bińkowski et al. 2018; cubic polynomial
-     kernel, mean over subsets of min(1000, n) samples; where a subset is the whole of both sets
-     every subset is the same set, so one is computed);
+     kernel), on the whole sets up to 4 096 samples, else the mean over 100 subsets of 1 000
+     (torch-fidelity's default), as ``kid_subsets_for`` explains;
    - precision and recall: torch-fidelity's ``prc_features_to_metric`` (Kynkäänniemi et al.
      2019, k = 3), its memory-saving variant;
    - FID: genbench's ``frechet_distance`` on float64 statistics of torch-fidelity's features.
@@ -38,6 +38,7 @@ import json
 import os
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -63,6 +64,8 @@ FIDELITY_SEED = 2020
 REFERENCE_SUBSET_SEED = 0
 PRC_BATCH = 4096
 """Rows of distances torch-fidelity's precision/recall holds at once (its memory-saving variant)."""
+KID_WHOLE_SETS_MAX = 4096
+"""Largest sets whose KID is computed in one piece by default (three 4096² kernel matrices, 200 MB)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,13 +78,15 @@ class FidelityOptions(SampleOptions):
     prc_k: int = 3
     """Neighbours for precision and recall (Kynkäänniemi et al. 2019)."""
     kid_subsets: int = 100
-    kid_subset_size: int = 1000
+    kid_subset_size: int | None = None
+    """KID subsets' size (default: the whole sets up to 4 096 samples, else 1 000 as torch-fidelity)."""
     isc_splits: int = 10
 
     def validate(self) -> None:
         super().validate()
         require_positive(k=self.k, prc_k=self.prc_k, kid_subsets=self.kid_subsets, isc_splits=self.isc_splits)
-        require(self.kid_subset_size >= 2, f"kid_subset_size must be at least 2, got {self.kid_subset_size}")
+        require(self.kid_subset_size is None or self.kid_subset_size >= 2,
+                f"kid_subset_size must be at least 2, got {self.kid_subset_size}")
         if self.extractor != "auto":
             from genbench import catalog
 
@@ -137,13 +142,19 @@ def inception_score(logits: torch.Tensor, splits: int, rng_seed: int) -> tuple[f
     return out[KEY_METRIC_ISC_MEAN], out[KEY_METRIC_ISC_STD]
 
 
-def kid_subsets_for(n_fake: int, n_real: int, subsets: int, subset_size: int) -> tuple[int, int]:
-    """(subsets, size): size min(subset_size, n_fake, n_real); one subset when it is both whole sets."""
-    size = min(subset_size, n_fake, n_real)
+def kid_subsets_for(n_fake: int, n_real: int, subsets: int, subset_size: int | None) -> tuple[int, int]:
+    """(subsets, size) for KID. KID is an unbiased U-statistic at any subset size, and the mean over
+    all subsets of a size is the whole-set statistic, so subsets only trade variance for memory: by
+    default (``subset_size`` None) the whole sets, up to ``KID_WHOLE_SETS_MAX``, else torch-fidelity's
+    1 000. Size min(size, n_fake, n_real); one subset when that is both whole sets (more would repeat it)."""
+    smallest = min(n_fake, n_real)
+    if subset_size is None:
+        subset_size = smallest if smallest <= KID_WHOLE_SETS_MAX else 1000
+    size = min(subset_size, smallest)
     return (1 if size == n_fake == n_real else subsets), size
 
 
-def kernel_inception_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int, subset_size: int,
+def kernel_inception_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int, subset_size: int | None,
                               rng_seed: int) -> tuple[float, float]:
     """torch-fidelity's KID (unbiased MMD², kernel (x·y/D + 1)³): mean and std over subsets."""
     from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
@@ -152,6 +163,32 @@ def kernel_inception_distance(fake: torch.Tensor, real: torch.Tensor, subsets: i
     out = kid_features_to_metric(fake, real, kid_subsets=subsets, kid_subset_size=size, rng_seed=rng_seed,
                                  verbose=False)
     return out[KEY_METRIC_KID_MEAN], out[KEY_METRIC_KID_STD]
+
+
+class WholeSetKernels:
+    """KID's three kernel matrices on the whole generated (N) and reference (N) sets, computed once by
+    torch-fidelity's ``kernel_poly``: a bootstrap replicate of a one-subset KID is then torch-fidelity's
+    ``mmd2`` on the replicate's rows of them, which is what ``kid_features_to_metric`` computes on the
+    resampled rows (up to the order of summation) without recomputing N² kernel values each time."""
+
+    KERNEL = {"kid_kernel_poly_degree": 3, "kid_kernel_poly_gamma": None, "kid_kernel_poly_coef0": 1}
+
+    def __init__(self, fake: torch.Tensor, real: torch.Tensor):
+        from torch_fidelity.metric_kid import kernel_poly
+
+        f, r = fake.cpu().numpy(), real.cpu().numpy()
+        self.ff, self.fr, self.rr = (kernel_poly(a, b, **self.KERNEL) for a, b in ((f, f), (f, r), (r, r)))
+
+    @classmethod
+    def applies(cls, n_fake: int, n_real: int, o: FidelityOptions) -> bool:
+        """True when KID is one subset of both whole sets (then replicates can reuse the kernels)."""
+        return kid_subsets_for(n_fake, n_real, o.kid_subsets, o.kid_subset_size) == (1, n_fake)
+
+    def kid(self, rows: torch.Tensor) -> float:
+        from torch_fidelity.metric_kid import mmd2
+
+        index = rows.numpy()
+        return float(mmd2(self.ff[np.ix_(index, index)], self.fr[index], self.rr))
 
 
 def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int, device: torch.device) -> tuple[float, float]:
@@ -187,13 +224,10 @@ def refusals(n_fake: int, n_real: int, prepared: PreparedExtractor, o: FidelityO
 
 def figures(fake: FeatureSet, real: FeatureSet, o: FidelityOptions, rng_seed: int, device: torch.device, *,
             skip: frozenset[str] = frozenset(), real_stats: GaussianStatistics | None = None,
-            kid_whole_sets: bool = False) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+            ) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
     """Every figure not in ``skip``: {name: value}, and extra details per figure.
 
-    ``real_stats``: the reference's Gaussian statistics, when already known. ``kid_whole_sets``
-    computes KID on one subset of min(N, M) rows, the whole sets (the bootstrap's replicates: the
-    mean over all subsets of a size is the whole-set statistic, so this is what many subsets
-    estimate, at the cost of one)."""
+    ``real_stats``: the reference's Gaussian statistics, when already known."""
     values: dict[str, float] = {}
     extra: dict[str, dict[str, Any]] = {}
     if "is" not in skip:
@@ -204,9 +238,9 @@ def figures(fake: FeatureSet, real: FeatureSet, o: FidelityOptions, rng_seed: in
             real_stats = gaussian_statistics(real.features.to(device))
         values["fid"] = frechet_distance(gaussian_statistics(fake.features.to(device)), real_stats)
     if "kid" not in skip:
-        subsets, size = (1, min(len(fake), len(real))) if kid_whole_sets else (o.kid_subsets, o.kid_subset_size)
-        values["kid"], spread = kernel_inception_distance(fake.features, real.features, subsets, size, rng_seed)
-        used_subsets, used_size = kid_subsets_for(len(fake), len(real), subsets, size)
+        values["kid"], spread = kernel_inception_distance(fake.features, real.features, o.kid_subsets,
+                                                          o.kid_subset_size, rng_seed)
+        used_subsets, used_size = kid_subsets_for(len(fake), len(real), o.kid_subsets, o.kid_subset_size)
         extra["kid"] = {"subsets": used_subsets, "subset_size": used_size, "std_over_subsets": spread,
                         "kernel": "polynomial, degree 3, gamma 1/D, coef0 1", "rng_seed": rng_seed}
     if {"precision", "recall"} - skip:
@@ -366,14 +400,19 @@ class Fidelity(Metric):
         rng_seed = FIDELITY_SEED + context.seed
         values, extra = figures(fake, ref.real, o, rng_seed, context.device, skip=skip, real_stats=ref.real_stats)
 
-        generator = context.generator(f"{self.name}/bootstrap")
+        generator, replicates = context.generator(f"{self.name}/bootstrap"), o.replicates(n)
+        kernels = None
+        if replicates and "kid" not in skip and WholeSetKernels.applies(len(fake), len(ref.real), o):
+            kernels = WholeSetKernels(fake.features, ref.real.features)
         spreads = {}
         for distinct, excluded in ((False, OWN_BALLS), (True, frozenset(FIGURES) - OWN_BALLS)):
             def replicate(rows: torch.Tensor, leave: frozenset = skip | excluded) -> dict[str, float]:
-                return figures(fake.rows(rows), ref.real, o, rng_seed, context.device, skip=leave,
-                               real_stats=ref.real_stats, kid_whole_sets=True)[0]
+                reuse = kernels is not None and "kid" not in leave
+                out = figures(fake.rows(rows), ref.real, o, rng_seed, context.device,
+                              skip=leave | ({"kid"} if reuse else set()), real_stats=ref.real_stats)[0]
+                return {**out, "kid": kernels.kid(rows)} if reuse else out
 
-            spreads.update(bootstrap(replicate, [len(fake)], o.bootstrap, generator, values, distinct=distinct))
+            spreads.update(bootstrap(replicate, [len(fake)], replicates, generator, values, distinct=distinct))
         details = sample_provenance(n, prepared.describe(), ref.describe(data))
         records = []
         for metric in FIGURES:

@@ -96,7 +96,7 @@ class RingModes(Metric):
 
         full = mode_coverage(nearest, distance, n_modes, sigmas=o.sigmas, min_count=o.min_count)
         estimates = {"modes_captured": full.captured, "high_quality": full.high_quality}
-        spreads = bootstrap(figures, [n], o.bootstrap, context.generator(f"{self.name}/bootstrap"), estimates)
+        spreads = bootstrap(figures, [n], o.replicates(n), context.generator(f"{self.name}/bootstrap"), estimates)
         details = {**sample_provenance(n, RAW_DESCRIPTION), "modes": n_modes, "sigmas": o.sigmas,
                    "min_count": o.min_count, "per_mode": full.counts, "rule": RULE}
         common = dict(n=n, extractor="raw", estimator=f"nearest mode within {o.sigmas:g}σ")

@@ -191,3 +191,20 @@ def test_options_are_checked():
     with pytest.raises(UsageError, match="split must be one of"):
         Fidelity(split="dev")
     assert math.isnan(Fidelity(bootstrap=0).config.n or math.nan)
+    defaults = Fidelity().config
+    assert (defaults.replicates(359), defaults.replicates(5000), defaults.replicates(10_000)) == (20, 20, 0)
+    assert Fidelity(bootstrap=50).config.replicates(10_000) == 50
+
+
+def test_kid_replicates_reuse_torch_fidelitys_kernels(rings):
+    """A replicate's KID from the precomputed kernel matrices equals torch-fidelity's KID on the
+    resampled rows (one subset of the whole sets): float32 sums in another order, so relative 1e-5."""
+    from genbench.metrics.fidelity import WholeSetKernels, kernel_inception_distance
+
+    g = torch.Generator().manual_seed(0)
+    fake, real = torch.randn(300, 2, generator=g), rings.test.x[:300]
+    rows = torch.randint(300, (300,), generator=g)
+    expected, _ = kernel_inception_distance(fake[rows], real, 1, None, 0)
+    assert WholeSetKernels(fake, real).kid(rows) == pytest.approx(expected, rel=1e-5)
+    options = Fidelity().config
+    assert WholeSetKernels.applies(300, 300, options) and not WholeSetKernels.applies(300, 200, options)

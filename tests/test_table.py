@@ -98,18 +98,21 @@ def test_quality_and_coverage_marks_follow_the_rules():
     assert table.cell("quality", "real-data").text.startswith("real-vs-real reference: FID 16 ± 10")
     assert "more samples than feature dimensions" in table.cell("quality", "gan").text
     text = comparison_markdown(table)
-    assert "FID − R ≤ 2√(u² + u_R²)" in text and "B − coverage > 2√(u² + u_B²)" in text
+    assert "|gap to R| ≤ 2√(u² + u_R²)" in text and "gap to B > 2√(u² + u_B²)" in text
 
 
-def test_without_a_reference_the_best_model_gets_a_question_mark_and_extras_are_shown():
+def test_where_modes_are_known_quality_is_the_high_quality_share_and_no_reference_means_no_check():
+    """Rings without the true-density column: the high-quality share is marked (FID is shown beside
+    it), the best model gets ?, a model far below it ✗, a model that cannot sample ✗."""
     frame = to_frame([
-        fig("a", "fid", 1.0, 0.1, extractor="raw", n=2000), fig("a", "high_quality", 0.97, 0.004, extractor="raw"),
+        fig("a", "high_quality", 0.97, 0.004, extractor="raw", n=2000), fig("a", "fid", 1.0, 0.1, extractor="raw"),
         fig("a", "coverage", 0.9, 0.01, extractor="raw", n=2000), fig("a", "modes_captured", 8.0, 0.0, unit="modes"),
-        fig("b", "fid", 5.0, 0.2, extractor="raw", n=2000),
-        fig("c", "fid", math.nan, math.nan, status="n/a", estimator="none", reason="c cannot sample"),
+        fig("b", "high_quality", 0.02, 0.003, extractor="raw", n=2000), fig("b", "fid", 0.01, 0.01, extractor="raw"),
+        fig("c", "high_quality", math.nan, math.nan, status="n/a", estimator="none", reason="c cannot sample"),
     ])
     table = comparison_table(frame)
     assert [table.cell("quality", m).mark for m in "abc"] == [UNSURE, CROSS, CROSS]
-    assert table.cell("quality", "a").text == "FID 1.00 ± 0.10, high quality 97.00 ± 0.40% (raw, n=2000)"
+    assert table.cell("quality", "a").text == "high quality 97.00 ± 0.40%, FID 1.00 ± 0.10 (raw, n=2000)"
+    assert table.cell("quality", "c").text == "c cannot sample"
     assert table.cell("coverage", "a").text == "coverage 0.900 ± 0.010, 8 modes (raw, n=2000)"
     assert table.cell("coverage", "b").text == "not measured yet"
