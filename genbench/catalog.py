@@ -1,6 +1,6 @@
-"""The registries of models, datasets and metrics, filled here by explicit calls.
+"""The registries of models, datasets, metrics and feature extractors, filled here by explicit calls.
 
-A new model, dataset or metric is one new module plus one line below.
+A new model, dataset, metric or extractor is one new module plus one line below.
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ from genbench.data.rings import Rings
 from genbench.data.source import DatasetSource
 from genbench.data.torchvision_sets import BinarizedMnist, Cifar10, FashionMnist, Mnist
 from genbench.data.wardrobe import Wardrobe
+from genbench.features import FeatureExtractor
 from genbench.metric import Metric
+from genbench.metrics.extractors import DomainExtractor, InceptionExtractor, RawExtractor
+from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.likelihood import LogLikelihood
+from genbench.metrics.modes import RingModes
+from genbench.metrics.throughput import SamplingThroughput
 from genbench.model import GenerativeModel
 from genbench.registry import Registry
 
@@ -40,6 +45,14 @@ DATASETS.register("cifar10", Cifar10)
 
 METRICS: Registry[Metric] = Registry("metric", Metric)
 METRICS.register("log-likelihood", LogLikelihood)
+METRICS.register("fidelity", Fidelity)
+METRICS.register("modes", RingModes)
+METRICS.register("sampling-speed", SamplingThroughput)
+
+EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", FeatureExtractor)
+EXTRACTORS.register("inception", InceptionExtractor)
+EXTRACTORS.register("domain", DomainExtractor)
+EXTRACTORS.register("raw", RawExtractor)
 
 DEFAULT_DATASET = "digits"
-DEFAULT_METRICS = ("log-likelihood",)
+DEFAULT_METRICS = ("log-likelihood", "fidelity", "modes", "sampling-speed")

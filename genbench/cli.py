@@ -24,6 +24,8 @@ examples:
   genbench run --models vae:latent_dim=8,vae:latent_dim=32
                                                  one model twice, with different options
   genbench run --resume --out runs/digits-…      finish an interrupted run
+  genbench run --metrics fidelity:extractor=inception:n=10000 --inception-weights weights-inception.pth
+                                                 FID, IS, KID, precision/recall in Inception features
 
 model, dataset and metric options follow the name: NAME:key=value:key=value.
 `genbench list` shows every model, dataset and metric with its options.
@@ -57,7 +59,7 @@ def build_parser() -> Parser:
                      help="dataset with options, or the path of your own data: a folder of PNG/JPEG images "
                      "or a .npy, .npz or .pt file (default: digits)")
     run.add_argument("--metrics", default=None, metavar="SPECS",
-                     help="comma-separated metrics with options (default: log-likelihood)")
+                     help="comma-separated metrics with options (default: log-likelihood,fidelity,modes)")
     run.add_argument("--seeds", default=None, metavar="LIST", help="comma-separated seeds (default: 0)")
     run.add_argument("--device", default=None, metavar="DEVICE",
                      help="auto (CUDA when present), cpu or cuda (default: auto)")
@@ -72,6 +74,9 @@ def build_parser() -> Parser:
     run.add_argument("--download", action="store_true", help="download missing dataset files")
     run.add_argument("--resize", default=None, metavar="SIZE",
                      help="resize the images of a folder dataset to SIZE (32) or HEIGHTxWIDTH (28x28)")
+    run.add_argument("--inception-weights", default=None, metavar="PATH",
+                     help="torch-fidelity's Inception state dict (weights-inception-2015-12-05-6726825d.pth), for "
+                     "the inception extractor; with it, image sets are measured in Inception features")
     run.add_argument("--resume", action="store_true",
                      help="finish the run in --out, skipping the cells already in its metrics.csv")
     _add_common(run)
@@ -103,9 +108,10 @@ def build_parser() -> Parser:
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory")
     _add_common(report)
 
-    listing = commands.add_parser("list", help="show registered models, datasets and metrics",
-                                  description="Show the registered models, datasets and metrics with their options.")
-    listing.add_argument("what", nargs="?", choices=("models", "datasets", "metrics"),
+    listing = commands.add_parser("list", help="show registered models, datasets, metrics and extractors",
+                                  description="Show the registered models, datasets, metrics and feature "
+                                  "extractors with their options.")
+    listing.add_argument("what", nargs="?", choices=("models", "datasets", "metrics", "extractors"),
                          help="only this registry")
     _add_common(listing)
     return parser
@@ -200,7 +206,7 @@ def command_run(args: argparse.Namespace) -> int:
                  if value is not None]
         if given:
             raise UsageError(f"--resume takes the configuration from {args.out}/config.json; drop {', '.join(given)}")
-        plan, rundir = runner.reopen(args.out, device=args.device)
+        plan, rundir = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
     else:
         defaults = runner.RunConfig()
         dataset = parse_dataset_spec(args.dataset) if args.dataset else defaults.dataset
@@ -214,6 +220,7 @@ def command_run(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             data_dir=args.data_dir,
             download=args.download,
+            inception_weights=args.inception_weights,
         )
         out = args.out if args.out is not None else default_run_path(Path(run.dataset.name).name)
         plan, rundir = runner.start(run, out)
@@ -281,7 +288,8 @@ def command_check(args: argparse.Namespace) -> int:
 def command_list(args: argparse.Namespace) -> int:
     from genbench import catalog
 
-    registries = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS}
+    registries = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS,
+                  "extractors": catalog.EXTRACTORS}
     for title, registry in registries.items():
         if args.what and args.what != title:
             continue

@@ -89,6 +89,11 @@ def categories_png(samples: torch.Tensor, info: DataInfo, title: str, rows: int 
     return _figure_png(fig)
 
 
+def samples_needed(info: DataInfo) -> int:
+    """How many samples the figure for ``info`` shows: a grid of images or rows, or a cloud of points."""
+    return GRID_SIZE * 16 if not info.is_image and info.value_type is not ValueType.CATEGORICAL else GRID_SIZE
+
+
 def samples_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
     """The figure that suits the data: an image grid, a scatter plot, or a table."""
     info = data.info

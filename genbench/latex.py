@@ -38,6 +38,12 @@ def number(value: float, uncertainty: float) -> str:
     return f"${value:.{decimals}f} \\pm {uncertainty:.{decimals}f}$"
 
 
+FORMS = {"fid": ("FID ", ""), "is": ("IS ", ""), "high_quality": ("HQ ", ""), "coverage": ("cov. ", ""),
+         "log_likelihood": ("", " nats"), "samples_per_second": ("", "/s"), "mig": ("MIG ", ""),
+         "smoothness_mean": ("", "")}
+"""How a cell's figure is labelled in LaTeX, by its metric: (prefix, suffix)."""
+
+
 def cell_source(cell: Cell, bold: bool) -> str:
     mark = {CHECK: r"\checkmark", CROSS: r"$\times$"}.get(cell.mark, escape(cell.mark))
     if not math.isfinite(cell.value):
@@ -45,7 +51,8 @@ def cell_source(cell: Cell, bold: bool) -> str:
     figure = number(cell.value, cell.uncertainty)
     if bold:
         figure = rf"$\mathbf{{{figure.strip('$')}}}$"
-    return f"{mark} {figure}".strip()
+    prefix, suffix = FORMS.get(cell.metric, ("", ""))
+    return f"{mark} {escape(prefix)}{figure}{escape(suffix)}".strip()
 
 
 def comparison_latex(table: ComparisonTable, *, caption: str, label: str, notes: list[str]) -> str:
@@ -58,7 +65,7 @@ def comparison_latex(table: ComparisonTable, *, caption: str, label: str, notes:
     for row in table.rows:
         best = best_models(table, row)
         cells = [cell_source(table.cell(row.key, m), m in best and m not in REFERENCES) for m in models]
-        title = escape(row.title) + (f" ({escape(row.unit)})" if getattr(row, "unit", "") else "")
+        title = escape(row.title)
         lines.append(" & ".join([title, *cells]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     if notes:

@@ -2,6 +2,9 @@
 
 Every rule reads only the summary of metrics.csv (``genbench.summary``), so ``genbench report``
 gives the same marks from the CSV alone. The rules are printed under every table.
+
+A row's ``judge`` marks one model seeing every model's summary, for rules relative to the best
+model and to the real-vs-real reference column (``genbench.reference``).
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
+from genbench.directions import higher_is_better as better_when_higher
 from genbench.formatting import format_estimate
 from genbench.records import NO_ESTIMATOR, OK
+from genbench.reference import REFERENCES
 
 CHECK, CROSS, UNSURE, NOT_APPLICABLE = "✓", "✗", "?", "n/a"
 NOT_MEASURED = "not measured yet"
@@ -25,6 +30,8 @@ class Cell:
     text: str
     value: float = math.nan
     uncertainty: float = math.nan
+    metric: str = ""
+    """The metrics.csv name of ``value`` (its direction decides the best model)."""
 
     def __str__(self) -> str:
         return f"{self.mark} {self.text}".strip()
@@ -40,36 +47,163 @@ class Row:
     title: str
     meaning: str
     rule: str
-    judge: Callable[[ModelSummary], Cell] | None = None
-    """None: this property is not measured yet."""
-    higher_is_better: bool | None = None
-    """Which way the cell's figure is better (for bold-facing the best); None: no order."""
-    unit: str = ""
+    judge: Callable[[str, Mapping[str, ModelSummary]], Cell] | None = None
+    """judge(model, summaries by model label) → the model's cell; None: not measured yet."""
 
 
-def likelihood_cell(rows: ModelSummary) -> Cell:
+def likelihood_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
+    rows = summaries[model]
     row = rows.get("log_likelihood")
+    missing = unmeasured_cell(row)
+    if missing is not None:
+        return missing
+    figure = f"{format_estimate(row.value, row.uncertainty)} {row.unit}"
+    speed = rows.get("likelihood_examples_per_second")
+    if speed is not None and speed.status == OK:
+        figure += f", {speed.value:.3g} examples/s"
+    if row.estimator == "exact":
+        return Cell(CHECK, f"exact, {figure}", row.value, row.uncertainty, "log_likelihood")
+    if row.estimator.startswith("bound"):
+        return Cell(CHECK, f"exact density, dequantized bound, {figure}", row.value, row.uncertainty, "log_likelihood")
+    k = row.estimator.split("K=")[1].split(")")[0] if "K=" in row.estimator else "?"
+    return Cell(UNSURE, f"bound (K={k}), {figure}", row.value, row.uncertainty, "log_likelihood")
+
+
+SPEED_CHECK, SPEED_UNSURE = 0.1, 0.01
+"""Sampling marks: ✓ at ≥ 1/10 of the fastest model's samples/s, ? at ≥ 1/100, ✗ below."""
+
+
+def sampling_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
+    row = summaries[model].get("samples_per_second")
+    missing = unmeasured_cell(row)
+    if missing is not None:
+        return missing
+    fastest = max(r["samples_per_second"].value for m, r in summaries.items()
+                  if m not in REFERENCES and "samples_per_second" in r and r["samples_per_second"].status == OK)
+    ratio = row.value / fastest
+    mark = CHECK if ratio >= SPEED_CHECK else UNSURE if ratio >= SPEED_UNSURE else CROSS
+    batch = row.n if pd.notna(row.n) else "?"
+    text = f"{row.value:.3g} samples/s at batch {batch} ({ratio:.2g}× the fastest)"
+    return Cell(mark, text, row.value, row.uncertainty, "samples_per_second")
+
+
+def significantly_worse(value: float, uncertainty: float, other: float, other_uncertainty: float,
+                        higher_is_better: bool) -> bool:
+    """Worse than ``other`` by more than twice the combined standard error (NaN counts as zero)."""
+    gap = (other - value) if higher_is_better else (value - other)
+    sigma = math.sqrt(sum(u * u for u in (uncertainty, other_uncertainty) if math.isfinite(u)))
+    return gap > 2 * sigma
+
+
+def relative_mark(model: str, metric: str, summaries: Mapping[str, ModelSummary]) -> str:
+    """✓ not significantly worse than the real-vs-real reference; ✗ significantly worse than the
+    best model; ? otherwise (and when no reference was measured). Reference columns get ✓."""
+    if model in REFERENCES:
+        return CHECK
+    higher_is_better = better_when_higher(metric)
+    row = summaries[model][metric]
+    measured = {m: rows[metric] for m, rows in summaries.items()
+                if metric in rows and rows[metric].status == OK and math.isfinite(rows[metric].value)}
+    reference = next((measured[m] for m in REFERENCES if m in measured), None)
+    if reference is not None and not significantly_worse(row.value, row.uncertainty, reference.value,
+                                                         reference.uncertainty, higher_is_better):
+        return CHECK
+    models = [r for m, r in measured.items() if m not in REFERENCES]
+    pick = max if higher_is_better else min
+    best = pick(models, key=lambda r: r.value)
+    if significantly_worse(row.value, row.uncertainty, best.value, best.uncertainty, higher_is_better):
+        return CROSS
+    return UNSURE
+
+
+def unmeasured_cell(row: pd.Series | None) -> Cell | None:
+    """The cell of a figure that is missing, n/a or failed (None when it was measured)."""
     if row is None:
         return Cell("", NOT_MEASURED)
-    if row.status != OK:
-        mark = CROSS if row.estimator == NO_ESTIMATOR else NOT_APPLICABLE
-        return Cell(mark, row.reason if row.status != "failed" else f"failed: {row.reason}")
-    figure = format_estimate(row.value, row.uncertainty)
-    if row.estimator == "exact":
-        return Cell(CHECK, f"exact, {figure} {row.unit}", row.value, row.uncertainty)
-    if row.estimator.startswith("bound"):
-        return Cell(CHECK, f"exact density, dequantized bound, {figure} {row.unit}", row.value, row.uncertainty)
-    k = row.estimator.split("K=")[1].split(")")[0] if "K=" in row.estimator else "?"
-    return Cell(UNSURE, f"bound (K={k}), {figure} {row.unit}", row.value, row.uncertainty)
+    if row.status == OK and math.isfinite(row.value):
+        return None
+    if row.estimator == NO_ESTIMATOR:
+        return Cell(CROSS, row.reason)
+    return Cell(NOT_APPLICABLE, row.reason if row.status != "failed" else f"failed: {row.reason}")
+
+
+def measured(row: pd.Series | None) -> bool:
+    return row is not None and row.status == OK and math.isfinite(row.value)
+
+
+def figure_text(metric: str, label: str, row: pd.Series) -> str:
+    if metric == "modes_captured":
+        return f"{row.value:.0f} modes"
+    if metric == "high_quality":
+        return f"{label} {format_estimate(100 * row.value, 100 * row.uncertainty)}%"
+    return f"{label} {format_estimate(row.value, row.uncertainty)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    metric: str
+    label: str
+
+
+def sample_cell(model: str, summaries: Mapping[str, ModelSummary], figures: tuple[Figure, ...]) -> Cell:
+    """The cell of a sample-based row. The marked figure is the first of ``figures`` that some model
+    measured (the same for every column); the others that this model measured follow it, then the
+    feature space and n; the mark is ``relative_mark``'s."""
+    marked = next((f for f in figures if any(measured(rows.get(f.metric)) for rows in summaries.values())),
+                  figures[-1])
+    rows = summaries[model]
+    row = rows.get(marked.metric)
+    missing = unmeasured_cell(row)
+    if missing is not None:
+        return missing
+    parts = [figure_text(f.metric, f.label, rows[f.metric]) for f in (marked, *figures)
+             if f is marked or (f.metric != marked.metric and measured(rows.get(f.metric)))]
+    prefix = "real-vs-real reference: " if model in REFERENCES else ""
+    text = f"{prefix}{', '.join(dict.fromkeys(parts))} ({row.extractor}, n={row.n})"
+    mark = relative_mark(model, marked.metric, summaries)
+    return Cell(mark, text, row.value, row.uncertainty, marked.metric)
+
+
+QUALITY_FIGURES = (Figure("high_quality", "high quality"), Figure("fid", "FID"), Figure("is", "IS"))
+COVERAGE_FIGURES = (Figure("coverage", "coverage"), Figure("recall", "recall"), Figure("modes_captured", "modes"))
+
+
+def quality_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
+    return sample_cell(model, summaries, QUALITY_FIGURES)
+
+
+def coverage_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
+    return sample_cell(model, summaries, COVERAGE_FIGURES)
+
+
+SAMPLE_RULE = (
+    "The figure, in the dataset's feature space (the extractor and n are in the cell), has a standard error u "
+    "(bootstrap, or seed-to-seed over several seeds; zero when neither was measured). R is the real-vs-real "
+    "figure at the same n (the true-density or real-data column), B the best figure among the models. ✓ when "
+    "the model is not measurably worse than real data (|gap to R| ≤ 2√(u² + u_R²) or better than R); ✗ when it "
+    "is measurably worse than the best model (gap to B > 2√(u² + u_B²)); ? otherwise, or when no reference was "
+    "measured; n/a when the figure could not be measured (the reason is given); ✗ when the model cannot sample. "
+    "The reference column itself is ✓."
+)
+QUALITY_RULE = (
+    "Figure: the share of samples within 3σ of a mode where the modes are known (rings; higher is better), "
+    "else FID (lower is better). On 2-D coordinates FID compares only means and covariances, so a single "
+    "Gaussian over the ring scores as well as the ring; the high-quality share does not. " + SAMPLE_RULE)
+COVERAGE_RULE = (
+    "Figure: coverage, the share of real examples whose 5-nearest-neighbour ball holds a sample (Naeem et al. "
+    "2020; higher is better). " + SAMPLE_RULE)
 
 
 ROWS: tuple[Row, ...] = (
     Row("sampling", "Efficient sampling",
-        "generating is cheap and uses the parallelism of the hardware", ""),
+        "generating is cheap and uses the parallelism of the hardware",
+        "Figure: samples per second of model.sample at its best batch size (after warm-up, synchronised on the "
+        "GPU). ✓ at ≥ 1/10 of the fastest model's, ? at ≥ 1/100, ✗ below; ✗ when the model cannot sample.",
+        sampling_cell),
     Row("quality", "High-quality samples",
-        "samples are indistinguishable from the training data", ""),
+        "samples are indistinguishable from the training data", QUALITY_RULE, quality_cell),
     Row("coverage", "Coverage",
-        "samples represent the whole training distribution, not a subset", ""),
+        "samples represent the whole training distribution, not a subset", COVERAGE_RULE, coverage_cell),
     Row("latent_smooth", "Well-behaved latent space",
         "every latent point decodes to a plausible example; small changes in z give small changes in x", ""),
     Row("latent_interpretable", "Interpretable latent space",
@@ -80,5 +214,5 @@ ROWS: tuple[Row, ...] = (
         "measured through dequantization, a bound on the same event space); ? when only a bound "
         "is available (importance-weighted, K samples); ✗ when the model defines none; n/a when "
         "the model cannot represent the data.",
-        likelihood_cell, higher_is_better=True, unit="nats"),
+        likelihood_cell),
 )

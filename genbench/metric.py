@@ -24,11 +24,13 @@ from genbench.rng import make_generator
 
 @dataclasses.dataclass
 class EvalContext:
-    """What every metric may use: the seed, the device, a cache folder."""
+    """What every metric may use: the seed, the device, a cache folder, local weight files."""
 
     seed: int = 0
     device: torch.device = dataclasses.field(default_factory=lambda: torch.device("cpu"))
     cache_dir: Path | None = None
+    weights: dict[str, Path] = dataclasses.field(default_factory=dict)
+    """Local weight files by feature-extractor name (``genbench run --inception-weights PATH``)."""
 
     def generator(self, purpose: str) -> torch.Generator:
         """A CPU generator seeded from (seed, purpose): independent, reproducible streams per metric."""
@@ -63,6 +65,12 @@ class Metric(abc.ABC):
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
         """Why the metric does not apply to this model on this data although the model has the
         capability (a density on categories, say); None when it applies."""
+        return None
+
+    def prepare(self, data: Data, context: EvalContext) -> None:
+        """Load or compute, once and before any model is trained, what every model's measurement
+        on ``data`` shares (extractor weights, reference features). A missing file raises
+        ``UsageError`` here, once, instead of failing every model. ``compute`` works without it."""
         return None
 
     @abc.abstractmethod

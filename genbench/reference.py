@@ -1,17 +1,23 @@
-"""The true distribution of a synthetic dataset, behind the model contract: the reference row."""
+"""The references every model is compared with, behind the model contract: the true distribution
+of a synthetic dataset, or, where none is known, the real data itself."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from genbench.config import Config
 from genbench.data.info import DataInfo
-from genbench.data.splits import TrueDistribution
+from genbench.data.splits import Split, TrueDistribution
+from genbench.errors import UsageError
 from genbench.model import Capability, GenerativeModel
 
 TRUE_DISTRIBUTION = "true-density"
-REFERENCES = (TRUE_DISTRIBUTION,)
-"""Columns that are references, not models: never the best model, never marked against themselves."""
+REAL_DATA = "real-data"
+REFERENCES = (TRUE_DISTRIBUTION, REAL_DATA)
+"""Labels of the reference columns in metrics.csv (the marks' real-vs-real figures): never the
+best model, never marked against themselves."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,3 +52,33 @@ class TrueModel(GenerativeModel):
 
     def _sample(self, n, generator):
         return self.distribution.sample(n, generator)
+
+
+class RealData(GenerativeModel):
+    """Held-out real data as a sampler: ``sample(n)`` draws n distinct training examples.
+
+    Sample-based metrics compare samples with the test split, so this gives their real-vs-real
+    figures (training examples vs test examples, two disjoint draws from one distribution): what
+    a perfect model would score at the same n. It has no likelihood.
+    """
+
+    name = REAL_DATA
+    config_class = _NoOptions
+    capabilities = frozenset({Capability.SAMPLE})
+
+    def __init__(self, pool: Split):
+        super().__init__()
+        self.pool = pool
+        self.build(pool.info)
+
+    def _build(self, info: DataInfo) -> None:
+        pass
+
+    def _fit(self, x, x_val, generator) -> None:
+        pass
+
+    def _sample(self, n, generator):
+        if n > len(self.pool):
+            raise UsageError(f"{self.name} holds {len(self.pool)} {self.pool.name} examples and cannot draw "
+                             f"{n} distinct ones; ask for n ≤ {len(self.pool)}")
+        return self.pool.x[torch.randperm(len(self.pool), generator=generator)[:n]].clone()

@@ -29,11 +29,11 @@ from genbench.devices import resolve_device
 from genbench.environment import environment
 from genbench.errors import CheckpointError, GenbenchError, UsageError
 from genbench.evaluation import measure
-from genbench.figures import GRID_SIZE, save_samples
+from genbench.figures import GRID_SIZE, samples_needed, save_samples
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.records import Record, normalise, to_frame
-from genbench.reference import TRUE_DISTRIBUTION, TrueModel
+from genbench.reference import REAL_DATA, TRUE_DISTRIBUTION, RealData, TrueModel
 from genbench.report import write_report
 from genbench.rng import make_generator
 from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, METRICS, SAMPLES, TIMINGS, RunDir
@@ -57,6 +57,7 @@ class RunConfig:
     epochs: int | None = None
     data_dir: str | None = None
     download: bool = False
+    inception_weights: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class RunConfig:
             "epochs": self.epochs,
             "data_dir": self.data_dir,
             "download": self.download,
+            "inception_weights": self.inception_weights,
         }
 
     @classmethod
@@ -83,7 +85,12 @@ class RunConfig:
             epochs=data.get("epochs"),
             data_dir=data.get("data_dir"),
             download=bool(data.get("download", False)),
+            inception_weights=data.get("inception_weights"),
         )
+
+    def weights(self) -> dict[str, Path]:
+        """Local weight files by extractor name, for ``EvalContext.weights``."""
+        return {"inception": Path(self.inception_weights)} if self.inception_weights else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,8 +157,8 @@ def start(run: RunConfig, out: Path) -> tuple[Plan, RunDir]:
     return the_plan, rundir
 
 
-def reopen(out: Path, device: str | None = None) -> tuple[Plan, RunDir]:
-    """The plan stored in an existing run directory, for ``--resume``."""
+def reopen(out: Path, device: str | None = None, inception_weights: str | None = None) -> tuple[Plan, RunDir]:
+    """The plan stored in an existing run directory, for ``--resume`` (device and weights file may change)."""
     rundir = RunDir.existing(out)
     stored = rundir.read_json(CONFIG)
     try:
@@ -160,6 +167,8 @@ def reopen(out: Path, device: str | None = None) -> tuple[Plan, RunDir]:
         raise UsageError(f"{rundir.file(CONFIG)} is not a genbench run configuration: {error}") from None
     if device is not None:
         run = dataclasses.replace(run, device=device)
+    if inception_weights is not None:
+        run = dataclasses.replace(run, inception_weights=inception_weights)
     return plan(run), rundir
 
 
@@ -198,6 +207,11 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
     if data.true_distribution is not None:
         truth = data.true_distribution
         cells.append(Cell(TRUE_DISTRIBUTION, lambda: TrueModel(truth, data.info), trained=False))
+    elif any(not m.missing_capability(RealData(data.train)) for m in the_plan.metrics):
+        cells.append(Cell(REAL_DATA, lambda: RealData(data.train), trained=False))
+    context = EvalContext(seed=run.seeds[0], device=device, weights=run.weights())
+    for metric in the_plan.metrics:
+        metric.prepare(data, context)
     if not rundir.file(SAMPLES).joinpath("data.png").exists():
         save_samples(rundir.file(SAMPLES) / "data.png", data.test.x[:GRID_SIZE * 16], data, f"{data.name}: test data")
     for seed in run.seeds:
@@ -205,7 +219,7 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
             if (cell.label, seed) in done:
                 progress_note(f"{cell.label} seed {seed}: already in {rundir.file(METRICS)}, skipped")
                 continue
-            records, timing = run_cell(cell, data, the_plan.metrics, seed, device, rundir)
+            records, timing = run_cell(cell, data, the_plan.metrics, seed, device, rundir, run.weights())
             frame = in_cell_order(pd.concat([frame, to_frame(records)], ignore_index=True), cells, run.seeds)
             rundir.write_metrics(frame)
             timings[f"{cell.label}/seed={seed}"] = timing
@@ -227,6 +241,7 @@ def in_cell_order(frame: pd.DataFrame, cells: list[Cell], seeds: tuple[int, ...]
 
 def run_cell(
     cell: Cell, data: Data, metrics: tuple[Metric, ...], seed: int, device: torch.device, rundir: RunDir,
+    weights: dict[str, Path] | None = None,
 ) -> tuple[list[Record], dict[str, float]]:
     """Fit one model for one seed (or load its checkpoint) and measure it.
 
@@ -264,9 +279,12 @@ def run_cell(
     if model.history_:
         history = pd.DataFrame(model.history_).to_csv(index=False)
         rundir.write_text(f"history-{safe_name(cell.label)}-seed{seed}.csv", history)
-    save_sample_figures(model, data, rundir.file(SAMPLES) / f"{safe_name(cell.label)}-seed{seed}", cell.label, seed)
+    try:
+        save_sample_figures(model, data, rundir.file(SAMPLES) / f"{safe_name(cell.label)}-seed{seed}", cell.label, seed)
+    except (GenbenchError, RuntimeError, ValueError) as error:  # a figure is never worth a failed cell
+        log.warning("%s seed %s: no sample figure: %s", cell.label, seed, error)
     start_time = time.perf_counter()
-    records = measure(model, data, metrics, EvalContext(seed=seed, device=device))
+    records = measure(model, data, metrics, EvalContext(seed=seed, device=device, weights=weights or {}))
     timing["evaluate_seconds"] = time.perf_counter() - start_time
     return [r.identify(**identify) for r in records], timing
 
@@ -275,11 +293,12 @@ def save_sample_figures(model: GenerativeModel, data: Data, stem: Path, label: s
     """STEM.png: the model's samples; STEM-decoded.png: the decoder's means at latent draws (no
     observation noise), for models with a decoder, as papers show VAE samples."""
     generator = make_generator(seed)
+    n = samples_needed(data.info)
     if model.has(Capability.SAMPLE):
-        samples = model.sample(GRID_SIZE * 16, generator)
+        samples = model.sample(min(n, len(data.train)) if model.name == REAL_DATA else n, generator)
         save_samples(stem.with_name(stem.name + ".png"), samples, data, f"{label} (seed {seed})")
     if model.has(Capability.DECODER) and data.info.value_type is not ValueType.CATEGORICAL:
-        decoded = model.decode(model.sample_latent(GRID_SIZE * 16, generator))
+        decoded = model.decode(model.sample_latent(n, generator))
         save_samples(stem.with_name(stem.name + "-decoded.png"), decoded, data, f"{label}: decoded latent draws")
 
 

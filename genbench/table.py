@@ -8,8 +8,9 @@ import math
 
 import pandas as pd
 
+from genbench.directions import higher_is_better
 from genbench.formatting import format_estimate
-from genbench.marks import NOT_APPLICABLE, NOT_MEASURED, ROWS, Cell, Row
+from genbench.marks import CROSS, NOT_APPLICABLE, NOT_MEASURED, ROWS, Cell, Row
 from genbench.records import NOT_AVAILABLE, OK
 from genbench.reference import REFERENCES
 from genbench.summary import model_order, summarise
@@ -27,24 +28,27 @@ class ComparisonTable:
 
 def best_models(table: ComparisonTable, row: Row) -> set[str]:
     """The models (not the reference columns) with the best finite figure in ``row``."""
-    if row.higher_is_better is None:
+    cells = {m: table.cell(row.key, m) for m in table.models if m not in REFERENCES}
+    values = {m: c.value for m, c in cells.items() if math.isfinite(c.value)}
+    direction = {higher_is_better(cells[m].metric) for m in values}
+    if len(direction) != 1 or None in direction:
         return set()
-    values = {m: table.cell(row.key, m).value for m in table.models if m not in REFERENCES}
-    values = {m: v for m, v in values.items() if math.isfinite(v)}
-    if not values:
-        return set()
-    best = (max if row.higher_is_better else min)(values.values())
+    best = (max if direction.pop() else min)(values.values())
     return {m for m, v in values.items() if v == best}
 
 
 def comparison_table(frame: pd.DataFrame) -> ComparisonTable:
     summary = summarise(frame)
     models = model_order(frame)
+    summaries = {model: {r.metric: r for r in summary[summary.model == model].itertuples(index=False)}
+                 for model in models}
     cells = {}
     for model in models:
-        rows = {r.metric: r for r in summary[summary.model == model].itertuples(index=False)}
         for row in ROWS:
-            cells[(row.key, model)] = row.judge(rows) if row.judge else Cell("", NOT_MEASURED)
+            cell = row.judge(model, summaries) if row.judge else Cell("", NOT_MEASURED)
+            if model in REFERENCES and cell.mark == CROSS:  # a reference lacks what it does not model
+                cell = dataclasses.replace(cell, mark=NOT_APPLICABLE, text=f"reference column: {cell.text}")
+            cells[(row.key, model)] = cell
     return ComparisonTable(models, ROWS, cells)
 
 

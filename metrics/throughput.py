@@ -27,6 +27,7 @@ from genbench.errors import UsageError
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.records import TIMED, Record
+from genbench.reference import REFERENCES
 
 BEST = "samples_per_second"
 
@@ -85,6 +86,11 @@ class SamplingThroughput(Metric):
     def produces(self) -> tuple[str, ...]:  # type: ignore[override]
         sweep = [per_batch(m, b) for b in self.config.batch_sizes for m in (BEST, "peak_memory_mib")]
         return (BEST, *sweep)
+
+    def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
+        if model.name in REFERENCES:
+            return "a reference column, not a model: its drawing speed says nothing about generation"
+        return None
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         device = model.device

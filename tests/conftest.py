@@ -7,11 +7,26 @@ import io
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import genbench
 from genbench import catalog
+from genbench.data.source import NoOptions
+from genbench.model import Capability, GenerativeModel
+
+
+@pytest.fixture(scope="session", autouse=True)
+def genbench_cache(tmp_path_factory):
+    """Caches (trained extractors, reference features) go to this session's folder, never ~/.cache,
+    and nothing is downloaded."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("genbench-cache")
+        patch.setenv("GENBENCH_CACHE_DIR", str(path))
+        patch.setenv("GENBENCH_OFFLINE", "1")
+        patch.delenv("GENBENCH_INCEPTION_WEIGHTS", raising=False)
+        yield path
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +94,48 @@ def generator():
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+def qr_fid(z1: np.ndarray, z2: np.ndarray) -> float:
+    """FID computed without covariances (numpy): with centred data A = Q₁R₁, B = Q₂R₂,
+    tr (Σ₁^½ Σ₂ Σ₁^½)^½ = ‖R₂R₁ᵀ‖_* / √((N₁−1)(N₂−1)): the singular values of the cross-Gram matrix
+    BAᵀ are those of R₂R₁ᵀ, and their squares are the eigenvalues of Σ₁Σ₂ up to that scale. Accurate
+    where covariances are singular (no squared condition numbers), and independent of genbench's route."""
+    a, b = z1 - z1.mean(axis=0), z2 - z2.mean(axis=0)
+    r1, r2 = np.linalg.qr(a, mode="r"), np.linalg.qr(b, mode="r")
+    cross = np.linalg.svd(r2 @ r1.T, compute_uv=False).sum() / np.sqrt((len(a) - 1) * (len(b) - 1))
+    traces = (a**2).sum() / (len(a) - 1) + (b**2).sum() / (len(b) - 1)
+    return float(((z1.mean(axis=0) - z2.mean(axis=0)) ** 2).sum() + traces - 2 * cross)
+
+
+@pytest.fixture
+def numpy_fid():
+    return qr_fid
+
+
+class FunctionSampler(GenerativeModel):
+    """A model whose samples come from ``sample(n, generator)``: a test double for sample-based metrics."""
+
+    name = "sampler"
+    config_class = NoOptions
+    capabilities = frozenset({Capability.SAMPLE})
+
+    def __init__(self, sample, info):
+        super().__init__()
+        self.sample_fn = sample
+        self.build(info)
+
+    def _build(self, info):
+        pass
+
+    def _fit(self, x, x_val, generator):
+        pass
+
+    def _sample(self, n, generator):
+        return self.sample_fn(n, generator)
+
+
+@pytest.fixture(scope="session")
+def sampler():
+    """``sampler(sample, info)``: a fitted model drawing from the function ``sample(n, generator)``."""
+    return FunctionSampler

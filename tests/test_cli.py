@@ -81,6 +81,15 @@ def test_run_prints_the_table_and_log_likelihoods(tmp_path, cli):
     result = cli("run", "--out", tmp_path / "r", "--models", "naive-bayes,pca", "--quiet")
     assert result.code == 0
     assert "| log_likelihood (nats) |" in result.out and "Efficient likelihood" in result.out
+    # The default metrics measure sample quality and coverage, with the real-vs-real reference column.
+    assert "| fid |" in result.out and "| coverage |" in result.out
+    frame = pd.read_csv(tmp_path / "r" / "metrics.csv", keep_default_na=False)
+    assert set(frame.model) == {"naive-bayes", "pca", "real-data"}
+    fid = frame[frame.metric == "fid"].set_index("model")
+    assert (fid.extractor == "domain").all() and (fid.n.astype(int) == 359).all() and (fid.status == "ok").all()
+    table = pd.read_csv(tmp_path / "r" / "table.csv", keep_default_na=False).set_index(["property", "model"])
+    assert table.loc[("High-quality samples", "real-data"), "mark"] == "✓"
+    assert table.loc[("Coverage", "naive-bayes"), "text"].startswith("coverage 0.")
 
 
 def test_rings_has_a_true_density_row(tmp_path, cli):
@@ -156,7 +165,8 @@ def test_resume_refuses_new_configuration(tmp_path, cli, finished_run):
 def test_list_shows_every_registry(cli):
     result = cli("list")
     assert result.code == 0
-    for name in ("naive-bayes", "pca", "vae", "digits", "rings", "wardrobe", "log-likelihood"):
+    for name in ("naive-bayes", "pca", "vae", "digits", "rings", "wardrobe", "log-likelihood", "fidelity", "modes",
+                 "inception", "domain", "raw"):
         assert name in result.out
     assert "options: alpha=1.0" in result.out
 

@@ -9,7 +9,7 @@ import pytest
 
 from genbench.formatting import format_estimate
 from genbench.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
-from genbench.records import Record, to_frame
+from genbench.records import NOT_AVAILABLE, Record, to_frame
 from genbench.rundir import RunDir
 from genbench.summary import summarise
 from genbench.table import comparison_markdown, comparison_table, measurements_markdown
@@ -70,3 +70,50 @@ def test_records_survive_a_csv_round_trip(tmp_path):
     run = RunDir(tmp_path)
     run.write_metrics(frame)
     pd.testing.assert_frame_equal(run.read_metrics(), frame)
+
+
+def fig(model, metric, value, stderr, extractor="domain", n=359, **kw):
+    return Record(metric, value, stderr, n=n, extractor=extractor, **kw).identify(model=model, dataset="d", seed=0)
+
+
+def test_quality_and_coverage_marks_follow_the_rules():
+    """Reference FID 16 ± 10. good: 20 ± 5 is within 2√(5² + 10²) = 22 of it → ✓. best-but-off: 59 ± 11
+    is not (43 > 30) but is the best → ?. close: 70 ± 15 is within 2√(15² + 11²) = 37 of the best → ?.
+    bad: 208 ± 18 is 149 above the best, beyond 2√(18² + 11²) = 42 → ✗. Coverage mirrors it."""
+    frame = to_frame([
+        fig("real-data", "fid", 16.0, 10.0), fig("real-data", "coverage", 0.95, 0.02),
+        fig("best-but-off", "fid", 59.0, 11.0), fig("best-but-off", "coverage", 0.61, 0.04),
+        fig("close", "fid", 70.0, 15.0), fig("close", "coverage", 0.56, 0.03),
+        fig("bad", "fid", 208.0, 18.0), fig("bad", "coverage", 0.39, 0.02),
+        fig("gan", "fid", math.nan, math.nan, status=NOT_AVAILABLE,
+            reason="FID needs more samples than feature dimensions"),
+        fig("gan", "coverage", 0.94, 0.02),
+    ])
+    table = comparison_table(frame)
+    quality = {m: table.cell("quality", m).mark for m in table.models}
+    coverage = {m: table.cell("coverage", m).mark for m in table.models}
+    assert quality == {"real-data": CHECK, "best-but-off": UNSURE, "close": UNSURE, "bad": CROSS,
+                       "gan": NOT_APPLICABLE}
+    assert coverage == {"real-data": CHECK, "best-but-off": CROSS, "close": CROSS, "bad": CROSS, "gan": CHECK}
+    assert table.cell("quality", "best-but-off").text == "FID 59 ± 11 (domain, n=359)"
+    assert table.cell("quality", "real-data").text.startswith("real-vs-real reference: FID 16 ± 10")
+    assert "more samples than feature dimensions" in table.cell("quality", "gan").text
+    text = comparison_markdown(table)
+    assert "|gap to R| ≤ 2√(u² + u_R²)" in text and "gap to B > 2√(u² + u_B²)" in text
+
+
+def test_where_modes_are_known_quality_is_the_high_quality_share_and_no_reference_means_no_check():
+    """Rings without the true-density column: the high-quality share is marked (FID is shown beside
+    it), the best model gets ?, a model far below it ✗, a model that cannot sample ✗."""
+    frame = to_frame([
+        fig("a", "high_quality", 0.97, 0.004, extractor="raw", n=2000), fig("a", "fid", 1.0, 0.1, extractor="raw"),
+        fig("a", "coverage", 0.9, 0.01, extractor="raw", n=2000), fig("a", "modes_captured", 8.0, 0.0, unit="modes"),
+        fig("b", "high_quality", 0.02, 0.003, extractor="raw", n=2000), fig("b", "fid", 0.01, 0.01, extractor="raw"),
+        fig("c", "high_quality", math.nan, math.nan, status=NOT_AVAILABLE, estimator="none", reason="c cannot sample"),
+    ])
+    table = comparison_table(frame)
+    assert [table.cell("quality", m).mark for m in "abc"] == [UNSURE, CROSS, CROSS]
+    assert table.cell("quality", "a").text == "high quality 97.00 ± 0.40%, FID 1.00 ± 0.10 (raw, n=2000)"
+    assert table.cell("quality", "c").text == "c cannot sample"
+    assert table.cell("coverage", "a").text == "coverage 0.900 ± 0.010, 8 modes (raw, n=2000)"
+    assert table.cell("coverage", "b").text == "not measured yet"

@@ -1,0 +1,175 @@
+"""The feature extractors sample-based metrics compare in (registered in ``genbench.catalog.EXTRACTORS``).
+
+- ``inception``: torch-fidelity's ``inception-v3-compat``, the Inception-v3 port that reproduces
+  the TensorFlow FID/IS code of the papers. Weights: ``--inception-weights PATH`` (or
+  ``$GENBENCH_INCEPTION_WEIGHTS``), else torch-fidelity's file in torch hub's cache, else a
+  download into that cache, unless ``GENBENCH_OFFLINE=1`` forbids it. Input: images clamped to
+  [0, 1], quantised to uint8 (round(255·x)), grey replicated to three channels; torch-fidelity
+  resizes them bilinearly to 299×299 with TensorFlow 1.x's interpolation, inside the extractor.
+- ``domain``: a small CNN genbench trains on the dataset's labelled training split and caches by
+  the dataset's fingerprint (``genbench.metrics.domain``); features: its 128-unit penultimate
+  layer; IS from its class logits. Input: the data's own images, no resize.
+- ``raw``: the coordinates themselves, for continuous vectors (2-D ``rings``); no IS.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from urllib.error import URLError
+
+import torch
+
+from genbench.cache import Cache, cache_root, file_sha256, load_tensors
+from genbench.data.info import DataInfo, ValueType
+from genbench.data.splits import Data
+from genbench.errors import DataMissingError
+from genbench.features import FeatureExtractor, PreparedExtractor
+from genbench.metric import EvalContext
+from genbench.metrics.domain import DomainNetSpec, TrainingOptions, accuracy, train_domain_net
+
+OFFLINE_ENV = "GENBENCH_OFFLINE"
+INCEPTION_ENV = "GENBENCH_INCEPTION_WEIGHTS"
+INCEPTION_FLAG = "--inception-weights PATH"
+INCEPTION_SHAPE = {"fc.weight": (1008, 2048)}
+"""A tensor that every torch-fidelity Inception state dict has, with its shape."""
+
+
+def offline() -> bool:
+    """True when $GENBENCH_OFFLINE forbids downloads (any value but empty, 0, false, no)."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float()
+
+
+def to_uint8_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Images (N, 1 or 3, H, W) with values in [0, 1] → (N, 3, H, W) uint8 (clamped, round(255·x))."""
+    pixels = (x.float().clamp(0, 1) * 255).round().to(torch.uint8)
+    return pixels.expand(-1, 3, -1, -1).contiguous() if pixels.shape[1] == 1 else pixels
+
+
+def image_reason(info: DataInfo, extractor: str) -> str | None:
+    if not info.is_image or info.value_type is ValueType.CATEGORICAL:
+        return f"the {extractor} extractor takes images; {info.name} holds {info.value_type.value} vectors"
+    return None
+
+
+class InceptionExtractor(FeatureExtractor):
+    """torch-fidelity's inception-v3-compat: pool3 features (2048) and logits, as in the FID/IS papers."""
+
+    name = "inception"
+
+    def unsupported_reason(self, info: DataInfo) -> str | None:
+        reason = image_reason(info, self.name)
+        if reason is None and info.shape[0] not in (1, 3):
+            reason = f"the inception extractor takes grey or RGB images; {info.name} has {info.shape[0]} channels"
+        return reason
+
+    def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
+        path = inception_weights(context)
+        check_inception_state_dict(path)
+        _, height, width = data.info.shape
+        channels = "grey replicated to RGB" if data.info.shape[0] == 1 else "RGB"
+        return PreparedExtractor(
+            name=self.name, fidelity_name="inception-v3-compat", features="2048", logits="logits_unbiased",
+            dim=2048, to_input=to_uint8_rgb, weights=path, weights_sha256=file_sha256(path),
+            provenance={"resize": f"{height}×{width} → 299×299, bilinear as TensorFlow 1.x, inside torch-fidelity",
+                        "channels": channels, "input": "clamped to [0, 1], round(255·x) as uint8"},
+        )
+
+
+def inception_weights(context: EvalContext) -> Path:
+    """The Inception weights file: given, cached by torch hub, or downloaded (when allowed)."""
+    given = context.weights.get("inception") or os.environ.get(INCEPTION_ENV)
+    if given:
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise DataMissingError(f"Inception weights not found: no file at {path} (given by {INCEPTION_FLAG} "
+                                   f"or ${INCEPTION_ENV})")
+        return path
+    from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / URL_INCEPTION_V3.rsplit("/", 1)[-1]
+    if cached.is_file():
+        return cached
+    if offline():
+        raise DataMissingError(f"Inception weights not found: {cached} is missing and {OFFLINE_ENV}=1 forbids "
+                               f"downloading {URL_INCEPTION_V3}; fetch that file and pass {INCEPTION_FLAG}")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(URL_INCEPTION_V3, str(cached), progress=False)
+    except (OSError, URLError, RuntimeError) as error:
+        raise DataMissingError(f"Inception weights not found: {cached} is missing and downloading "
+                               f"{URL_INCEPTION_V3} failed ({error}); fetch that file and pass "
+                               f"{INCEPTION_FLAG}") from None
+    return cached
+
+
+def check_inception_state_dict(path: Path) -> None:
+    """Refuse a file that is not a plain torch-fidelity Inception state dict, before torch-fidelity
+    (which unpickles without ``weights_only``) reads it."""
+    try:
+        state = load_tensors(path)
+    except ValueError as error:
+        raise DataMissingError(f"{path} is not usable as Inception weights: {error}; pass {INCEPTION_FLAG} "
+                               "with torch-fidelity's weights-inception-2015-12-05 state dict") from None
+    for key, shape in INCEPTION_SHAPE.items():
+        if key not in state or tuple(state[key].shape) != shape:
+            raise DataMissingError(f"{path} is not a torch-fidelity Inception state dict (no {key} of shape "
+                                   f"{shape}); pass {INCEPTION_FLAG} with weights-inception-2015-12-05")
+
+
+class DomainExtractor(FeatureExtractor):
+    """A small CNN trained on the dataset's labels (cached by dataset fingerprint): 128 features, logits."""
+
+    name = "domain"
+
+    def unsupported_reason(self, info: DataInfo) -> str | None:
+        reason = image_reason(info, self.name)
+        if reason is None and not info.n_classes:
+            reason = f"the domain extractor trains a classifier on labels, and {info.name} has none"
+        return reason
+
+    def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
+        channels, height, width = data.info.shape
+        spec = DomainNetSpec(channels, height, width, int(data.info.n_classes))
+        options = TrainingOptions()
+        parts = {"extractor": self.name, "dataset": data.fingerprint, "architecture": spec.to_dict(),
+                 "training": options.to_dict()}
+
+        def train() -> tuple[dict[str, torch.Tensor], dict[str, object]]:
+            net = train_domain_net(data.train, spec, options, device=context.device)
+            return net.state_dict(), {"architecture": spec.to_dict(), "training": options.to_dict(),
+                                      "trained_on": "train", "test_accuracy": accuracy(net, data.test)}
+
+        cache = Cache(cache_root(context.cache_dir), "extractors")
+        _, meta, _ = cache.fetch(parts, train)
+        path = cache.paths(parts)[0]
+        return PreparedExtractor(
+            name=self.name, fidelity_name="genbench-domain", features="features", logits="logits",
+            dim=spec.features, to_input=as_float, weights=path, weights_sha256=file_sha256(path),
+            provenance={"resize": f"none: the classifier takes the data's {height}×{width} images",
+                        "classifier_test_accuracy": meta["test_accuracy"], "trained_on": "train split"},
+        )
+
+
+class RawExtractor(FeatureExtractor):
+    """The coordinates themselves, for continuous vectors such as the 2-D rings; no weights, no IS."""
+
+    name = "raw"
+
+    def unsupported_reason(self, info: DataInfo) -> str | None:
+        if info.value_type is not ValueType.CONTINUOUS or len(info.shape) != 1:
+            return f"the raw extractor takes continuous vectors; {info.name} holds {info.value_type.value} " \
+                   f"data of shape {info.shape}"
+        return None
+
+    def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
+        return PreparedExtractor(
+            name=self.name, fidelity_name="genbench-raw", features="coordinates", dim=data.info.dim,
+            to_input=functools.partial(torch.flatten, start_dim=1),
+            provenance={"resize": "none: coordinates as they are"},
+        )

@@ -1,0 +1,427 @@
+"""Sample quality and coverage in a feature space: IS, FID, KID, precision/recall and density/coverage.
+
+Stages (pure functions below, pinned by tests; ``Fidelity`` is the thin adapter):
+
+1. samples: ``n`` draws from the model, in batches, in memory (never through image files);
+2. features: torch-fidelity's ``get_featuresdict_from_dataset`` runs the extractor (torch-fidelity's
+   own Inception, or genbench's domain classifier / raw coordinates registered with it) over the
+   samples, converted once by the extractor's ``to_input``; the real reference set's features
+   and Gaussian statistics are cached on disk by content (``genbench.cache``);
+3. figures, each from one source:
+
+   - IS: torch-fidelity's ``isc_features_to_metric`` on the logits (Salimans et al. 2016);
+   - KID: torch-fidelity's ``kid_features_to_metric`` (Bińkowski et al. 2018; cubic polynomial
+     kernel), on the whole sets up to 4 096 samples, else the mean over 100 subsets of 1 000
+     (torch-fidelity's default), as ``kid_subsets_for`` explains;
+   - precision and recall: torch-fidelity's ``prc_features_to_metric`` (Kynkäänniemi et al.
+     2019, k = 3), its memory-saving variant;
+   - FID: genbench's ``frechet_distance`` on float64 statistics of torch-fidelity's features.
+     torch-fidelity's own ``fid_statistics_to_metric`` takes the square root of Σ₁Σ₂ through
+     ``numpy.linalg.eigvals`` and drops imaginary parts, which goes wrong silently when a
+     covariance is singular or ill-conditioned (as the domain classifier's post-ReLU features
+     are, with units that never fire); genbench's takes symmetric square roots by ``eigh`` and
+     the nuclear norm of their product by SVD, and refuses a covariance with a negative
+     eigenvalue beyond rounding (``genbench.metrics.frechet``). Where torch-fidelity's route is
+     accurate the two agree to 10⁻⁶ (tests); the features are torch-fidelity's;
+   - density and coverage: genbench's chunked kernel (``genbench.metrics.coverage``, Naeem et
+     al. 2020, k = 5), equal to the reference implementation ``prdc``.
+
+Sample-size rules: FID needs more samples than feature dimensions on both sides (n > D), or the
+covariance is singular; below that the record is n/a and says to use KID (unbiased at any n) or
+a larger n. The other figures need a few more samples than their neighbourhood sizes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from genbench.cache import Cache, cache_root
+from genbench.config import require, require_positive
+from genbench.data.info import ValueType
+from genbench.data.splits import Data, Split
+from genbench.features import FeatureExtractor, PreparedExtractor
+from genbench.metric import EvalContext, Metric
+from genbench.metrics.bootstrap import bootstrap
+from genbench.metrics.coverage import density_coverage, expected_coverage
+from genbench.metrics.extractors import INCEPTION_ENV
+from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gaussian_statistics
+from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
+from genbench.model import Capability, GenerativeModel
+from genbench.records import Record
+
+FIGURES = ("is", "fid", "kid", "precision", "recall", "density", "coverage")
+OWN_BALLS = frozenset({"recall"})
+"""Figures built on the generated points' own k-NN balls: their bootstrap keeps each drawn row once."""
+FIDELITY_SEED = 2020
+"""torch-fidelity's default ``rng_seed`` (IS shuffling, KID subsets); a run's seed is added to it."""
+REFERENCE_SUBSET_SEED = 0
+PRC_BATCH = 4096
+"""Rows of distances torch-fidelity's precision/recall holds at once (its memory-saving variant)."""
+KID_WHOLE_SETS_MAX = 4096
+"""Largest sets whose KID is computed in one piece by default (three 4096² kernel matrices, 200 MB)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FidelityOptions(SampleOptions):
+    extractor: str = "auto"
+    """A registered extractor, or auto: raw for continuous vectors; for labelled images inception
+    when Inception weights are given (--inception-weights, $GENBENCH_INCEPTION_WEIGHTS), else domain."""
+    k: int = 5
+    """Neighbours for density and coverage (Naeem et al. 2020)."""
+    prc_k: int = 3
+    """Neighbours for precision and recall (Kynkäänniemi et al. 2019)."""
+    kid_subsets: int = 100
+    kid_subset_size: int | None = None
+    """KID subsets' size (default: the whole sets up to 4 096 samples, else 1 000 as torch-fidelity)."""
+    isc_splits: int = 10
+
+    def validate(self) -> None:
+        super().validate()
+        require_positive(k=self.k, prc_k=self.prc_k, kid_subsets=self.kid_subsets, isc_splits=self.isc_splits)
+        require(self.kid_subset_size is None or self.kid_subset_size >= 2,
+                f"kid_subset_size must be at least 2, got {self.kid_subset_size}")
+        if self.extractor != "auto":
+            from genbench import catalog
+
+            catalog.EXTRACTORS.get(self.extractor)  # raises UnknownNameError, listing the valid names
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSet:
+    """Features (N, D) and, where the extractor has them, class logits (N, C); CPU float32."""
+
+    features: torch.Tensor
+    logits: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def rows(self, index: torch.Tensor) -> FeatureSet:
+        return FeatureSet(self.features[index], None if self.logits is None else self.logits[index])
+
+
+class TensorRows(Dataset):
+    """A tensor (N, ...) as the Dataset torch-fidelity reads: item i is row i."""
+
+    def __init__(self, x: torch.Tensor):
+        self.x = x
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.x[index]
+
+
+# ------------------------------------------------------------------------------------------ stages
+def extract_features(module: Any, prepared: PreparedExtractor, inputs: torch.Tensor, batch_size: int,
+                     device: torch.device) -> FeatureSet:
+    """Run torch-fidelity's feature loop over ``inputs`` (already the extractor's input format)."""
+    from torch_fidelity.utils import get_featuresdict_from_dataset
+
+    from genbench.metrics.fidelity_extractors import on_device
+
+    with on_device(device):
+        out = get_featuresdict_from_dataset(TensorRows(inputs), module, batch_size, device.type == "cuda",
+                                            True, False)
+    return FeatureSet(out[prepared.features].float(), out[prepared.logits].float() if prepared.logits else None)
+
+
+def inception_score(logits: torch.Tensor, splits: int, rng_seed: int) -> tuple[float, float]:
+    """torch-fidelity's IS: exp E[KL(p(y|x) ‖ p(y))] per split, mean and std over ``splits``."""
+    from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
+
+    out = isc_features_to_metric(logits, splits, True, rng_seed)
+    return out[KEY_METRIC_ISC_MEAN], out[KEY_METRIC_ISC_STD]
+
+
+def kid_subsets_for(n_fake: int, n_real: int, subsets: int, subset_size: int | None) -> tuple[int, int]:
+    """(subsets, size) for KID. KID is an unbiased U-statistic at any subset size, and the mean over
+    all subsets of a size is the whole-set statistic, so subsets only trade variance for memory: by
+    default (``subset_size`` None) the whole sets, up to ``KID_WHOLE_SETS_MAX``, else torch-fidelity's
+    1 000. Size min(size, n_fake, n_real); one subset when that is both whole sets (more would repeat it)."""
+    smallest = min(n_fake, n_real)
+    if subset_size is None:
+        subset_size = smallest if smallest <= KID_WHOLE_SETS_MAX else 1000
+    size = min(subset_size, smallest)
+    return (1 if size == n_fake == n_real else subsets), size
+
+
+def kernel_inception_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int, subset_size: int | None,
+                              rng_seed: int) -> tuple[float, float]:
+    """torch-fidelity's KID (unbiased MMD², kernel (x·y/D + 1)³): mean and std over subsets."""
+    from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+
+    subsets, size = kid_subsets_for(len(fake), len(real), subsets, subset_size)
+    out = kid_features_to_metric(fake, real, kid_subsets=subsets, kid_subset_size=size, rng_seed=rng_seed,
+                                 verbose=False)
+    return out[KEY_METRIC_KID_MEAN], out[KEY_METRIC_KID_STD]
+
+
+class WholeSetKernels:
+    """KID's three kernel matrices on the whole generated (N) and reference (N) sets, computed once by
+    torch-fidelity's ``kernel_poly``: a bootstrap replicate of a one-subset KID is then torch-fidelity's
+    ``mmd2`` on the replicate's rows of them, which is what ``kid_features_to_metric`` computes on the
+    resampled rows (up to the order of summation) without recomputing N² kernel values each time."""
+
+    KERNEL = {"kid_kernel_poly_degree": 3, "kid_kernel_poly_gamma": None, "kid_kernel_poly_coef0": 1}
+
+    def __init__(self, fake: torch.Tensor, real: torch.Tensor):
+        from torch_fidelity.metric_kid import kernel_poly
+
+        f, r = fake.cpu().numpy(), real.cpu().numpy()
+        self.ff, self.fr, self.rr = (kernel_poly(a, b, **self.KERNEL) for a, b in ((f, f), (f, r), (r, r)))
+
+    @classmethod
+    def applies(cls, n_fake: int, n_real: int, o: FidelityOptions) -> bool:
+        """True when KID is one subset of both whole sets (then replicates can reuse the kernels)."""
+        return kid_subsets_for(n_fake, n_real, o.kid_subsets, o.kid_subset_size) == (1, n_fake)
+
+    def kid(self, rows: torch.Tensor) -> float:
+        from torch_fidelity.metric_kid import mmd2
+
+        index = rows.numpy()
+        return float(mmd2(self.ff[np.ix_(index, index)], self.fr[index], self.rr))
+
+
+def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int, device: torch.device) -> tuple[float, float]:
+    """torch-fidelity's improved precision (fake in real's k-NN balls) and recall (real in fake's)."""
+    from torch_fidelity.metric_prc import KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
+
+    out = prc_features_to_metric(fake.to(device), real.to(device), prc_neighborhood=k, prc_batch_size=PRC_BATCH,
+                                 save_cpu_ram=True, verbose=False)
+    return out[KEY_METRIC_PRECISION], out[KEY_METRIC_RECALL]
+
+
+def refusals(n_fake: int, n_real: int, prepared: PreparedExtractor, o: FidelityOptions) -> dict[str, str]:
+    """Figures that cannot be computed from these sample sizes or this extractor, with the reason."""
+    reasons: dict[str, str] = {}
+    if prepared.logits is None:
+        reasons["is"] = f"the {prepared.name} extractor gives no class probabilities, which IS needs"
+    elif n_fake < o.isc_splits:
+        reasons["is"] = f"IS in {o.isc_splits} splits needs at least {o.isc_splits} samples, got {n_fake}"
+    smallest = min(n_fake, n_real)
+    if smallest <= prepared.dim:
+        reasons["fid"] = (
+            f"FID needs more samples than feature dimensions for a full-rank covariance: n = {n_fake}, reference "
+            f"{n_real}, {prepared.dim} dimensions ({prepared.name}); use KID, which is unbiased at any n, or "
+            f"n ≥ {prepared.dim + 1} (papers use 50 000 for Inception FID)")
+    if smallest <= o.prc_k:
+        reasons["precision"] = reasons["recall"] = f"precision/recall with k = {o.prc_k} need more than " \
+                                                   f"{o.prc_k} samples on each side, got {smallest}"
+    if n_real <= o.k:
+        reasons["density"] = reasons["coverage"] = f"density/coverage with k = {o.k} need more than {o.k} " \
+                                                   f"reference samples, got {n_real}"
+    return reasons
+
+
+def figures(fake: FeatureSet, real: FeatureSet, o: FidelityOptions, rng_seed: int, device: torch.device, *,
+            skip: frozenset[str] = frozenset(), real_stats: GaussianStatistics | None = None,
+            ) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+    """Every figure not in ``skip``: {name: value}, and extra details per figure.
+
+    ``real_stats``: the reference's Gaussian statistics, when already known."""
+    values: dict[str, float] = {}
+    extra: dict[str, dict[str, Any]] = {}
+    if "is" not in skip:
+        values["is"], spread = inception_score(fake.logits, o.isc_splits, rng_seed)
+        extra["is"] = {"splits": o.isc_splits, "std_over_splits": spread, "rng_seed": rng_seed}
+    if "fid" not in skip:
+        if real_stats is None:
+            real_stats = gaussian_statistics(real.features.to(device))
+        values["fid"] = frechet_distance(gaussian_statistics(fake.features.to(device)), real_stats)
+    if "kid" not in skip:
+        values["kid"], spread = kernel_inception_distance(fake.features, real.features, o.kid_subsets,
+                                                          o.kid_subset_size, rng_seed)
+        used_subsets, used_size = kid_subsets_for(len(fake), len(real), o.kid_subsets, o.kid_subset_size)
+        extra["kid"] = {"subsets": used_subsets, "subset_size": used_size, "std_over_subsets": spread,
+                        "kernel": "polynomial, degree 3, gamma 1/D, coef0 1", "rng_seed": rng_seed}
+    if {"precision", "recall"} - skip:
+        pair = dict(zip(("precision", "recall"), precision_recall(fake.features, real.features, o.prc_k, device)))
+        values.update({name: value for name, value in pair.items() if name not in skip})
+        extra["precision"] = extra["recall"] = {"k": o.prc_k}
+    if {"density", "coverage"} - skip:
+        result = density_coverage(real.features, fake.features, o.k, device=device)
+        pair = {"density": result.density, "coverage": result.coverage}
+        values.update({name: value for name, value in pair.items() if name not in skip})
+        extra["density"] = extra["coverage"] = {
+            "k": o.k, "expected_coverage_if_identical": expected_coverage(len(real), len(fake), o.k)}
+    return values, extra
+
+
+ESTIMATORS = {
+    "is": "torch-fidelity isc",
+    "fid": "genbench frechet (eigh roots, svd) on torch-fidelity features",
+    "kid": "torch-fidelity kid",
+    "precision": "torch-fidelity prc",
+    "recall": "torch-fidelity prc",
+    "density": "naeem2020",
+    "coverage": "naeem2020",
+}
+
+
+# ----------------------------------------------------------------------------------- the reference
+@dataclasses.dataclass
+class Reference:
+    """What every model's measurement on one dataset shares: the extractor and the real features."""
+
+    extractor: PreparedExtractor
+    module: Any
+    real: FeatureSet
+    real_stats: GaussianStatistics
+    split: str
+    cache_hit: bool
+
+    def describe(self, data: Data) -> dict[str, Any]:
+        return {"split": self.split, "n": len(self.real), "dataset_fingerprint": data.fingerprint[:16]}
+
+
+def reference_rows(split: Split, n: int) -> torch.Tensor:
+    """The reference examples: the whole split, or a fixed random subset of n (seed 0) when it is larger."""
+    if n >= len(split):
+        return torch.arange(len(split))
+    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(REFERENCE_SUBSET_SEED))
+    return order[:n].sort().values
+
+
+def load_reference(prepared: PreparedExtractor, module: Any, data: Data, split: Split, n: int, batch_size: int,
+                   context: EvalContext) -> Reference:
+    """The reference set's features and Gaussian statistics, from the cache or computed and cached."""
+    from torch_fidelity import __version__ as fidelity_version
+
+    rows = reference_rows(split, n)
+    parts = {"kind": "reference-features", "dataset": data.fingerprint, "split": split.name, "n": len(rows),
+             "subset_seed": REFERENCE_SUBSET_SEED, "extractor": prepared.describe(),
+             "logits": prepared.logits, "torch_fidelity": fidelity_version}
+
+    def compute() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        real = extract_features(module, prepared, prepared.to_input(split.x[rows]), batch_size, context.device)
+        stats = gaussian_statistics(real.features)
+        tensors = {"features": real.features, "fid_mean": stats.mean, "fid_cov": stats.cov}
+        if real.logits is not None:
+            tensors["logits"] = real.logits
+        return tensors, {"rows": len(rows)}
+
+    tensors, _, hit = Cache(cache_root(context.cache_dir), "references").fetch(parts, compute)
+    real = FeatureSet(tensors["features"], tensors.get("logits"))
+    stats = GaussianStatistics(tensors["fid_mean"].to(context.device), tensors["fid_cov"].to(context.device), len(real))
+    return Reference(prepared, module, real, stats, split.name, hit)
+
+
+# ------------------------------------------------------------------------------------- the adapter
+def auto_extractor(data: Data, context: EvalContext) -> str | None:
+    """The extractor ``auto`` stands for on ``data`` (None: none fits)."""
+    info = data.info
+    if info.value_type is ValueType.CONTINUOUS and len(info.shape) == 1:
+        return "raw"
+    if info.is_image and info.value_type is not ValueType.CATEGORICAL:
+        if context.weights.get("inception") or os.environ.get(INCEPTION_ENV):
+            return "inception"
+        return "domain" if info.n_classes else None
+    return None
+
+
+NO_FEATURE_SPACE = ("{name} is categorical: nearest-neighbour balls and Gaussian statistics on category codes "
+                    "mean little (one-hot distances take a handful of values, so ties decide every k-NN radius); "
+                    "the exact log-likelihood compares these models")
+
+
+class Fidelity(Metric):
+    """IS, FID, KID, precision/recall (torch-fidelity) and density/coverage, on one feature space."""
+
+    name = "fidelity"
+    produces = FIGURES
+    config_class = FidelityOptions
+    requires_any = frozenset({Capability.SAMPLE})
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._references: dict[str, Reference] = {}
+
+    def extractor_for(self, data: Data, context: EvalContext) -> tuple[FeatureExtractor | None, str | None]:
+        """The extractor to use on ``data`` and, when there is none, why."""
+        from genbench import catalog
+
+        name = self.config.extractor if self.config.extractor != "auto" else auto_extractor(data, context)
+        if name is None:
+            if data.info.value_type is ValueType.CATEGORICAL:
+                return None, NO_FEATURE_SPACE.format(name=data.name)
+            return None, (f"no feature space for {data.name}: it has no labels to train the domain classifier "
+                          "on; give Inception weights (--inception-weights) for inception")
+        extractor = catalog.EXTRACTORS.get(name)()
+        reason = extractor.unsupported_reason(data.info)
+        return (None, reason) if reason else (extractor, None)
+
+    def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
+        if data.info.value_type is ValueType.CATEGORICAL:
+            return NO_FEATURE_SPACE.format(name=data.name)
+        return None
+
+    def reference(self, data: Data, context: EvalContext) -> Reference | None:
+        """The extractor and the real reference set on ``data`` (built once per dataset, device and
+        weights; None when no extractor fits)."""
+        extractor, _ = self.extractor_for(data, context)
+        if extractor is None:
+            return None
+        key = json.dumps([data.fingerprint, extractor.name, str(context.device), str(cache_root(context.cache_dir)),
+                          {k: str(v) for k, v in context.weights.items()}, os.environ.get(INCEPTION_ENV)])
+        if key not in self._references:
+            from genbench.metrics.fidelity_extractors import build
+
+            o: FidelityOptions = self.config
+            split = o.reference(data)
+            prepared = extractor.prepare(data, context)
+            module = build(prepared, context.device)
+            self._references[key] = load_reference(prepared, module, data, split, o.sample_count(split),
+                                                   o.batch_size, context)
+        return self._references[key]
+
+    def prepare(self, data: Data, context: EvalContext) -> None:
+        self.reference(data, context)
+
+    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+        o: FidelityOptions = self.config
+        ref = self.reference(data, context)
+        if ref is None:
+            return self.not_available(self.extractor_for(data, context)[1] or "no feature space")
+        prepared = ref.extractor
+        n = o.sample_count(data.split(ref.split))
+        x = draw_samples(model, n, context.generator(self.name), o.batch_size)
+        fake = extract_features(ref.module, prepared, prepared.to_input(x), o.batch_size, context.device)
+        refused = refusals(len(fake), len(ref.real), prepared, o)
+        skip = frozenset(refused)
+        rng_seed = FIDELITY_SEED + context.seed
+        values, extra = figures(fake, ref.real, o, rng_seed, context.device, skip=skip, real_stats=ref.real_stats)
+
+        generator, replicates = context.generator(f"{self.name}/bootstrap"), o.replicates(n)
+        kernels = None
+        if replicates and "kid" not in skip and WholeSetKernels.applies(len(fake), len(ref.real), o):
+            kernels = WholeSetKernels(fake.features, ref.real.features)
+        spreads = {}
+        for distinct, excluded in ((False, OWN_BALLS), (True, frozenset(FIGURES) - OWN_BALLS)):
+            def replicate(rows: torch.Tensor, leave: frozenset = skip | excluded) -> dict[str, float]:
+                # A resample with repeated rows kept once may be too small for a figure the whole set allowed.
+                leave = leave | frozenset(refusals(len(rows), len(ref.real), prepared, o))
+                reuse = kernels is not None and "kid" not in leave
+                out = figures(fake.rows(rows), ref.real, o, rng_seed, context.device,
+                              skip=leave | ({"kid"} if reuse else set()), real_stats=ref.real_stats)[0]
+                return {**out, "kid": kernels.kid(rows)} if reuse else out
+
+            spreads.update(bootstrap(replicate, [len(fake)], replicates, generator, values, distinct=distinct))
+        details = sample_provenance(n, prepared.describe(), ref.describe(data))
+        records = []
+        for metric in FIGURES:
+            fields = dict(n=n, extractor=prepared.name, estimator=ESTIMATORS[metric])
+            if metric in refused:
+                records.append(Record.not_available(metric, refused[metric], details=details, **fields))
+            else:
+                records.append(figure_record(metric, values[metric], spreads.get(metric),
+                                             {**details, **extra.get(metric, {})}, **fields))
+        return records

@@ -1,0 +1,129 @@
+"""genbench's own extractors as torch-fidelity feature extractors, so that torch-fidelity runs them.
+
+``genbench-domain`` (the trained domain classifier) and ``genbench-raw`` (the coordinates) are
+``FeatureExtractorBase`` subclasses, registered in torch-fidelity's registry by ``register``
+(an explicit, idempotent call made before any use). torch-fidelity then builds them from their
+name and ``feature_extractor_weights_path`` exactly as it builds its own Inception, in its own
+``create_feature_extractor``, and ``torch_fidelity.calculate_metrics(feature_extractor=
+"genbench-domain", ...)`` works too.
+
+This module imports torch-fidelity (about two seconds), so it is imported only when features
+are about to be computed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+import torch_fidelity
+from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+from torch_fidelity.utils import create_feature_extractor
+
+from genbench.cache import load_tensors
+from genbench.errors import GenbenchError
+from genbench.features import PreparedExtractor
+from genbench.metrics.domain import DomainNet, DomainNetSpec
+
+DOMAIN, RAW = "genbench-domain", "genbench-raw"
+
+
+class GenbenchExtractorBase(FeatureExtractorBase):
+    """What genbench's torch-fidelity extractors share: small networks, never compiled."""
+
+    @staticmethod
+    def can_be_compiled() -> bool:
+        return False
+
+    @staticmethod
+    def get_dummy_input_for_compile() -> torch.Tensor:
+        raise NotImplementedError("genbench's extractors are not compiled")
+
+
+class FidelityDomainNet(GenbenchExtractorBase):
+    """The domain classifier: input (N, C, H, W) floats in [0, 1]; features ``features`` and ``logits``.
+
+    ``feature_extractor_weights_path`` is the classifier's state dict (read with
+    ``weights_only=True``); its architecture is read from the JSON file beside it.
+    """
+
+    def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
+                 **kwargs: object):
+        super().__init__(name, features_list)
+        if feature_extractor_weights_path is None:
+            raise ValueError(f"{name} needs feature_extractor_weights_path: the classifier genbench trained "
+                             "and cached (genbench.metrics.extractors.DomainExtractor.prepare)")
+        path = Path(feature_extractor_weights_path)
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["meta"]
+        self.net = DomainNet(DomainNetSpec.from_dict(meta["architecture"]))
+        self.net.load_state_dict(load_tensors(path))
+        self.requires_grad_(False)
+        self.eval()
+
+    @staticmethod
+    def get_provided_features_list() -> tuple[str, ...]:
+        return "features", "logits"
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric: str) -> str:
+        return {"isc": "logits", "fid": "features", "kid": "features", "prc": "features"}[metric]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        features, logits = self.net(x)
+        out = {"features": features, "logits": logits}
+        return tuple(out[name] for name in self.features_list)
+
+
+class FidelityRaw(GenbenchExtractorBase):
+    """The coordinates themselves: (N, ...) → (N, D) float32, feature ``coordinates``."""
+
+    def __init__(self, name: str, features_list: list[str], **kwargs: object):
+        super().__init__(name, features_list)
+
+    @staticmethod
+    def get_provided_features_list() -> tuple[str, ...]:
+        return ("coordinates",)
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric: str) -> str:
+        if metric == "isc":
+            raise ValueError("raw coordinates have no class logits, so no Inception Score")
+        return "coordinates"
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (x.reshape(len(x), -1).float(),)
+
+
+def register() -> None:
+    """Put genbench's extractors into torch-fidelity's registry (once; a clash raises)."""
+    for name, cls in ((DOMAIN, FidelityDomainNet), (RAW, FidelityRaw)):
+        registered = FEATURE_EXTRACTORS_REGISTRY.get(name)
+        if registered is None:
+            torch_fidelity.register_feature_extractor(name, cls)
+        elif registered is not cls:
+            raise GenbenchError(f"torch-fidelity already has another feature extractor called {name!r}")
+
+
+@contextlib.contextmanager
+def on_device(device: torch.device) -> Iterator[None]:
+    """torch-fidelity moves work with ``.cuda()``: make that mean ``device``."""
+    with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
+        yield
+
+
+def build(prepared: PreparedExtractor, device: torch.device) -> FeatureExtractorBase:
+    """torch-fidelity's own construction (``create_feature_extractor``) of ``prepared``'s extractor
+    with its feature (and logits) layers, on ``device``, in eval mode."""
+    register()
+    layers = [prepared.features] + ([prepared.logits] if prepared.logits else [])
+    try:
+        with on_device(device):
+            return create_feature_extractor(prepared.fidelity_name, layers, cuda=device.type == "cuda",
+                                            verbose=False, **prepared.fidelity_options())
+    except (OSError, RuntimeError, ValueError, KeyError) as error:
+        where = f" from {prepared.weights}" if prepared.weights else ""
+        raise GenbenchError(f"torch-fidelity could not build the {prepared.name} extractor{where}: {error}") from error

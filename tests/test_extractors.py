@@ -1,0 +1,157 @@
+"""Feature extractors: the Inception loading path with a self-written state dict, offline errors,
+the domain classifier's cache, the reference cache, and the choice of extractor per dataset."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import genbench
+from genbench import catalog
+from genbench.cache import Cache, load_tensors
+from genbench.errors import DataMissingError
+from genbench.metric import EvalContext
+from genbench.metrics.extractors import DomainExtractor, InceptionExtractor, RawExtractor, to_uint8_rgb
+from genbench.metrics.fidelity import Fidelity, auto_extractor, extract_features
+from genbench.metrics.fidelity_extractors import build
+from genbench.records import NOT_AVAILABLE
+
+
+@pytest.fixture(scope="module")
+def inception_weights(tmp_path_factory):
+    """A state dict in the format of torch-fidelity's weights-inception-2015-12-05 file, with random
+    weights: the architecture built with its loading step skipped, then saved."""
+    from torch_fidelity import feature_extractor_inceptionv3 as inception
+
+    class Unloaded(inception.FeatureExtractorInceptionV3):
+        def load_state_dict(self, state_dict, strict=True, assign=False):
+            return None
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inception, "load_state_dict_from_url", lambda *args, **kwargs: {})
+        torch.manual_seed(0)
+        net = Unloaded("inception-v3-compat", ["2048"])
+    path = tmp_path_factory.mktemp("weights") / "random-inception.pth"
+    torch.save(net.state_dict(), path)
+    return path
+
+
+def test_inception_loads_a_local_state_dict_through_torch_fidelity(digits, inception_weights):
+    context = EvalContext(weights={"inception": inception_weights})
+    prepared = InceptionExtractor().prepare(digits, context)
+    assert prepared.weights == inception_weights and len(prepared.weights_sha256) == 64
+    assert prepared.provenance["resize"].startswith("8×8 → 299×299, bilinear")
+    assert prepared.provenance["channels"] == "grey replicated to RGB"
+    module = build(prepared, torch.device("cpu"))  # torch-fidelity's create_feature_extractor
+    written = torch.load(inception_weights, weights_only=True)
+    torch.testing.assert_close(module.fc.weight, written["fc.weight"])  # it holds the file's weights
+    features = extract_features(module, prepared, prepared.to_input(digits.test.x[:3]), 3, torch.device("cpu"))
+    assert features.features.shape == (3, 2048) and features.logits.shape == (3, 1008)
+    assert torch.isfinite(features.features).all()
+
+
+def test_with_inception_weights_auto_picks_inception_and_refuses_small_n(digits, inception_weights):
+    """n = 4 ≪ 2048: FID n/a (the reason names KID), the other figures are computed."""
+    context = EvalContext(weights={"inception": inception_weights})
+    assert auto_extractor(digits, context) == "inception" and auto_extractor(digits, EvalContext()) == "domain"
+    model = genbench.make_model("naive-bayes").fit(digits.train)
+    records = {r.metric: r for r in Fidelity(n=12, bootstrap=0, kid_subset_size=4).compute(model, digits, context)}
+    assert records["fid"].status == NOT_AVAILABLE and "2048 dimensions (inception)" in records["fid"].reason
+    assert records["is"].status == "ok" and records["is"].extractor == "inception"
+
+
+def test_offline_without_weights_is_one_clear_error(digits, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # an empty download cache
+    with pytest.raises(DataMissingError) as error:
+        InceptionExtractor().prepare(digits, EvalContext())
+    message = str(error.value)
+    assert "weights-inception-2015-12-05-6726825d.pth" in message and str(tmp_path) in message
+    assert "GENBENCH_OFFLINE=1 forbids downloading" in message and "--inception-weights PATH" in message
+
+
+def test_a_missing_or_unsafe_weights_file_is_refused(digits, tmp_path):
+    with pytest.raises(DataMissingError, match="no file at .*nope.pth .*--inception-weights"):
+        InceptionExtractor().prepare(digits, EvalContext(weights={"inception": tmp_path / "nope.pth"}))
+    pickled = tmp_path / "code.pth"
+    torch.save({"fc.weight": torch.zeros(1008, 2048), "hook": print}, pickled)  # a pickled global: refused
+    with pytest.raises(DataMissingError, match="not usable as Inception weights"):
+        InceptionExtractor().prepare(digits, EvalContext(weights={"inception": pickled}))
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"fc.weight": torch.zeros(10, 20)}, wrong)
+    with pytest.raises(DataMissingError, match="not a torch-fidelity Inception state dict"):
+        InceptionExtractor().prepare(digits, EvalContext(weights={"inception": wrong}))
+
+
+def test_run_with_inception_offline_stops_before_training_with_one_line(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    result = cli("run", "--metrics", "fidelity:extractor=inception", "--out", tmp_path / "r", "--quiet")
+    assert result.code == 2
+    assert result.err.strip().count("\n") == 0 and "Traceback" not in result.err
+    assert "Inception weights not found" in result.err and "--inception-weights PATH" in result.err
+    assert not (tmp_path / "r" / "metrics.csv").exists()
+
+
+def test_images_become_uint8_rgb_once():
+    x = torch.tensor([0.0, 0.5, 1.0, 1.2]).reshape(1, 1, 2, 2)
+    out = to_uint8_rgb(x)
+    assert out.dtype == torch.uint8 and out.shape == (1, 3, 2, 2)
+    assert out[0, :, 0, 1].tolist() == [128, 128, 128] and out[0, 0].flatten().tolist() == [0, 128, 255, 255]
+
+
+def test_domain_classifier_is_trained_once_per_dataset_and_cached(digits):
+    context = EvalContext()  # the session's cache folder: the classifier may be there already
+    first = DomainExtractor().prepare(digits, context)
+    assert first.provenance["classifier_test_accuracy"] > 0.9
+    stamp = first.weights.stat().st_mtime_ns
+    again = DomainExtractor().prepare(digits, context)
+    assert again.weights == first.weights and again.weights.stat().st_mtime_ns == stamp  # a hit
+    assert again.weights_sha256 == first.weights_sha256
+    assert set(load_tensors(first.weights)) >= {"head.weight", "head.bias"}  # weights_only=True
+    changed = genbench.load_dataset("digits")
+    object.__setattr__(changed.test, "x", changed.test.x.flip(0))  # same data, another order
+    changed.__dict__.pop("fingerprint", None)
+    assert changed.fingerprint != digits.fingerprint
+    assert DomainExtractor().prepare(changed, context).weights != first.weights  # a miss
+
+
+def test_reference_features_are_cached_by_content(digits, tmp_path):
+    context = EvalContext(cache_dir=tmp_path)
+    first = Fidelity(bootstrap=0).reference(digits, context)
+    assert not first.cache_hit
+    again = Fidelity(bootstrap=0).reference(digits, context)
+    assert again.cache_hit
+    torch.testing.assert_close(again.real.features, first.real.features)
+    assert not Fidelity(bootstrap=0, n=200).reference(digits, context).cache_hit  # another n, another entry
+    entries = sorted(p.name for p in (tmp_path / "references").iterdir())
+    assert len(entries) == 4 and {p.rsplit(".", 1)[1] for p in entries} == {"pt", "json"}
+
+
+def test_a_corrupt_cache_entry_is_recomputed(tmp_path):
+    cache = Cache(tmp_path, "things")
+    parts = {"x": 1}
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"t": torch.arange(3)}, {"note": "ok"}
+
+    assert cache.fetch(parts, compute)[2] is False
+    assert cache.fetch(parts, compute)[2] is True
+    cache.paths(parts)[0].write_bytes(b"not a tensor file")
+    tensors, meta, hit = cache.fetch(parts, compute)
+    assert not hit and len(calls) == 2 and torch.equal(tensors["t"], torch.arange(3)) and meta == {"note": "ok"}
+
+
+def test_extractors_per_dataset(digits, rings, wardrobe):
+    assert auto_extractor(rings, EvalContext()) == "raw"
+    assert auto_extractor(wardrobe, EvalContext()) is None
+    assert RawExtractor().unsupported_reason(digits.info).startswith("the raw extractor takes continuous vectors")
+    assert DomainExtractor().unsupported_reason(rings.info).startswith("the domain extractor takes images")
+    assert catalog.EXTRACTORS.names() == ["inception", "domain", "raw"]
+
+
+def test_genbench_list_shows_the_extractors(cli):
+    result = cli("list", "extractors")
+    assert result.code == 0
+    for name in ("inception", "domain", "raw"):
+        assert name in result.out
