@@ -48,6 +48,7 @@ class Comparison:
     run: float
     tolerance: float
     higher_is_better: bool
+    note: str = ""
 
     @property
     def change(self) -> float:
@@ -73,8 +74,17 @@ def seed_statistics(frame: pd.DataFrame, metrics: tuple[str, ...]) -> dict[str, 
             "std": float(values.std(ddof=1)) if len(values) > 1 else math.nan,
             "seeds": sorted(int(s) for s in group.seed),
             "protocol": protocol,
+            "extractor_weights": extractor_weights(first.details),
         }
     return table
+
+
+def extractor_weights(details: str) -> str | None:
+    """The SHA-256 of the feature extractor's weights recorded in a record's details, if any."""
+    try:
+        return json.loads(details).get("extractor", {}).get("weights_sha256") if details else None
+    except (json.JSONDecodeError, AttributeError):
+        return None
 
 
 def make_reference(frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:
@@ -130,7 +140,10 @@ def compare(frame: pd.DataFrame, dataset: dict[str, Any], reference: dict[str, A
                 raise UsageError(f"{metric} has no better direction; it cannot be gated")
             sigma = max(ref["std"], RELATIVE_FLOOR * abs(ref["mean"]))
             tolerance = sigmas * sigma * math.sqrt(1 / len(mine["seeds"]) + 1 / len(ref["seeds"]))
-            comparisons.append(Comparison(model, metric, ref["mean"], mine["mean"], tolerance, direction))
+            weights = (mine.get("extractor_weights"), ref.get("extractor_weights"))
+            note = ("the feature extractor's weights differ from the baseline's; the figures may shift"
+                    if None not in weights and weights[0] != weights[1] else "")
+            comparisons.append(Comparison(model, metric, ref["mean"], mine["mean"], tolerance, direction, note))
     missing = [m for m in metrics if not any(c.metric == m for c in comparisons)]
     if missing:
         raise UsageError(f"the baseline holds no {', '.join(missing)}; valid: {', '.join(reference['metrics'])}")
@@ -144,6 +157,7 @@ def report(comparisons: list[Comparison]) -> str:
         verdict = "REGRESSED" if c.regressed else ("improved" if c.change > c.tolerance else "ok")
         lines.append(f"{c.model:<14} {c.metric:<16} {c.reference:>12.4g} {c.run:>12.4g} {c.change:>+10.3g} "
                      f"{c.tolerance:>10.3g}  {verdict}")
+    lines += [f"note: {note}" for note in dict.fromkeys(c.note for c in comparisons if c.note)]
     return "\n".join(lines)
 
 

@@ -18,7 +18,14 @@ from genbench.latex import comparison_latex
 from genbench.plots import save_plots
 from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, SAMPLES, RunDir
 from genbench.summary import summarise
-from genbench.table import ComparisonTable, comparison_csv, comparison_markdown, comparison_table, measurements_markdown
+from genbench.table import (
+    ComparisonTable,
+    comparison_csv,
+    comparison_markdown,
+    comparison_table,
+    headline,
+    measurements_markdown,
+)
 
 TABLE_MD, TABLE_CSV, TABLE_TEX, TABLE_HTML = "table.md", "table.csv", "table.tex", "table.html"
 MEASUREMENTS_MD = "measurements.md"
@@ -77,7 +84,7 @@ def report_page(rundir: RunDir, frame: pd.DataFrame, table: ComparisonTable, cap
                 figures: list[str]) -> str:
     root = rundir.path
     sections = [("Comparison", f"<p>{caption}</p>" + comparison_html(table) + rules_html(table)),
-                ("Measurements", summary_html(summarise(frame))
+                ("Measurements", summary_html(headline(summarise(frame)))
                  + "<ul class=\"rules\">" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"),
                 ("Figures", figures_html((f"{FIGURES}/{name}", name) for name in figures))]
     for folder, heading in FIGURE_FOLDERS:

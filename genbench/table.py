@@ -77,9 +77,14 @@ def comparison_csv(table: ComparisonTable) -> str:
     return buffer.getvalue()
 
 
+def headline(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary without per-batch-size sweep rows (metrics.csv and figures/ keep those)."""
+    return summary[~summary.metric.str.contains("[", regex=False)]
+
+
 def measurements_markdown(frame: pd.DataFrame) -> str:
     """Every metric (rows) for every model (columns): value ± uncertainty, n/a or failed."""
-    summary = summarise(frame)
+    summary = headline(summarise(frame))
     models = model_order(frame)
     body = []
     for metric, group in summary.groupby("metric", sort=False):
