@@ -8,25 +8,22 @@ from pathlib import Path
 
 import torch
 
-from genbench.config import Config, require, require_positive
+from genbench.config import require, require_positive
 from genbench.data.info import DataInfo, ValueType
-from genbench.data.source import DatasetSource
+from genbench.data.source import DatasetSource, SampledSplits
 from genbench.data.splits import Data, Split
 
 
 @dataclasses.dataclass(frozen=True)
-class RingsOptions(Config):
+class RingsOptions(SampledSplits):
+    n_train: int = 8000
     n_modes: int = 8
     radius: float = 2.0
     std: float = 0.05
-    n_train: int = 8000
-    n_val: int = 1000
-    n_test: int = 2000
-    seed: int = 0
 
     def validate(self) -> None:
-        require_positive(radius=self.radius, std=self.std, n_train=self.n_train, n_val=self.n_val,
-                         n_test=self.n_test)
+        super().validate()
+        require_positive(radius=self.radius, std=self.std)
         require(self.n_modes >= 1, f"n_modes must be at least 1, got {self.n_modes}")
 
 
@@ -78,7 +75,7 @@ class Rings(DatasetSource):
         info = DataInfo("rings", (2,), ValueType.CONTINUOUS, latent_dim_hint=2,
                         feature_names=("x", "y"), n_classes=o.n_modes)
         splits = []
-        for name, n in (("train", o.n_train), ("val", o.n_val), ("test", o.n_test)):
+        for name, n in o.sizes():
             x, mode = truth.sample_with_modes(n, generator)
             splits.append(Split(x, info, labels=mode, name=name))
         return Data(info, *splits, options=o.to_dict(), true_distribution=truth,

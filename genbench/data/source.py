@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from genbench.config import Config
+from genbench.config import Config, require_positive
 from genbench.data.splits import Data
 
 DATA_DIR_VARIABLE = "GENBENCH_DATA_DIR"
@@ -39,6 +39,22 @@ class DataFolder:
         if os.environ.get(DATA_DIR_VARIABLE):
             return cls(Path(os.environ[DATA_DIR_VARIABLE]).expanduser(), f"from ${DATA_DIR_VARIABLE}")
         return cls(DEFAULT_DATA_DIR.expanduser(), "the default data folder")
+
+
+@dataclasses.dataclass(frozen=True)
+class SampledSplits(Config):
+    """Sizes and seed of the splits of a dataset drawn from a known distribution."""
+
+    n_train: int = 4000
+    n_val: int = 1000
+    n_test: int = 2000
+    seed: int = 0
+
+    def validate(self) -> None:
+        require_positive(n_train=self.n_train, n_val=self.n_val, n_test=self.n_test)
+
+    def sizes(self) -> tuple[tuple[str, int], ...]:
+        return (("train", self.n_train), ("val", self.n_val), ("test", self.n_test))
 
 
 class DatasetSource(abc.ABC):

@@ -12,14 +12,12 @@ between its test log-likelihood and the true one is their mutual information.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import torch
 
-from genbench.config import Config, require_positive
 from genbench.data.info import DataInfo, ValueType
-from genbench.data.source import DatasetSource
+from genbench.data.source import DatasetSource, SampledSplits
 from genbench.data.splits import Data, Split
 
 FEATURES = ("topType", "hairColor", "accessoriesType", "clothingType", "clothingColor")
@@ -89,30 +87,19 @@ class WardrobeDistribution:
         return torch.stack([top, hair, acc, cloth, colour], dim=1)
 
 
-@dataclasses.dataclass(frozen=True)
-class WardrobeOptions(Config):
-    n_train: int = 4000
-    n_val: int = 1000
-    n_test: int = 2000
-    seed: int = 0
-
-    def validate(self) -> None:
-        require_positive(n_train=self.n_train, n_val=self.n_val, n_test=self.n_test)
-
-
 class Wardrobe(DatasetSource):
     """Categorical outfits (5 features), drawn from a fixed network with two dependencies."""
 
     name = "wardrobe"
-    config_class = WardrobeOptions
+    config_class = SampledSplits
 
     def load(self, *, data_dir: Path | None = None, download: bool = False) -> Data:
-        o: WardrobeOptions = self.config
+        o: SampledSplits = self.config
         truth = WardrobeDistribution()
         generator = torch.Generator().manual_seed(o.seed)
         info = DataInfo("wardrobe", (len(FEATURES),), ValueType.CATEGORICAL,
                         categories=CATEGORIES, feature_names=FEATURES, latent_dim_hint=2)
         splits = [Split(truth.sample(n, generator), info, name=name)
-                  for name, n in (("train", o.n_train), ("val", o.n_val), ("test", o.n_test))]
+                  for name, n in o.sizes()]
         return Data(info, *splits, options=o.to_dict(), true_distribution=truth,
                     provenance={"source": "generated", "seed": o.seed})
