@@ -72,4 +72,6 @@ def test_under_tox_the_installed_package_is_tested(repo_root):
     import genbench.metrics
 
     for module in (genbench, genbench.baselines, genbench.metrics):
-        assert repo_root not in Path(module.__file__).resolve().parents, module.__file__
+        path = Path(module.__file__).resolve()
+        assert "site-packages" in path.parts, path
+        assert path.parent not in {repo_root / "genbench", repo_root / "baselines", repo_root / "metrics"}, path
