@@ -13,6 +13,7 @@ from genbench.baselines.pca import PCA
 from genbench.baselines.vae import VAE
 from genbench.data.digits import Digits
 from genbench.data.rings import Rings
+from genbench.data.shapes import Shapes
 from genbench.data.source import DatasetSource
 from genbench.data.torchvision_sets import BinarizedMnist, Cifar10, FashionMnist, Mnist
 from genbench.data.wardrobe import Wardrobe
@@ -37,6 +38,7 @@ MODELS.register("gan", GAN)
 DATASETS: Registry[DatasetSource] = Registry("dataset", DatasetSource)
 DATASETS.register("digits", Digits)
 DATASETS.register("rings", Rings)
+DATASETS.register("shapes", Shapes)
 DATASETS.register("wardrobe", Wardrobe)
 DATASETS.register("mnist", Mnist)
 DATASETS.register("binarized-mnist", BinarizedMnist)
