@@ -19,10 +19,12 @@ from genbench.data.torchvision_sets import BinarizedMnist, Cifar10, FashionMnist
 from genbench.data.wardrobe import Wardrobe
 from genbench.features import FeatureExtractor
 from genbench.metric import Metric
+from genbench.metrics.disentanglement import Disentanglement
 from genbench.metrics.extractors import DomainExtractor, InceptionExtractor, RawExtractor
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.likelihood import LogLikelihood
 from genbench.metrics.modes import RingModes
+from genbench.metrics.smoothness import LatentSmoothness
 from genbench.metrics.throughput import SamplingThroughput
 from genbench.model import GenerativeModel
 from genbench.registry import Registry
@@ -50,6 +52,8 @@ METRICS.register("log-likelihood", LogLikelihood)
 METRICS.register("fidelity", Fidelity)
 METRICS.register("modes", RingModes)
 METRICS.register("sampling-speed", SamplingThroughput)
+METRICS.register("latent-smoothness", LatentSmoothness)
+METRICS.register("disentanglement", Disentanglement)
 
 EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", FeatureExtractor)
 EXTRACTORS.register("inception", InceptionExtractor)
@@ -57,4 +61,4 @@ EXTRACTORS.register("domain", DomainExtractor)
 EXTRACTORS.register("raw", RawExtractor)
 
 DEFAULT_DATASET = "digits"
-DEFAULT_METRICS = ("log-likelihood", "fidelity", "modes", "sampling-speed")
+DEFAULT_METRICS = ("log-likelihood", "fidelity", "modes", "sampling-speed", "latent-smoothness", "disentanglement")
