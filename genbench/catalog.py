@@ -13,15 +13,18 @@ from genbench.baselines.pca import PCA
 from genbench.baselines.vae import VAE
 from genbench.data.digits import Digits
 from genbench.data.rings import Rings
+from genbench.data.shapes import Shapes
 from genbench.data.source import DatasetSource
 from genbench.data.torchvision_sets import BinarizedMnist, Cifar10, FashionMnist, Mnist
 from genbench.data.wardrobe import Wardrobe
 from genbench.features import FeatureExtractor
 from genbench.metric import Metric
+from genbench.metrics.disentanglement import Disentanglement
 from genbench.metrics.extractors import DomainExtractor, InceptionExtractor, RawExtractor
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.likelihood import LogLikelihood
 from genbench.metrics.modes import RingModes
+from genbench.metrics.smoothness import LatentSmoothness
 from genbench.metrics.throughput import SamplingThroughput
 from genbench.model import GenerativeModel
 from genbench.registry import Registry
@@ -37,6 +40,7 @@ MODELS.register("gan", GAN)
 DATASETS: Registry[DatasetSource] = Registry("dataset", DatasetSource)
 DATASETS.register("digits", Digits)
 DATASETS.register("rings", Rings)
+DATASETS.register("shapes", Shapes)
 DATASETS.register("wardrobe", Wardrobe)
 DATASETS.register("mnist", Mnist)
 DATASETS.register("binarized-mnist", BinarizedMnist)
@@ -48,6 +52,8 @@ METRICS.register("log-likelihood", LogLikelihood)
 METRICS.register("fidelity", Fidelity)
 METRICS.register("modes", RingModes)
 METRICS.register("sampling-speed", SamplingThroughput)
+METRICS.register("latent-smoothness", LatentSmoothness)
+METRICS.register("disentanglement", Disentanglement)
 
 EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", FeatureExtractor)
 EXTRACTORS.register("inception", InceptionExtractor)
@@ -55,4 +61,4 @@ EXTRACTORS.register("domain", DomainExtractor)
 EXTRACTORS.register("raw", RawExtractor)
 
 DEFAULT_DATASET = "digits"
-DEFAULT_METRICS = ("log-likelihood", "fidelity", "modes", "sampling-speed")
+DEFAULT_METRICS = ("log-likelihood", "fidelity", "modes", "sampling-speed", "latent-smoothness", "disentanglement")

@@ -6,7 +6,9 @@ Matplotlib runs on its non-interactive Agg backend; nothing here opens a window.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -51,18 +53,20 @@ def _figure_png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def points_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
-    """2-D samples over the training data (grey), with the true modes where the data has them."""
+def over_data_png(data: Data, points: torch.Tensor, title: str, draw: Callable[[Any], None],
+                  what: str = "samples") -> bytes:
+    """A 2-D plot of the training data (grey) and the true modes where the data has them, in one
+    window for every model; ``draw(ax)`` adds what is shown over them, and the title says how many
+    of ``points`` (M, 2) fall outside the window."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     train = data.train.x[:2000].cpu()
     ax.scatter(train[:, 0], train[:, 1], s=3, c="0.8", label="data")
-    points = samples.detach().float().cpu()
-    ax.scatter(points[:, 0], points[:, 1], s=3, c="tab:blue", label="samples")
+    draw(ax)
     means = getattr(data.true_distribution, "means", None)
     if means is not None:
         ax.scatter(means[:, 0], means[:, 1], s=30, marker="x", c="tab:red", label="modes")
-    # Same window for every model: the data's extent with a margin; say how many samples fall outside.
+    # Same window for every model: the data's extent with a margin; say how many points fall outside.
     low, high = train.min(0).values, train.max(0).values
     margin = 0.25 * (high - low)
     low, high = low - margin, high + margin
@@ -70,8 +74,51 @@ def points_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
     ax.set_xlim(low[0].item(), high[0].item())
     ax.set_ylim(low[1].item(), high[1].item())
     ax.set_aspect("equal")
-    ax.set_title(title + (f"\n{outside} of {len(points)} samples outside the window" if outside else ""), fontsize=9)
+    ax.set_title(title + (f"\n{outside} of {len(points)} {what} outside the window" if outside else ""), fontsize=9)
     ax.legend(loc="upper right", fontsize=7)
+    return _figure_png(fig)
+
+
+def points_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
+    """2-D samples over the training data (grey), with the true modes where the data has them."""
+    points = samples.detach().float().cpu()
+    return over_data_png(data, points, title,
+                         lambda ax: ax.scatter(points[:, 0], points[:, 1], s=3, c="tab:blue", label="samples"))
+
+
+def paths_png(paths: torch.Tensor, data: Data, title: str, labels: Sequence[str] | None = None) -> bytes:
+    """2-D paths (P, L, 2) over the training data: each a line through its L points, its ends ringed."""
+    points = paths.detach().float().cpu()
+
+    def draw(ax) -> None:
+        for i, path in enumerate(points):
+            line, = ax.plot(path[:, 0], path[:, 1], "-o", ms=2.5, lw=1, label=labels[i] if labels else None)
+            ax.scatter(path[[0, -1], 0], path[[0, -1], 1], s=28, facecolors="none", edgecolors=line.get_color())
+
+    return over_data_png(data, points.reshape(-1, 2), title, draw, what="decoded points")
+
+
+def image_rows_png(images: torch.Tensor, columns: int, title: str, row_labels: Sequence[str] | None = None) -> bytes:
+    """Images (R·columns, C, H, W) in [0, 1] as R rows of ``columns``, a label left of each row and
+    a title above, enlarged (nearest neighbour) so that small images stay visible."""
+    from torchvision.utils import make_grid
+
+    plt = _pyplot()
+    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=columns, padding=1, pad_value=1.0)
+    rows = -(-len(images) // columns)
+    height, width = grid.shape[1:]
+    zoom = max(2.0, MIN_GRID_PIXELS / width) / 110  # inches per grid pixel at savefig's dpi
+    fig, ax = plt.subplots(figsize=(width * zoom + 1.2, height * zoom + 0.5))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_xticks([])
+    cell = (height - 1) / rows
+    ax.set_yticks([1 + cell * (i + 0.5) for i in range(rows)] if row_labels else [])
+    if row_labels:
+        ax.set_yticklabels(row_labels, fontsize=7)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(title, fontsize=8)
     return _figure_png(fig)
 
 

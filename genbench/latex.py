@@ -15,7 +15,8 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
             "±": r"$\pm$", "✓": r"\checkmark{}", "✗": r"$\times$", "≤": r"$\le$", "≥": r"$\ge$",
             "σ": r"$\sigma$", "√": r"$\surd$", "²": r"$^2$", "−": "-", "β": r"$\beta$", "·": r"$\cdot$",
-            "…": r"\ldots{}", "→": r"$\to$", "×": r"$\times$"}
+            "…": r"\ldots{}", "→": r"$\to$", "×": r"$\times$", "π": r"$\pi$", "Σ": r"$\Sigma$",
+            "≈": r"$\approx$"}
 
 
 def escape(text: str) -> str:
@@ -40,7 +41,7 @@ def number(value: float, uncertainty: float) -> str:
 
 FORMS = {"fid": ("FID ", ""), "is": ("IS ", ""), "high_quality": ("HQ ", ""), "coverage": ("cov. ", ""),
          "log_likelihood": ("", " nats"), "samples_per_second": ("", "/s"), "mig": ("MIG ", ""),
-         "smoothness_mean": ("", "")}
+         "smoothness_mean": ("mean step ", "")}
 """How a cell's figure is labelled in LaTeX, by its metric: (prefix, suffix)."""
 
 

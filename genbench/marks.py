@@ -51,6 +51,13 @@ class Row:
     """judge(model, summaries by model label) → the model's cell; None: not measured yet."""
 
 
+def estimator_setting(estimator: str, name: str) -> str | None:
+    """The value of ``name=value`` in an estimator description ("iw-bound(K=1000)" → "1000" for K)."""
+    if f"{name}=" not in estimator:
+        return None
+    return estimator.split(f"{name}=", 1)[1].split(")")[0].split(",")[0].strip()
+
+
 def likelihood_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
     rows = summaries[model]
     row = rows.get("log_likelihood")
@@ -65,7 +72,7 @@ def likelihood_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
         return Cell(CHECK, f"exact, {figure}", row.value, row.uncertainty, "log_likelihood")
     if row.estimator.startswith("bound"):
         return Cell(CHECK, f"exact density, dequantized bound, {figure}", row.value, row.uncertainty, "log_likelihood")
-    k = row.estimator.split("K=")[1].split(")")[0] if "K=" in row.estimator else "?"
+    k = estimator_setting(row.estimator, "K") or "?"
     return Cell(UNSURE, f"bound (K={k}), {figure}", row.value, row.uncertainty, "log_likelihood")
 
 
@@ -95,6 +102,21 @@ def significantly_worse(value: float, uncertainty: float, other: float, other_un
     return gap > 2 * sigma
 
 
+def measured_rows(metric: str, summaries: Mapping[str, ModelSummary]) -> dict[str, pd.Series]:
+    """Every column's row of ``metric`` that holds a finite figure, by model label."""
+    return {m: rows[metric] for m, rows in summaries.items()
+            if metric in rows and rows[metric].status == OK and math.isfinite(rows[metric].value)}
+
+
+def worse_than_best(model: str, metric: str, summaries: Mapping[str, ModelSummary]) -> bool:
+    """Whether ``model``'s figure is significantly worse than the best model's (reference columns aside)."""
+    higher_is_better = better_when_higher(metric)
+    row = summaries[model][metric]
+    models = [r for m, r in measured_rows(metric, summaries).items() if m not in REFERENCES]
+    best = (max if higher_is_better else min)(models, key=lambda r: r.value)
+    return significantly_worse(row.value, row.uncertainty, best.value, best.uncertainty, higher_is_better)
+
+
 def relative_mark(model: str, metric: str, summaries: Mapping[str, ModelSummary]) -> str:
     """✓ not significantly worse than the real-vs-real reference; ✗ significantly worse than the
     best model; ? otherwise (and when no reference was measured). Reference columns get ✓."""
@@ -102,18 +124,25 @@ def relative_mark(model: str, metric: str, summaries: Mapping[str, ModelSummary]
         return CHECK
     higher_is_better = better_when_higher(metric)
     row = summaries[model][metric]
-    measured = {m: rows[metric] for m, rows in summaries.items()
-                if metric in rows and rows[metric].status == OK and math.isfinite(rows[metric].value)}
+    measured = measured_rows(metric, summaries)
     reference = next((measured[m] for m in REFERENCES if m in measured), None)
     if reference is not None and not significantly_worse(row.value, row.uncertainty, reference.value,
                                                          reference.uncertainty, higher_is_better):
         return CHECK
-    models = [r for m, r in measured.items() if m not in REFERENCES]
-    pick = max if higher_is_better else min
-    best = pick(models, key=lambda r: r.value)
-    if significantly_worse(row.value, row.uncertainty, best.value, best.uncertainty, higher_is_better):
-        return CROSS
-    return UNSURE
+    return CROSS if worse_than_best(model, metric, summaries) else UNSURE
+
+
+def level_mark(good: float) -> Callable[[str, str, Mapping[str, ModelSummary]], str]:
+    """A mark for figures whose ideal is known rather than measured: ✓ when the figure is at least
+    as good as ``good`` (in the metric's direction); else ✗ when it is significantly worse than the
+    best model's, ? otherwise."""
+    def mark(model: str, metric: str, summaries: Mapping[str, ModelSummary]) -> str:
+        value = summaries[model][metric].value
+        if (value >= good) if better_when_higher(metric) else (value <= good):
+            return CHECK
+        return CROSS if worse_than_best(model, metric, summaries) else UNSURE
+
+    return mark
 
 
 def unmeasured_cell(row: pd.Series | None) -> Cell | None:
@@ -145,10 +174,11 @@ class Figure:
     label: str
 
 
-def sample_cell(model: str, summaries: Mapping[str, ModelSummary], figures: tuple[Figure, ...]) -> Cell:
-    """The cell of a sample-based row. The marked figure is the first of ``figures`` that some model
+def sample_cell(model: str, summaries: Mapping[str, ModelSummary], figures: tuple[Figure, ...],
+                mark: Callable[[str, str, Mapping[str, ModelSummary]], str] = relative_mark) -> Cell:
+    """The cell of a measured row. The marked figure is the first of ``figures`` that some model
     measured (the same for every column); the others that this model measured follow it, then the
-    feature space and n; the mark is ``relative_mark``'s."""
+    feature space and n; the mark is ``mark``'s (``relative_mark``: against real data and the best)."""
     marked = next((f for f in figures if any(measured(rows.get(f.metric)) for rows in summaries.values())),
                   figures[-1])
     rows = summaries[model]
@@ -159,9 +189,9 @@ def sample_cell(model: str, summaries: Mapping[str, ModelSummary], figures: tupl
     parts = [figure_text(f.metric, f.label, rows[f.metric]) for f in (marked, *figures)
              if f is marked or (f.metric != marked.metric and measured(rows.get(f.metric)))]
     prefix = "real-vs-real reference: " if model in REFERENCES else ""
-    text = f"{prefix}{', '.join(dict.fromkeys(parts))} ({row.extractor}, n={row.n})"
-    mark = relative_mark(model, marked.metric, summaries)
-    return Cell(mark, text, row.value, row.uncertainty, marked.metric)
+    where = ", ".join(p for p in (row.extractor, f"n={row.n}") if p)
+    text = f"{prefix}{', '.join(dict.fromkeys(parts))} ({where})"
+    return Cell(mark(model, marked.metric, summaries), text, row.value, row.uncertainty, marked.metric)
 
 
 QUALITY_FIGURES = (Figure("high_quality", "high quality"), Figure("fid", "FID"), Figure("is", "IS"))
@@ -176,6 +206,46 @@ def coverage_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
     return sample_cell(model, summaries, COVERAGE_FIGURES)
 
 
+SMOOTHNESS_FIGURES = (Figure("smoothness_mean", "mean step"), Figure("smoothness_p99", "p99 step"))
+INTERPRETABILITY_FIGURES = (Figure("mig", "MIG"), Figure("factor_vae_score", "FactorVAE score"))
+STRAIGHT = math.pi / 2
+"""✓ needs decoded paths straighter, on the whole, than a half-circle: mean step (length / end distance) < π/2."""
+DISENTANGLED = 0.2
+"""✓ needs MIG ≥ 0.2."""
+
+
+def smoothness_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
+    def mark(model: str, metric: str, summaries: Mapping[str, ModelSummary]) -> str:
+        p99 = summaries[model].get("smoothness_p99")
+        steps = estimator_setting(p99.estimator, "T") if measured(p99) else None
+        if steps is not None and p99.value >= float(steps) / 2:  # a step that carries half its path: a jump
+            return CROSS
+        return level_mark(STRAIGHT)(model, metric, summaries)
+
+    return sample_cell(model, summaries, SMOOTHNESS_FIGURES, mark)
+
+
+def interpretability_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
+    return sample_cell(model, summaries, INTERPRETABILITY_FIGURES, level_mark(DISENTANGLED))
+
+
+SMOOTHNESS_RULE = (
+    "Figure: decoded straight lines between latent codes (of test pairs; of prior draws for a model without an "
+    "encoder), T steps each (10 by default), in the dataset's feature space (the quality metrics'). The mean step: "
+    "Σ path length / Σ distance between the ends, 1 for straight, evenly walked paths (lower is better); then the "
+    "p99 step: the 99th percentile of T·step / path length, 1 at an even pace, T for a path made in one step. "
+    "✓ when the mean step is at most π/2 ≈ 1.57 (decoded paths straighter, on the whole, than a half-circle over the "
+    "same ends) and the p99 step below T/2; ✗ when the p99 step reaches T/2 (1% of steps each carry half a path: "
+    "jumps) or the mean step is measurably worse than the best model's (gap > 2√(u² + u_B²), u the standard "
+    "errors); ? otherwise; ✗ when the model has no decoder; n/a without a feature space (categories).")
+INTERPRETABILITY_RULE = (
+    "Figure: MIG, the mutual information gap of the encoder's codes against the dataset's known factors (shapes; "
+    "Chen et al. 2018; 20-bin histograms; 1 when each factor lives in one code dimension alone, 0 when no "
+    "dimension stands out; higher is better); then the FactorVAE score (Kim & Mnih 2018; chance is 1/K for K "
+    "factors). ✓ when MIG ≥ 0.2 (a factor's best dimension holds, on average, a fifth of the factor's entropy "
+    "more than the next; on shapes' test split codes independent of the factors score below 0.01, the factors "
+    "themselves 0.99); ✗ when MIG is measurably below the best model's (gap > 2√(u² + u_B²)); ? otherwise; ✗ when "
+    "the model has no encoder; n/a on data without known factors.")
 SAMPLE_RULE = (
     "The figure, in the dataset's feature space (the extractor and n are in the cell), has a standard error u "
     "(bootstrap, or seed-to-seed over several seeds; zero when neither was measured). R is the real-vs-real "
@@ -205,9 +275,11 @@ ROWS: tuple[Row, ...] = (
     Row("coverage", "Coverage",
         "samples represent the whole training distribution, not a subset", COVERAGE_RULE, coverage_cell),
     Row("latent_smooth", "Well-behaved latent space",
-        "every latent point decodes to a plausible example; small changes in z give small changes in x", ""),
+        "every latent point decodes to a plausible example; small changes in z give small changes in x",
+        SMOOTHNESS_RULE, smoothness_cell),
     Row("latent_interpretable", "Interpretable latent space",
-        "moving along one latent dimension changes one interpretable property", ""),
+        "moving along one latent dimension changes one interpretable property", INTERPRETABILITY_RULE,
+        interpretability_cell),
     Row("likelihood", "Efficient likelihood",
         "the probability of a new example can be computed efficiently and accurately",
         "✓ when the model gives its exact likelihood (on discrete data a continuous density is "

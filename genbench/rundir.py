@@ -21,6 +21,7 @@ TIMINGS = "timings.json"
 LOG = "run.log"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
+LATENT = "latent"
 
 
 def default_run_path(dataset: str, root: Path = Path("runs")) -> Path:

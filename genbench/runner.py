@@ -30,13 +30,14 @@ from genbench.environment import environment
 from genbench.errors import CheckpointError, GenbenchError, UsageError
 from genbench.evaluation import measure
 from genbench.figures import GRID_SIZE, samples_needed, save_samples
+from genbench.latent_figures import save_latent_figures
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.records import Record, normalise, to_frame
 from genbench.reference import REAL_DATA, TRUE_DISTRIBUTION, RealData, TrueModel
 from genbench.report import write_report
 from genbench.rng import make_generator
-from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, METRICS, SAMPLES, TIMINGS, RunDir
+from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, LATENT, METRICS, SAMPLES, TIMINGS, RunDir
 from genbench.specs import Spec, parse_spec
 
 log = logging.getLogger(__name__)
@@ -280,9 +281,11 @@ def run_cell(
         history = pd.DataFrame(model.history_).to_csv(index=False)
         rundir.write_text(f"history-{safe_name(cell.label)}-seed{seed}.csv", history)
     try:
-        save_sample_figures(model, data, rundir.file(SAMPLES) / f"{safe_name(cell.label)}-seed{seed}", cell.label, seed)
+        figure = f"{safe_name(cell.label)}-seed{seed}"
+        save_sample_figures(model, data, rundir.file(SAMPLES) / figure, cell.label, seed)
+        save_latent_figures(model, data, rundir.file(LATENT) / figure, cell.label, seed)
     except (GenbenchError, RuntimeError, ValueError) as error:  # a figure is never worth a failed cell
-        log.warning("%s seed %s: no sample figure: %s", cell.label, seed, error)
+        log.warning("%s seed %s: a figure was not drawn: %s", cell.label, seed, error)
     start_time = time.perf_counter()
     records = measure(model, data, metrics, EvalContext(seed=seed, device=device, weights=weights or {}))
     timing["evaluate_seconds"] = time.perf_counter() - start_time

@@ -40,6 +40,11 @@ def rings():
 
 
 @pytest.fixture(scope="session")
+def shapes():
+    return genbench.load_dataset("shapes")
+
+
+@pytest.fixture(scope="session")
 def wardrobe():
     return genbench.load_dataset("wardrobe")
 

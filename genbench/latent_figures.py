@@ -1,0 +1,84 @@
+"""Figures of a model's latent space: decoded interpolations and latent traversals (PNG).
+
+- ``STEM-interpolation.png``: decoded straight lines between latent codes, built exactly as the
+  ``latent-smoothness`` metric builds them (``genbench.metrics.smoothness``): the codes of test
+  pairs for a model with an encoder, prior draws for a decoder-only model. Images: one row per
+  pair, T + 1 columns from one end to the other; 2-D data: the paths over the training data.
+- ``STEM-traversal.png``: for each shown latent dimension j, a base code with z_j moved from
+  m_j − 2σ_j to m_j + 2σ_j (m_j, σ_j: the dimension's mean and standard deviation over the codes
+  of the test split, or over prior draws for a decoder-only model), every other dimension held at
+  the base's value. The base is the code of one test example (a prior draw for a decoder-only
+  model). With more than ``TRAVERSED`` dimensions, the ``TRAVERSED`` of largest variance are
+  shown, most active first: for a VAE the variance of its posterior means, the "active units"
+  measure of Burda et al. (2016), under which dimensions collapsed to the prior score near 0.
+
+Everything is drawn from a generator seeded by the cell's seed, so the same seed gives the same
+figures. Categorical data get none (decoded means of categories are not examples).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from genbench.atomic import write_bytes
+from genbench.data.info import ValueType
+from genbench.data.splits import Data
+from genbench.figures import image_rows_png, paths_png
+from genbench.metrics.smoothness import decoded_paths, endpoint_codes
+from genbench.model import Capability, GenerativeModel
+from genbench.rng import make_generator
+
+PAIRS, STEPS = 8, 10
+"""Rows and steps of the interpolation strip."""
+TRAVERSED, COLUMNS, SPAN = 10, 9, 2.0
+"""Dimensions shown at most, points per traversal, and its half-width in standard deviations."""
+ACTIVITY_EXAMPLES = 2000
+"""Codes (of test examples, or prior draws) the dimensions' mean, spread and ranking come from."""
+
+
+def save_latent_figures(model: GenerativeModel, data: Data, stem: Path, label: str, seed: int) -> None:
+    """Write STEM-interpolation.png and STEM-traversal.png for a model with a decoder (else nothing)."""
+    if not model.has(Capability.DECODER) or data.info.value_type is ValueType.CATEGORICAL:
+        return
+    generator = make_generator(seed)
+    z0, z1, source = endpoint_codes(model, data.test, min(PAIRS, len(data.test) // 2), generator)
+    paths = decoded_paths(model, z0, z1, STEPS)
+    title = f"{label}: decoded straight lines between {source}"
+    write_bytes(stem.with_name(stem.name + "-interpolation.png"), pictures(paths, data, title))
+    codes = activity_codes(model, data, generator)
+    shown = codes.var(dim=0).argsort(descending=True)[:TRAVERSED]
+    mean, spread = codes.mean(dim=0), codes.std(dim=0)
+    base = codes[0]
+    start = base.repeat(len(shown), 1)
+    start[torch.arange(len(shown)), shown] = mean[shown] - SPAN * spread[shown]
+    end = start.clone()
+    end[torch.arange(len(shown)), shown] = mean[shown] + SPAN * spread[shown]
+    traversals = decoded_paths(model, start, end, COLUMNS - 1)
+    rows = [f"z{j} (var {v:.2g})" for j, v in zip(shown.tolist(), codes.var(dim=0)[shown].tolist())]
+    ranked = "" if len(shown) == codes.shape[1] else f", the {len(shown)} of {codes.shape[1]} with largest variance"
+    title = f"{label}: traversals, z_j from m_j − {SPAN:g}σ_j to m_j + {SPAN:g}σ_j{ranked}"
+    write_bytes(stem.with_name(stem.name + "-traversal.png"), pictures(traversals, data, title, rows))
+
+
+def activity_codes(model: GenerativeModel, data: Data, generator: torch.Generator) -> torch.Tensor:
+    """Codes the traversal ranges come from, (M, d) float: the encoded test split (a random subset of
+    ``ACTIVITY_EXAMPLES``), its first row a random test example; prior draws for a decoder-only model."""
+    if model.has(Capability.ENCODER):
+        rows = torch.randperm(len(data.test), generator=generator)[:ACTIVITY_EXAMPLES]
+        return torch.cat([model.encode(batch).float().cpu() for batch in data.test.x[rows].split(500)])
+    return model.sample_latent(ACTIVITY_EXAMPLES, generator).float().cpu()
+
+
+def pictures(paths: torch.Tensor, data: Data, title: str, row_labels: list[str] | None = None) -> bytes:
+    """Decoded paths (P, L, *shape) as rows of images, or as lines over the data for vectors
+    (the first two coordinates when there are more)."""
+    info = data.info
+    if info.is_image:
+        return image_rows_png(info.clip(paths.flatten(0, 1)), paths.shape[1], title, row_labels)
+    flat = paths.flatten(2)
+    if flat.shape[2] != 2:
+        title += " (first two coordinates)"
+    return paths_png(flat[..., :2], data, title, row_labels)
+
