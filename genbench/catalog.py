@@ -60,5 +60,3 @@ EXTRACTORS.register("inception", InceptionExtractor)
 EXTRACTORS.register("domain", DomainExtractor)
 EXTRACTORS.register("raw", RawExtractor)
 
-DEFAULT_DATASET = "digits"
-DEFAULT_METRICS = ("log-likelihood", "fidelity", "modes", "sampling-speed", "latent-smoothness", "disentanglement")

@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from genbench.defaults import DEFAULT_DATASET, DEFAULT_METRICS, DEFAULT_MODELS, DEFAULT_SEEDS
 from genbench.errors import GenbenchError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 RUN_EXAMPLES = """\
 examples:
-  genbench run                                   naive-bayes, pca and vae on digits (no download)
+  genbench run                                   all six models on digits, every metric (no download)
   genbench run --models vae,gan --seeds 0,1,2    two models, three seeds
   genbench run --dataset rings                   2-D ring of Gaussians with its true density
   genbench run --dataset mnist --data-dir ~/data MNIST from ~/data/MNIST/raw (--download fetches it)
@@ -55,13 +56,14 @@ def build_parser() -> Parser:
                               "them, and write a run directory (config, environment, metrics.csv, tables).",
                               epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--models", default=None, metavar="SPECS",
-                     help="comma-separated models with options (default: naive-bayes,pca,vae)")
+                     help=f"comma-separated models with options (default: {','.join(DEFAULT_MODELS)})")
     run.add_argument("--dataset", default=None, metavar="SPEC",
                      help="dataset with options, or the path of your own data: a folder of PNG/JPEG images "
-                     "or a .npy, .npz or .pt file (default: digits)")
+                     f"or a .npy, .npz or .pt file (default: {DEFAULT_DATASET})")
     run.add_argument("--metrics", default=None, metavar="SPECS",
-                     help="comma-separated metrics with options (default: log-likelihood,fidelity,modes)")
-    run.add_argument("--seeds", default=None, metavar="LIST", help="comma-separated seeds (default: 0)")
+                     help=f"comma-separated metrics with options (default: {','.join(DEFAULT_METRICS)})")
+    run.add_argument("--seeds", default=None, metavar="LIST",
+                     help=f"comma-separated seeds (default: {','.join(map(str, DEFAULT_SEEDS))})")
     run.add_argument("--device", default=None, metavar="DEVICE",
                      help="auto (CUDA when present), cpu or cuda (default: auto)")
     run.add_argument("--budget", default=None, choices=("smoke", "default", "paper"),

@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from genbench.data.splits import Data
+from genbench.defaults import DEFAULT_METRICS
 from genbench.errors import GenbenchError
 from genbench.metric import EvalContext, Metric
 from genbench.model import GenerativeModel
@@ -51,7 +52,7 @@ def evaluate(
     """Tidy records (the columns of metrics.csv) of ``metrics`` (names or objects) for ``model``."""
     from genbench import catalog
 
-    names = catalog.DEFAULT_METRICS if metrics is None else metrics
+    names = DEFAULT_METRICS if metrics is None else metrics
     resolved = [m if isinstance(m, Metric) else catalog.METRICS.get(m)() for m in names]
     context = EvalContext(seed=seed, device=torch.device(device) if device else model.device)
     records = measure(model, data, resolved, context)

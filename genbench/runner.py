@@ -25,6 +25,7 @@ from genbench.data.info import ValueType
 from genbench.data.resolve import dataset_source, parse_dataset_spec
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data
+from genbench.defaults import DEFAULT_DATASET, DEFAULT_METRICS, DEFAULT_MODELS, DEFAULT_SEEDS
 from genbench.devices import resolve_device
 from genbench.environment import environment
 from genbench.errors import CheckpointError, GenbenchError, UsageError
@@ -42,17 +43,15 @@ from genbench.specs import Spec, parse_spec
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODELS = ("naive-bayes", "pca", "ae", "vae", "beta-vae", "gan")
-
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """What ``genbench run`` was asked to do (config.json's "run" entry)."""
 
-    dataset: Spec = Spec(catalog.DEFAULT_DATASET)
+    dataset: Spec = Spec(DEFAULT_DATASET)
     models: tuple[Spec, ...] = tuple(Spec(m) for m in DEFAULT_MODELS)
-    metrics: tuple[Spec, ...] = tuple(Spec(m) for m in catalog.DEFAULT_METRICS)
-    seeds: tuple[int, ...] = (0,)
+    metrics: tuple[Spec, ...] = tuple(Spec(m) for m in DEFAULT_METRICS)
+    seeds: tuple[int, ...] = DEFAULT_SEEDS
     device: str = "auto"
     budget: str = "default"
     epochs: int | None = None
