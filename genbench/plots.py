@@ -92,6 +92,8 @@ def table_heatmap_png(table: ComparisonTable) -> bytes:
     sns.heatmap(scores, annot=labels, fmt="", cmap=cmap, vmin=-0.5, vmax=2.5, cbar=False, linewidths=1,
                 linecolor="white", ax=ax, annot_kws={"fontsize": 7})
     ax.set_facecolor("#e6e6e6")
+    for i, j in zip(*scores.isna().to_numpy().nonzero()):  # seaborn leaves masked (grey) cells blank
+        ax.text(j + 0.5, i + 0.5, labels.iat[i, j], ha="center", va="center", fontsize=7, color="#555555")
     ax.set_ylabel("")
     ax.tick_params(axis="x", rotation=0, labelsize=8)
     ax.tick_params(axis="y", labelsize=8)
