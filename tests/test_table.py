@@ -117,3 +117,14 @@ def test_where_modes_are_known_quality_is_the_high_quality_share_and_no_referenc
     assert table.cell("quality", "c").text == "c cannot sample"
     assert table.cell("coverage", "a").text == "coverage 0.900 ± 0.010, 8 modes (raw, n=2000)"
     assert table.cell("coverage", "b").text == "not measured yet"
+
+
+def test_sampling_marks_are_relative_to_the_fastest_model():
+    speeds = {"fastest": 2e5, "one-pass": 1.4e4, "slow": 1e3, "sequential": 1.9e2}
+    frame = to_frame(Record("samples_per_second", value, 1.0, unit="samples/s", n=256, estimator="timed")
+                     .identify(model=model, dataset="d", seed=0) for model, value in speeds.items())
+    table = comparison_table(frame)
+    marks = {model: table.cell("sampling", model).mark for model in speeds}
+    # ratios to the fastest: 1, 0.07, 0.005, 0.00095
+    assert marks == {"fastest": CHECK, "one-pass": CHECK, "slow": UNSURE, "sequential": CROSS}
+    assert str(table.cell("sampling", "slow")) == "? 1e+03 samples/s at batch 256 (0.005× the fastest)"
