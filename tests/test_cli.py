@@ -176,6 +176,19 @@ def test_help_teaches(cli):
     assert result.code == 0 and "examples:" in result.out and "--seeds" in result.out
 
 
+def test_help_states_the_defaults_a_plain_run_uses(cli):
+    from genbench.defaults import DEFAULT_DATASET, DEFAULT_METRICS, DEFAULT_MODELS
+    from genbench.runner import RunConfig
+
+    plain = RunConfig()
+    assert [s.name for s in plain.models] == list(DEFAULT_MODELS)
+    assert [s.name for s in plain.metrics] == list(DEFAULT_METRICS) and plain.dataset.name == DEFAULT_DATASET
+    help_text = " ".join(cli("run", "--help").out.split()).replace("- ", "-")  # argparse wraps at hyphens
+    assert f"(default: {','.join(DEFAULT_MODELS)})" in help_text
+    assert f"(default: {','.join(DEFAULT_METRICS)})" in help_text
+    assert f"(default: {DEFAULT_DATASET})" in help_text
+
+
 def test_console_script_runs_in_a_fresh_process(tmp_path):
     """No traceback, exit 2 and one line, from the installed entry point."""
     result = subprocess.run([sys.executable, "-m", "genbench", "run", "--models", "nope", "--out", str(tmp_path / "r")],
