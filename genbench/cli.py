@@ -296,30 +296,31 @@ def command_list(args: argparse.Namespace) -> int:
 
     registries = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS,
                   "extractors": catalog.EXTRACTORS}
+    width = max(len(entry.name) for registry in registries.values() for entry in registry.entries()) + 1
     for title, registry in registries.items():
         if args.what and args.what != title:
             continue
         print(f"{title}:")
         for entry in registry.entries():
             options = ", ".join(f"{k}={v}" for k, v in entry.target.config_class().to_dict().items())
-            print(f"  {entry.name:<16} {entry.summary}")
+            print(f"  {entry.name:<{width}} {entry.summary}")
             if options:
-                print(f"  {'':<16} options: {options}")
+                print(f"  {'':<{width}} options: {options}")
         if title == "datasets":
-            _list_path_dataset()
+            _list_path_dataset(width)
         print()
     return EXIT_OK
 
 
-def _list_path_dataset() -> None:
+def _list_path_dataset(width: int) -> None:
     import dataclasses
 
     from genbench.data.from_path import PathDataset
 
     fields = [f for f in dataclasses.fields(PathDataset.config_class) if f.name != "path"]
     options = ", ".join(f"{f.name}={f.default}" for f in fields)
-    print(f"  {'PATH':<16} {PathDataset.__doc__.splitlines()[0]}")
-    print(f"  {'':<16} options: {options}")
+    print(f"  {'PATH':<{width}} {PathDataset.__doc__.splitlines()[0]}")
+    print(f"  {'':<{width}} options: {options}")
 
 
 if __name__ == "__main__":
