@@ -20,9 +20,11 @@ GRID_SIZE = 64
 """Samples in a grid (8 × 8 images, or the number of rows of a categorical table / 1000 points)."""
 MIN_GRID_PIXELS = 384
 """Small images are enlarged by a whole factor (nearest neighbour) until the grid is this wide."""
+DPI = 110
+"""Resolution of every matplotlib figure genbench writes."""
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -46,10 +48,11 @@ def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
     return buffer.getvalue()
 
 
-def _figure_png(fig) -> bytes:
+def figure_png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    pyplot().close(fig)
     return buffer.getvalue()
 
 
@@ -58,7 +61,7 @@ def over_data_png(data: Data, points: torch.Tensor, title: str, draw: Callable[[
     """A 2-D plot of the training data (grey) and the true modes where the data has them, in one
     window for every model; ``draw(ax)`` adds what is shown over them, and the title says how many
     of ``points`` (M, 2) fall outside the window."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     train = data.train.x[:2000].cpu()
     ax.scatter(train[:, 0], train[:, 1], s=3, c="0.8", label="data")
@@ -76,7 +79,7 @@ def over_data_png(data: Data, points: torch.Tensor, title: str, draw: Callable[[
     ax.set_aspect("equal")
     ax.set_title(title + (f"\n{outside} of {len(points)} {what} outside the window" if outside else ""), fontsize=9)
     ax.legend(loc="upper right", fontsize=7)
-    return _figure_png(fig)
+    return figure_png(fig)
 
 
 def points_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
@@ -103,11 +106,11 @@ def image_rows_png(images: torch.Tensor, columns: int, title: str, row_labels: S
     a title above, enlarged (nearest neighbour) so that small images stay visible."""
     from torchvision.utils import make_grid
 
-    plt = _pyplot()
+    plt = pyplot()
     grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=columns, padding=1, pad_value=1.0)
     rows = -(-len(images) // columns)
     height, width = grid.shape[1:]
-    zoom = max(2.0, MIN_GRID_PIXELS / width) / 110  # inches per grid pixel at savefig's dpi
+    zoom = max(2.0, MIN_GRID_PIXELS / width) / DPI  # inches per grid pixel
     fig, ax = plt.subplots(figsize=(width * zoom + 1.2, height * zoom + 0.5))
     ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
     ax.set_xticks([])
@@ -119,12 +122,12 @@ def image_rows_png(images: torch.Tensor, columns: int, title: str, row_labels: S
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_title(title, fontsize=8)
-    return _figure_png(fig)
+    return figure_png(fig)
 
 
 def categories_png(samples: torch.Tensor, info: DataInfo, title: str, rows: int = 16) -> bytes:
     """Categorical samples as a table of category names."""
-    plt = _pyplot()
+    plt = pyplot()
     names = info.feature_names or tuple(f"x{i}" for i in range(info.dim))
     cells = [[info.categories[d][int(k)] for d, k in enumerate(row)] for row in samples[:rows].cpu().tolist()]
     fig, ax = plt.subplots(figsize=(1.9 * len(names), 0.28 * (len(cells) + 2)))
@@ -133,7 +136,7 @@ def categories_png(samples: torch.Tensor, info: DataInfo, title: str, rows: int 
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     ax.set_title(title, fontsize=9)
-    return _figure_png(fig)
+    return figure_png(fig)
 
 
 def samples_needed(info: DataInfo) -> int:

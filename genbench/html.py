@@ -8,7 +8,7 @@ from pathlib import Path
 
 from genbench.formatting import format_estimate
 from genbench.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
-from genbench.reference import REFERENCES
+from genbench.records import OK
 from genbench.table import ComparisonTable, best_models
 
 STYLE = """
@@ -35,7 +35,7 @@ def comparison_html(table: ComparisonTable) -> str:
         cells = []
         for model in table.models:
             cell = table.cell(row.key, model)
-            classes = [CLASS.get(cell.mark, "")] + (["best"] if model in best and model not in REFERENCES else [])
+            classes = [CLASS.get(cell.mark, "")] + (["best"] if model in best else [])
             mark = f'<span class="mark">{html.escape(cell.mark)}</span>' if cell.mark else ""
             cells.append(f'<td class="{" ".join(c for c in classes if c)}">{mark}{html.escape(cell.text)}</td>')
         title = html.escape(row.title)
@@ -58,7 +58,7 @@ def summary_html(summary) -> str:
         cells = []
         for model in models:
             r = by_model.get(model)
-            text = "" if r is None else (format_estimate(r.value, r.uncertainty) if r.status == "ok" else "n/a")
+            text = "" if r is None else (format_estimate(r.value, r.uncertainty) if r.status == OK else "n/a")
             tip = "" if r is None else html.escape(r.reason or f"{r.estimator} {r.extractor} n={r.n}".strip())
             cells.append(f'<td title="{tip}">{html.escape(text)}</td>')
         unit = next((r.unit for r in group.itertuples() if r.unit), "")

@@ -26,6 +26,7 @@ from genbench.atomic import write_bytes
 from genbench.data.info import ValueType
 from genbench.data.splits import Data
 from genbench.figures import image_rows_png, paths_png
+from genbench.metrics.samples import encode_all
 from genbench.metrics.smoothness import decoded_paths, endpoint_codes
 from genbench.model import Capability, GenerativeModel
 from genbench.rng import make_generator
@@ -48,7 +49,8 @@ def save_latent_figures(model: GenerativeModel, data: Data, stem: Path, label: s
     title = f"{label}: decoded straight lines between {source}"
     write_bytes(stem.with_name(stem.name + "-interpolation.png"), pictures(paths, data, title))
     codes = activity_codes(model, data, generator)
-    shown = codes.var(dim=0).argsort(descending=True)[:TRAVERSED]
+    variance = codes.var(dim=0)
+    shown = variance.argsort(descending=True)[:TRAVERSED]
     mean, spread = codes.mean(dim=0), codes.std(dim=0)
     base = codes[0]
     start = base.repeat(len(shown), 1)
@@ -56,7 +58,7 @@ def save_latent_figures(model: GenerativeModel, data: Data, stem: Path, label: s
     end = start.clone()
     end[torch.arange(len(shown)), shown] = mean[shown] + SPAN * spread[shown]
     traversals = decoded_paths(model, start, end, COLUMNS - 1)
-    rows = [f"z{j} (var {v:.2g})" for j, v in zip(shown.tolist(), codes.var(dim=0)[shown].tolist())]
+    rows = [f"z{j} (var {v:.2g})" for j, v in zip(shown.tolist(), variance[shown].tolist())]
     ranked = "" if len(shown) == codes.shape[1] else f", the {len(shown)} of {codes.shape[1]} with largest variance"
     title = f"{label}: traversals, z_j from m_j − {SPAN:g}σ_j to m_j + {SPAN:g}σ_j{ranked}"
     write_bytes(stem.with_name(stem.name + "-traversal.png"), pictures(traversals, data, title, rows))
@@ -67,7 +69,7 @@ def activity_codes(model: GenerativeModel, data: Data, generator: torch.Generato
     ``ACTIVITY_EXAMPLES``), its first row a random test example; prior draws for a decoder-only model."""
     if model.has(Capability.ENCODER):
         rows = torch.randperm(len(data.test), generator=generator)[:ACTIVITY_EXAMPLES]
-        return torch.cat([model.encode(batch).float().cpu() for batch in data.test.x[rows].split(500)])
+        return encode_all(model, data.test.x[rows]).float()
     return model.sample_latent(ACTIVITY_EXAMPLES, generator).float().cpu()
 
 

@@ -7,7 +7,6 @@ import math
 
 from genbench.formatting import decimals_for
 from genbench.marks import CHECK, CROSS, Cell
-from genbench.reference import REFERENCES
 from genbench.table import ComparisonTable, best_models
 
 PREAMBLE = "% requires \\usepackage{booktabs} and \\usepackage{amssymb}\n"
@@ -65,7 +64,7 @@ def comparison_latex(table: ComparisonTable, *, caption: str, label: str, notes:
              header, r"\midrule"]
     for row in table.rows:
         best = best_models(table, row)
-        cells = [cell_source(table.cell(row.key, m), m in best and m not in REFERENCES) for m in models]
+        cells = [cell_source(table.cell(row.key, m), m in best) for m in models]
         title = escape(row.title)
         lines.append(" & ".join([title, *cells]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]

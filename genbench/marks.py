@@ -97,6 +97,11 @@ def sampling_cell(model: str, summaries: Mapping[str, ModelSummary]) -> Cell:
     return Cell(mark, text, row.value, row.uncertainty, "samples_per_second")
 
 
+def measured(row: pd.Series | None) -> bool:
+    """Whether a summary row holds a finite figure (not missing, n/a or failed)."""
+    return row is not None and row.status == OK and math.isfinite(row.value)
+
+
 def significantly_worse(value: float, uncertainty: float, other: float, other_uncertainty: float,
                         higher_is_better: bool) -> bool:
     """Worse than ``other`` by more than twice the combined standard error (NaN counts as zero)."""
@@ -107,8 +112,7 @@ def significantly_worse(value: float, uncertainty: float, other: float, other_un
 
 def measured_rows(metric: str, summaries: Mapping[str, ModelSummary]) -> dict[str, pd.Series]:
     """Every column's row of ``metric`` that holds a finite figure, by model label."""
-    return {m: rows[metric] for m, rows in summaries.items()
-            if metric in rows and rows[metric].status == OK and math.isfinite(rows[metric].value)}
+    return {m: rows[metric] for m, rows in summaries.items() if measured(rows.get(metric))}
 
 
 def worse_than_best(model: str, metric: str, summaries: Mapping[str, ModelSummary]) -> bool:
@@ -152,15 +156,11 @@ def unmeasured_cell(row: pd.Series | None) -> Cell | None:
     """The cell of a figure that is missing, n/a or failed (None when it was measured)."""
     if row is None:
         return Cell("", NOT_MEASURED)
-    if row.status == OK and math.isfinite(row.value):
+    if measured(row):
         return None
     if row.estimator == NO_ESTIMATOR:
         return Cell(CROSS, row.reason)
     return Cell(NOT_APPLICABLE, row.reason if row.status != "failed" else f"failed: {row.reason}")
-
-
-def measured(row: pd.Series | None) -> bool:
-    return row is not None and row.status == OK and math.isfinite(row.value)
 
 
 def figure_text(metric: str, label: str, row: pd.Series) -> str:

@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import io
 import math
 import re
 
 import pandas as pd
 
 from genbench.atomic import write_bytes
-from genbench.figures import _pyplot
+from genbench.figures import figure_png, pyplot
 from genbench.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
 from genbench.records import OK, TIMED
 from genbench.summary import model_order
@@ -27,18 +26,11 @@ HEADLINE = ("log_likelihood", "bits_per_dim", "fid", "kid", "is", "precision", "
 MARK_SCORE = {CHECK: 2.0, UNSURE: 1.0, CROSS: 0.0}
 
 
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
-    return buffer.getvalue()
-
-
 def metric_bars_png(frame: pd.DataFrame) -> bytes | None:
     """Bars of every headline metric measured, error bars across seeds."""
     import seaborn as sns
 
-    plt = _pyplot()
+    plt = pyplot()
     ok = frame[(frame.status == OK) & frame.metric.isin(HEADLINE)].copy()
     ok = ok[ok.value.map(math.isfinite)]
     if ok.empty:
@@ -70,7 +62,7 @@ def metric_bars_png(frame: pd.DataFrame) -> bytes | None:
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def table_heatmap_png(table: ComparisonTable) -> bytes:
@@ -78,7 +70,7 @@ def table_heatmap_png(table: ComparisonTable) -> bytes:
     import seaborn as sns
     from matplotlib.colors import ListedColormap
 
-    plt = _pyplot()
+    plt = pyplot()
     scores = pd.DataFrame(index=[r.title for r in table.rows], columns=table.models, dtype=float)
     labels = pd.DataFrame(index=scores.index, columns=table.models, dtype=object)
     for row in table.rows:
@@ -97,7 +89,7 @@ def table_heatmap_png(table: ComparisonTable) -> bytes:
     ax.set_ylabel("")
     ax.tick_params(axis="x", rotation=0, labelsize=8)
     ax.tick_params(axis="y", labelsize=8)
-    return _png(fig)
+    return figure_png(fig)
 
 
 SWEEP = re.compile(r"^samples_per_second\[batch=(\d+)\]$")
@@ -107,7 +99,7 @@ def sampling_sweep_png(frame: pd.DataFrame) -> bytes | None:
     """Samples per second against batch size (log-log), one line per model, across seeds."""
     import seaborn as sns
 
-    plt = _pyplot()
+    plt = pyplot()
     sweep = frame[(frame.status == OK) & (frame.estimator == TIMED) & frame.metric.str.match(SWEEP)].copy()
     if sweep.empty:
         return None
@@ -119,7 +111,7 @@ def sampling_sweep_png(frame: pd.DataFrame) -> bytes | None:
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_title("Efficient sampling: samples/s by batch size", fontsize=10)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def save_plots(folder, frame: pd.DataFrame, table: ComparisonTable) -> list[str]:

@@ -12,11 +12,11 @@ import json
 
 import pandas as pd
 
-from genbench.atomic import write_text
 from genbench.html import comparison_html, figures_html, page, relative_images, rules_html, summary_html
 from genbench.latex import comparison_latex
 from genbench.plots import save_plots
-from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, SAMPLES, RunDir
+from genbench.records import OK
+from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, LATENT, SAMPLES, RunDir
 from genbench.summary import summarise
 from genbench.table import (
     ComparisonTable,
@@ -31,14 +31,14 @@ TABLE_MD, TABLE_CSV, TABLE_TEX, TABLE_HTML = "table.md", "table.csv", "table.tex
 MEASUREMENTS_MD = "measurements.md"
 REPORT_HTML = "report.html"
 FIGURES = "figures"
-FIGURE_FOLDERS = (("samples", "Samples"), ("latent", "Latent space"))
+FIGURE_FOLDERS = ((SAMPLES, "Samples"), (LATENT, "Latent space"))
 
 
 def protocol_notes(frame: pd.DataFrame) -> list[str]:
     """One line per metric: how it was measured (estimator, feature extractor, n)."""
     notes = []
     summary = summarise(frame)
-    for metric, group in summary[summary.status == "ok"].groupby("metric", sort=False):
+    for metric, group in summary[summary.status == OK].groupby("metric", sort=False):
         ways = sorted({", ".join(p for p in (r.estimator, r.extractor and f"features: {r.extractor}",
                                               f"n={r.n}" if pd.notna(r.n) else "") if p)
                        for r in group.itertuples()})
@@ -76,7 +76,7 @@ def write_report(rundir: RunDir, frame: pd.DataFrame | None = None) -> str:
                                                          "Marks. " + " ".join(rules)]))
     rundir.write_text(TABLE_HTML, comparison_html(table))
     figures = save_plots(rundir.file(FIGURES), frame, table)
-    write_text(rundir.file(REPORT_HTML), report_page(rundir, frame, table, caption, notes, figures))
+    rundir.write_text(REPORT_HTML, report_page(rundir, frame, table, caption, notes, figures))
     return f"{measurements}\n{comparison}"
 
 
@@ -88,7 +88,7 @@ def report_page(rundir: RunDir, frame: pd.DataFrame, table: ComparisonTable, cap
                  + "<ul class=\"rules\">" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"),
                 ("Figures", figures_html((f"{FIGURES}/{name}", name) for name in figures))]
     for folder, heading in FIGURE_FOLDERS:
-        images = relative_images(root, folder if folder != "samples" else SAMPLES)
+        images = relative_images(root, folder)
         if images:
             sections.append((heading, figures_html((str(p.relative_to(root)), p.stem) for p in images)))
     details = {name: rundir.read_json(name) for name in (CONFIG, DATASET, ENVIRONMENT) if rundir.file(name).exists()}

@@ -42,7 +42,7 @@ from genbench.config import Config, require, require_positive
 from genbench.data.splits import Data
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
-from genbench.metrics.samples import DEFAULT_BOOTSTRAP, SPLITS, figure_record
+from genbench.metrics.samples import DEFAULT_BOOTSTRAP, SPLITS, encode_all, figure_record
 from genbench.model import Capability, GenerativeModel
 from genbench.records import Record
 
@@ -205,7 +205,7 @@ class Disentanglement(Metric):
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         o: DisentanglementOptions = self.config
         split = data.split(o.split)
-        codes = torch.cat([model.encode(batch).double().cpu() for batch in split.x.split(o.batch_size)])
+        codes = encode_all(model, split.x, o.batch_size).double()
         if not torch.isfinite(codes).all():
             return self.failed(f"{model.name} encoded {split} to non-finite codes")
         factors = split.factors.long().cpu()

@@ -68,15 +68,29 @@ class SampleOptions(Config):
         return data.split(self.split)
 
 
+def require_finite(x: torch.Tensor, message: str) -> torch.Tensor:
+    """``x``, unless it holds non-finite floats: then ``GenbenchError(message)``."""
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise GenbenchError(message)
+    return x
+
+
 def draw_samples(model: GenerativeModel, n: int, generator: torch.Generator, batch_size: int) -> torch.Tensor:
     """n samples (n, *shape) from ``model`` in batches, on the CPU; non-finite samples raise ``GenbenchError``."""
-    batches = []
-    for start in range(0, n, batch_size):
-        batch = model.sample(min(batch_size, n - start), generator).detach().cpu()
-        if batch.is_floating_point() and not torch.isfinite(batch).all():
-            raise GenbenchError(f"{model.name} produced non-finite samples")
-        batches.append(batch)
-    return torch.cat(batches)
+    return torch.cat([require_finite(model.sample(min(batch_size, n - start), generator).detach().cpu(),
+                                     f"{model.name} produced non-finite samples")
+                      for start in range(0, n, batch_size)])
+
+
+def encode_all(model: GenerativeModel, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """encode(x) for examples x (N, ...) in batches: (N, d) codes on the CPU."""
+    return torch.cat([model.encode(batch).detach().cpu() for batch in x.split(batch_size)])
+
+
+def decode_all(model: GenerativeModel, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """decode(z) for z (N, d) in batches, on the CPU; non-finite decodings raise ``GenbenchError``."""
+    return require_finite(torch.cat([model.decode(batch).detach().cpu() for batch in z.split(batch_size)]),
+                          f"{model.name} decoded to non-finite values")
 
 
 PROVENANCE_PACKAGES = ("torch", "torchvision", "torch-fidelity", "scipy")

@@ -42,11 +42,10 @@ import torch
 
 from genbench.config import require
 from genbench.data.splits import Data, Split
-from genbench.errors import GenbenchError
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
 from genbench.metrics.fidelity import Fidelity, extract_features
-from genbench.metrics.samples import SampleOptions, figure_record, sample_provenance
+from genbench.metrics.samples import SampleOptions, decode_all, encode_all, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.records import Record
 
@@ -106,20 +105,12 @@ def endpoint_codes(model: GenerativeModel, split: Split, n: int, generator: torc
     ``split`` for a model with an encoder, else 2n draws of the model's ``sample_latent``."""
     if model.has(Capability.ENCODER):
         rows = torch.randperm(len(split), generator=generator)[:2 * n]
-        codes = torch.cat([model.encode(batch).float() for batch in split.x[rows].split(batch_size)])
+        codes = encode_all(model, split.x[rows], batch_size).float()
         source = f"encoded {split.name} examples"
     else:
         codes = model.sample_latent(2 * n, generator).float()
         source = "sample_latent draws (the model's prior)"
     return codes[:n], codes[n:2 * n], source
-
-
-def decode_all(model: GenerativeModel, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """decode(z) for z (N, d) in batches, on the CPU; non-finite decodings raise ``GenbenchError``."""
-    x = torch.cat([model.decode(batch).detach().cpu() for batch in z.split(batch_size)])
-    if x.is_floating_point() and not torch.isfinite(x).all():
-        raise GenbenchError(f"{model.name} decoded to non-finite values")
-    return x
 
 
 def decoded_paths(model: GenerativeModel, z0: torch.Tensor, z1: torch.Tensor, steps: int,
