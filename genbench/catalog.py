@@ -1,6 +1,9 @@
 """The registries of models, datasets, metrics and feature extractors, filled here by explicit calls.
 
-A new model, dataset, metric or extractor is one new module plus one line below.
+A new model, dataset, metric or extractor is one new module plus one line below. Models from
+outside genbench need no line here: an installed package names them in the entry-point group
+``genbench.models`` (``MODEL_ENTRY_POINTS``), or the user gives an import path
+(``mypackage.models:MyModel``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from genbench.metrics.throughput import SamplingThroughput
 from genbench.model import GenerativeModel
 from genbench.registry import Registry
 
-MODELS: Registry[GenerativeModel] = Registry("model", GenerativeModel)
+MODEL_ENTRY_POINTS = "genbench.models"
+MODELS: Registry[GenerativeModel] = Registry("model", GenerativeModel, entry_point_group=MODEL_ENTRY_POINTS,
+                                             import_paths=True)
 MODELS.register("naive-bayes", NaiveBayes)
 MODELS.register("pca", PCA)
 MODELS.register("ae", Autoencoder)

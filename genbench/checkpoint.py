@@ -3,6 +3,11 @@
 Loading uses ``torch.load(..., weights_only=True)``, checks the weights against the SHA-256
 recorded in the JSON, and loads them strictly, so a corrupt, truncated or mismatched checkpoint
 raises ``CheckpointError`` with the reason instead of crashing or silently retraining.
+
+The JSON also says where the model came from: its class's import path (so that a model from
+outside genbench loads without being registered), the data it was trained on (dataset name and
+the training examples' fingerprint, which a run compares with its own before it measures the
+model), and the genbench and torch versions that saved it.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ import torch
 
 from genbench.atomic import write_bytes, write_json
 from genbench.data.info import DataInfo
+from genbench.environment import package_versions
 from genbench.errors import CheckpointError, GenbenchError
 from genbench.model import GenerativeModel
-from genbench.registry import Registry
+from genbench.registry import Registry, class_path
 
 FORMAT = "genbench-checkpoint"
 VERSION = 1
@@ -45,9 +51,12 @@ def save_checkpoint(model: GenerativeModel, path: str | Path) -> tuple[Path, Pat
         "format": FORMAT,
         "version": VERSION,
         "model": model.name,
+        "class": class_path(type(model)),
         "config": model.config.to_dict(),
         "info": model.info_.to_dict(),
         "history": model.history_,
+        "trained_on": model.trained_on_,
+        "saved_by": package_versions(("genbench", "torch")),
         "weights": weights_path.name,
         "sha256": hashlib.sha256(weights).hexdigest(),
     })
@@ -84,10 +93,7 @@ def load_checkpoint(
     if model_class is None:
         if registry is None:
             raise ValueError("load_checkpoint needs model_class or registry")
-        try:
-            model_class = registry.get(name)
-        except GenbenchError as error:
-            raise CheckpointError(f"{description_path}: {error}") from None
+        model_class = saved_class(description, registry, description_path)
     elif model_class.name != name:
         raise CheckpointError(f"{description_path} holds a {name!r} model, not a {model_class.name!r}")
     try:
@@ -115,4 +121,24 @@ def load_checkpoint(
         raise CheckpointError(f"{weights_path} does not fit a {name} with the saved config: "
                               f"{' '.join(line.strip() for line in first_line[:3])}") from None
     model.history_ = list(description.get("history", []))
+    model.trained_on_ = dict(description.get("trained_on") or {})
     return model.to(device).eval()
+
+
+def saved_class(description: dict[str, Any], registry: Registry[GenerativeModel],
+                description_path: Path) -> type[GenerativeModel]:
+    """The class a checkpoint was saved from: its import path where that still imports to a class
+    of the saved name (a model from outside genbench needs no registration), else the saved name
+    looked up in ``registry``."""
+    name, path = description.get("model"), description.get("class")
+    if isinstance(path, str):
+        try:
+            target = registry.get(path)
+        except GenbenchError:
+            target = None
+        if target is not None and target.name == name:
+            return target
+    try:
+        return registry.get(name)
+    except GenbenchError as error:
+        raise CheckpointError(f"{description_path}: {error}") from None

@@ -293,32 +293,50 @@ def command_check(args: argparse.Namespace) -> int:
 
 def command_list(args: argparse.Namespace) -> int:
     from genbench import catalog
+    from genbench.registry import BUILT_IN
 
     registries = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS,
                   "extractors": catalog.EXTRACTORS}
-    width = max(len(entry.name) for registry in registries.values() for entry in registry.entries()) + 1
+    width = max(len(name) for registry in registries.values() for name in registry.names()) + 1
     for title, registry in registries.items():
         if args.what and args.what != title:
             continue
         print(f"{title}:")
-        for entry in registry.entries():
-            options = ", ".join(f"{k}={v}" for k, v in entry.target.config_class().to_dict().items())
-            print(f"  {entry.name:<{width}} {entry.summary}")
+        for name in registry.names():
+            try:
+                entry = registry.entry(name)
+            except UsageError as error:  # a broken plugin is shown, not fatal to the listing
+                print(f"  {name:<{width}} unusable: {error}")
+                continue
+            origin = "" if entry.origin == BUILT_IN else f" [{entry.origin}]"
+            print(f"  {entry.name:<{width}} {entry.summary}{origin}")
+            options = _options_text(entry.target.config_class)
             if options:
                 print(f"  {'':<{width}} options: {options}")
         if title == "datasets":
             _list_path_dataset(width)
+        if title == "models":
+            print(f"  {'PKG.MOD:CLASS':<{width}} your own GenerativeModel subclass, imported from its package "
+                  f"(installed packages may name theirs in the entry-point group {catalog.MODEL_ENTRY_POINTS})")
         print()
     return EXIT_OK
+
+
+def _options_text(config_class: type) -> str:
+    """``key=default`` for every option, written as the command line takes it."""
+    from genbench.config import option_text
+
+    return ", ".join(f"{k}={option_text(getattr(config_class(), k))}" for k in config_class.field_names())
 
 
 def _list_path_dataset(width: int) -> None:
     import dataclasses
 
+    from genbench.config import option_text
     from genbench.data.from_path import PathDataset
 
     fields = [f for f in dataclasses.fields(PathDataset.config_class) if f.name != "path"]
-    options = ", ".join(f"{f.name}={f.default}" for f in fields)
+    options = ", ".join(f"{f.name}={option_text(f.default)}" for f in fields)
     print(f"  {'PATH':<{width}} {PathDataset.__doc__.splitlines()[0]}")
     print(f"  {'':<{width}} options: {options}")
 

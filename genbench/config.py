@@ -60,6 +60,20 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
+@dataclasses.dataclass(frozen=True)
+class NoOptions(Config):
+    """The option set of a model, dataset, metric or extractor that takes no options."""
+
+
+def option_text(value: Any) -> str:
+    """An option's value as the command line takes it: ``256x256`` for a list, ``true``, ``none``."""
+    if isinstance(value, tuple | list):
+        return "x".join(option_text(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "none" if value is None else str(value)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]

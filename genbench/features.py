@@ -18,9 +18,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from genbench.config import Config
+from genbench.config import Config, NoOptions
 from genbench.data.info import DataInfo
-from genbench.data.source import NoOptions
 from genbench.data.splits import Data
 from genbench.metric import EvalContext
 

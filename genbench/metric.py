@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from genbench.config import Config
-from genbench.data.source import NoOptions
+from genbench.config import Config, NoOptions
 from genbench.data.splits import Data
 from genbench.model import Capability, GenerativeModel
 from genbench.records import Record

@@ -17,9 +17,9 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 
-from genbench.config import Config
+from genbench.config import Config, NoOptions
 from genbench.data.info import DataInfo
-from genbench.data.splits import as_examples
+from genbench.data.splits import as_examples, fingerprint
 from genbench.errors import CapabilityError, UsageError
 from genbench.rng import derive_seed
 
@@ -48,7 +48,7 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     """
 
     name: ClassVar[str]
-    config_class: ClassVar[type[Config]]
+    config_class: ClassVar[type[Config]] = NoOptions
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SAMPLE})
 
     def __init__(self, config: Config | None = None, **options: Any):
@@ -62,6 +62,7 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         self.config = config
         self.info_: DataInfo | None = None
         self.history_: list[dict[str, float]] = []
+        self.trained_on_: dict[str, Any] = {}  # what fit saw: see training_data_description
 
     # ----------------------------------------------------------------------------- what it can do
     @classmethod
@@ -118,6 +119,7 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         self.build(info, seed=derive_seed(generator))
         self.to(device)
         self.history_ = []
+        self.trained_on_ = training_data_description(x, info)
         self._redraw = getattr(data, "redraw", None)
         try:
             self._fit(x.to(device), None if x_val is None else x_val.to(device), generator)
@@ -195,25 +197,28 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         return self._decode(z.to(self.device))
 
     def _sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        raise NotImplementedError
+        raise self._missing(Capability.SAMPLE, "_sample")
 
     def _log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise self._missing(Capability.EXACT_LIKELIHOOD, "_log_prob")
 
     def _propose(self, x: torch.Tensor, k: int, generator: torch.Generator | None):
-        raise NotImplementedError
+        raise self._missing(Capability.IMPORTANCE_SAMPLER, "_propose")
 
     def _log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise self._missing(Capability.IMPORTANCE_SAMPLER, "_log_joint")
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise self._missing(Capability.ENCODER, "_encode")
 
     def _sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        raise NotImplementedError
+        raise self._missing(Capability.DECODER, "_sample_latent")
 
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise self._missing(Capability.DECODER, "_decode")
+
+    def _missing(self, capability: Capability, method: str) -> NotImplementedError:
+        return NotImplementedError(f"{type(self).__name__} declares {capability.value} but does not implement {method}")
 
     def _require(self, capability: Capability) -> None:
         if capability not in self.capabilities:
@@ -241,3 +246,9 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.config.to_dict().items())
 
+
+
+def training_data_description(x: torch.Tensor, info: DataInfo) -> dict[str, Any]:
+    """The ``trained_on_`` of a model fitted to examples ``x`` of ``info``: a checkpoint carries it, so
+    that a run refuses a model trained on other data (``train_fingerprint`` differs)."""
+    return {"dataset": info.name, "train_fingerprint": fingerprint(info, [x]), "n_train": len(x)}

@@ -3,11 +3,9 @@ of a synthetic dataset, or, where none is known, the real data itself."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 
-from genbench.config import Config
+from genbench.config import NoOptions
 from genbench.data.info import DataInfo
 from genbench.data.splits import Split, TrueDistribution
 from genbench.errors import UsageError
@@ -20,16 +18,11 @@ REFERENCES = (TRUE_DISTRIBUTION, REAL_DATA)
 best model, never marked against themselves."""
 
 
-@dataclasses.dataclass(frozen=True)
-class _NoOptions(Config):
-    pass
-
-
 class TrueModel(GenerativeModel):
     """The data's generating distribution (known in closed form): samples and exact likelihood."""
 
     name = TRUE_DISTRIBUTION
-    config_class = _NoOptions
+    config_class = NoOptions
     capabilities = frozenset({Capability.SAMPLE, Capability.EXACT_LIKELIHOOD})
 
     def __init__(self, distribution: TrueDistribution, info: DataInfo):
@@ -63,7 +56,7 @@ class RealData(GenerativeModel):
     """
 
     name = REAL_DATA
-    config_class = _NoOptions
+    config_class = NoOptions
     capabilities = frozenset({Capability.SAMPLE})
 
     def __init__(self, pool: Split):

@@ -1,17 +1,36 @@
-"""Named registries, filled by explicit ``register`` calls (see ``genbench.catalog``).
+"""Named registries, filled by explicit ``register`` calls (see ``genbench.catalog``), and open to
+classes from outside genbench.
 
 Modelled on torch-fidelity's ``register_feature_extractor``: a name is registered once, and the
-entry must derive from the registry's base class.
+entry must derive from the registry's base class. A registry may also take
+
+- an *import path*, ``package.module:Class`` (``import_paths=True``): the class is imported when
+  it is asked for;
+- names from an *entry-point group* (``entry_point_group="genbench.models"``), through which an
+  installed package registers its own classes, as pytest finds its plugins. Nothing of such a
+  package is imported until its name is asked for (or listed).
+
+A class from outside is checked exactly as a registered one is: it must derive from the base,
+be concrete, and call itself by the name it is found under. Every failure (an import that fails,
+a class of the wrong kind, a name two places claim) is a ``UsageError`` with one sentence that
+names the cause.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import keyword
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Generic, TypeVar
 
-from genbench.errors import UnknownNameError
+from genbench.errors import UnknownNameError, UsageError, first_sentence
 
 T = TypeVar("T")
+
+BUILT_IN = "genbench"
+IMPORT_PATH = "import path"
 
 
 @dataclass(frozen=True)
@@ -19,14 +38,35 @@ class Entry(Generic[T]):
     name: str
     target: type[T]
     summary: str
+    origin: str = BUILT_IN
+    """Where the name comes from: genbench itself, an installed package's entry point, an import path."""
+
+
+def is_import_path(name: str) -> bool:
+    """``package.module:Class``: dotted identifiers on both sides of one ':', with a dotted module or a
+    capitalised class, so that ``vae:latent_dim`` stays a name with an option missing its value."""
+    module, sep, attribute = name.partition(":")
+    return bool(sep) and _dotted(module) and _dotted(attribute) and ("." in module or attribute[0].isupper())
+
+
+def _dotted(text: str) -> bool:
+    return bool(text) and all(part.isidentifier() and not keyword.iskeyword(part) for part in text.split("."))
+
+
+def class_path(target: type) -> str:
+    """The import path of a class, ``module:QualName``."""
+    return f"{target.__module__}:{target.__qualname__}"
 
 
 class Registry(Generic[T]):
     """Names → classes deriving from ``base``; ``kind`` is the word used in error messages."""
 
-    def __init__(self, kind: str, base: type[T]):
+    def __init__(self, kind: str, base: type[T], *, entry_point_group: str | None = None,
+                 import_paths: bool = False):
         self.kind = kind
         self.base = base
+        self.entry_point_group = entry_point_group
+        self.import_paths = import_paths
         self._entries: dict[str, Entry[T]] = {}
 
     def register(self, name: str, target: type[T], summary: str | None = None) -> None:
@@ -39,23 +79,113 @@ class Registry(Generic[T]):
         own_name = getattr(target, "name", name)
         if isinstance(own_name, str) and own_name != name:
             raise ValueError(f"{self.kind} {target.__name__} calls itself {own_name!r}, registered as {name!r}")
-        doc = (target.__doc__ or "").strip().splitlines()
-        self._entries[name] = Entry(name, target, summary or (doc[0] if doc else ""))
+        self._entries[name] = Entry(name, target, summary or _summary(target))
 
+    # ------------------------------------------------------------------------------------ lookup
     def get(self, name: str) -> type[T]:
-        try:
-            return self._entries[name].target
-        except KeyError:
-            raise UnknownNameError(self.kind, name, self._entries) from None
+        return self.entry(name).target
+
+    def entry(self, name: str) -> Entry[T]:
+        """The entry for a registered name, an installed package's name, or an import path."""
+        if self.import_paths and ":" in name:
+            return self._imported(name)
+        points = self._entry_points().get(name, [])
+        if name in self._entries and points:
+            raise UsageError(f"{self.kind} name {name!r} is claimed twice: by genbench and by the entry point of "
+                             f"{_describe(points[0])}; uninstall or rename the plugin (its class stays usable "
+                             f"as {points[0].value})")
+        if name in self._entries:
+            return self._entries[name]
+        if len(points) > 1:
+            raise UsageError(f"{self.kind} name {name!r} is claimed twice: by the entry points of "
+                             f"{_describe(points[0])} and of {_describe(points[1])}; uninstall one")
+        if points:
+            return self._from_entry_point(name, points[0])
+        alternative = ", or an import path such as mypackage.models:MyModel" if self.import_paths else ""
+        raise UnknownNameError(self.kind, name, self.names(), alternative)
 
     def names(self) -> list[str]:
-        return list(self._entries)
+        """Registered names, then those of installed packages' entry points."""
+        return [*self._entries, *(n for n in self._entry_points() if n not in self._entries)]
 
     def entries(self) -> list[Entry[T]]:
-        return list(self._entries.values())
+        """Every registered entry and every entry point's (imported now; ``UsageError`` if one fails)."""
+        return [self.entry(name) for name in self.names()]
+
+    def origin(self, name: str) -> str:
+        """Where ``name`` comes from, without importing anything."""
+        if self.import_paths and ":" in name:
+            return IMPORT_PATH
+        points = self._entry_points().get(name, [])
+        return BUILT_IN if name in self._entries or not points else f"entry point of {_describe(points[0])}"
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._entries or name in self._entry_points()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.names())
+
+    # ------------------------------------------------------------------------------ from outside
+    def _entry_points(self) -> dict[str, list[metadata.EntryPoint]]:
+        if self.entry_point_group is None:
+            return {}
+        found: dict[str, list[metadata.EntryPoint]] = {}
+        for point in metadata.entry_points(group=self.entry_point_group):
+            if point not in found.get(point.name, []):
+                found.setdefault(point.name, []).append(point)
+        return found
+
+    def _from_entry_point(self, name: str, point: metadata.EntryPoint) -> Entry[T]:
+        where = f"the entry point {name!r} of {_describe(point)} ({point.value})"
+        try:
+            target = point.load()
+        except Exception as error:  # noqa: BLE001 - a plugin's import can fail in any way
+            raise UsageError(f"{where} cannot be imported: {type(error).__name__}: {first_sentence(error)}") from None
+        target = self._checked(target, where)
+        own_name = getattr(target, "name", None)
+        if own_name != name:
+            raise UsageError(f"{where} points at {target.__name__}, which calls itself {own_name!r}; a {self.kind} "
+                             f"must call itself by its entry point's name (set name = {name!r})")
+        return Entry(name, target, _summary(target), f"entry point of {_describe(point)}")
+
+    def _imported(self, path: str) -> Entry[T]:
+        if not is_import_path(path):
+            raise UsageError(f"{self.kind} {path!r} is not an import path; write package.module:Class")
+        module_name, _, attribute = path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            raise UsageError(f"cannot import {module_name} for the {self.kind} {path}: {first_sentence(error)} "
+                             "(is its package installed, or its folder on PYTHONPATH?)") from None
+        except Exception as error:  # noqa: BLE001 - the user's module can fail in any way
+            raise UsageError(f"importing {module_name} for the {self.kind} {path} failed: {type(error).__name__}: "
+                             f"{first_sentence(error)}") from None
+        target: object = module
+        for part in attribute.split("."):
+            try:
+                target = getattr(target, part)
+            except AttributeError:
+                raise UsageError(f"{module_name} has no {attribute} (the {self.kind} {path})") from None
+        return Entry(path, self._checked(target, path), _summary(target), IMPORT_PATH)
+
+    def _checked(self, target: object, where: str) -> type[T]:
+        """``target`` when it is a concrete subclass of the base with a name; ``UsageError`` otherwise."""
+        if not (isinstance(target, type) and issubclass(target, self.base)):
+            what = target.__name__ if isinstance(target, type) else f"a {type(target).__name__}"
+            raise UsageError(f"{where} is {what}, not a subclass of genbench's {self.base.__name__}")
+        if inspect.isabstract(target):
+            missing = ", ".join(sorted(getattr(target, "__abstractmethods__", ())))
+            raise UsageError(f"{where} is abstract: implement {missing}")
+        if not isinstance(getattr(target, "name", None), str):
+            raise UsageError(f"{where} has no name: set the class attribute name = '...'")
+        return target
+
+
+def _summary(target: object) -> str:
+    doc = (getattr(target, "__doc__", None) or "").strip().splitlines()
+    return doc[0] if doc else ""
+
+
+def _describe(point: metadata.EntryPoint) -> str:
+    dist = getattr(point, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else point.value.partition(":")[0]

@@ -1,7 +1,9 @@
 """Parse the command line's name-with-options lists: ``vae,beta-vae:beta=8,gan:latent_dim=64``.
 
 A spec is a registered name followed by ``:key=value`` options; specs are separated by commas.
-The spec's text is its label in tables and metrics.csv, so two specs of one model stay apart.
+The name may also be an import path, ``package.module:Class`` (``mypkg.models:MyFlow:hidden=128``):
+a second part without '=' after a dotted name is the class, not an option. The spec's text is its
+label in tables and metrics.csv, so two specs of one model stay apart.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from genbench.errors import UsageError
+from genbench.registry import is_import_path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +40,8 @@ def parse_spec(text: str, what: str = "model", *, name: str | None = None) -> Sp
     taken whole although it holds ':' (a dataset's path); the options follow it."""
     if name is None:
         name, *pairs = text.strip().split(":")
+        if what == "model" and pairs and is_import_path(f"{name}:{pairs[0]}"):
+            name, pairs = f"{name}:{pairs[0]}", pairs[1:]
     else:
         pairs = text.strip()[len(name):].split(":")[1:]
     if not name:

@@ -13,7 +13,7 @@ import torch
 
 import genbench
 from genbench import catalog
-from genbench.data.source import NoOptions
+from genbench.config import NoOptions
 from genbench.model import Capability, GenerativeModel
 
 

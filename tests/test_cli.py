@@ -195,4 +195,5 @@ def test_console_script_runs_in_a_fresh_process(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == ("genbench run: error: unknown model 'nope'; valid: "
-                                     + ", ".join(sorted(__import__("genbench").list_models())))
+                                     + ", ".join(sorted(__import__("genbench").list_models()))
+                                     + ", or an import path such as mypackage.models:MyModel")

@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.metrics import mutual_info_score
 
-from genbench.data.source import NoOptions
+from genbench.config import NoOptions
 from genbench.evaluation import measure
 from genbench.metric import EvalContext
 from genbench.metrics.disentanglement import (

@@ -438,4 +438,4 @@ def test_cli_mixed_sizes_suggest_resize(tmp_path, cli):
 def test_list_mentions_paths(cli):
     result = cli("list", "datasets")
     assert "mnist" in result.out and "cifar10" in result.out and "PATH" in result.out
-    assert "value_type=None" in result.out
+    assert "value_type=none" in result.out  # as the command line takes it

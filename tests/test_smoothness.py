@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
+from genbench.config import NoOptions
 from genbench.data.info import DataInfo, ValueType
-from genbench.data.source import NoOptions
 from genbench.data.splits import Data, Split
 from genbench.evaluation import measure
 from genbench.metric import EvalContext

@@ -12,16 +12,11 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from genbench.config import Config, require_positive
+from genbench.config import Config, NoOptions, require_positive
 from genbench.data.splits import Data
 
 DATA_DIR_VARIABLE = "GENBENCH_DATA_DIR"
 DEFAULT_DATA_DIR = Path("~/.cache/genbench/data")
-
-
-@dataclasses.dataclass(frozen=True)
-class NoOptions(Config):
-    """A dataset without options."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -50,6 +50,15 @@ class Split(Dataset):
         return f"Split({self.info.name}/{self.name}, n={len(self)}, shape={self.info.shape})"
 
 
+def fingerprint(info: DataInfo, tensors: Iterable[torch.Tensor | None]) -> str:
+    """SHA-256 (hex) of the data's description and the bytes of ``tensors`` (None skipped)."""
+    digest = hashlib.sha256(repr(sorted(info.to_dict().items())).encode())
+    for tensor in tensors:
+        if tensor is not None:
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 class TrueDistribution(Protocol):
     """The generating distribution of a synthetic dataset, where it is known in closed form."""
 
@@ -79,12 +88,8 @@ class Data:
     @cached_property
     def fingerprint(self) -> str:
         """SHA-256 over every split's bytes: a changed dataset gets a new fingerprint."""
-        digest = hashlib.sha256(repr(sorted(self.info.to_dict().items())).encode())
-        for split in (self.train, self.val, self.test):
-            for tensor in (split.x, split.labels, split.factors):
-                if tensor is not None:
-                    digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return digest.hexdigest()
+        return fingerprint(self.info, (t for split in (self.train, self.val, self.test)
+                                       for t in (split.x, split.labels, split.factors)))
 
     def split(self, name: str) -> Split:
         if name not in ("train", "val", "test"):
