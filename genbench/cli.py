@@ -25,11 +25,19 @@ examples:
   genbench run --dataset x.npz:value_type=binary your own arrays, value type overridden
   genbench run --models vae:latent_dim=8,vae:latent_dim=32
                                                  one model twice, with different options
+  genbench run --models gan,vae:checkpoint=cluster/vae.pt
+                                                 train a GAN, measure a VAE trained elsewhere
+  genbench run --checkpoints runs/digits-…/checkpoints --metrics fidelity:extractor=inception
+                                                 measure a finished run's models again, in other features
+  genbench run --models mypkg.models:MyFlow:hidden=128,vae
+                                                 your own model class beside genbench's
   genbench run --resume --out runs/digits-…      finish an interrupted run
   genbench run --metrics fidelity:extractor=inception:n=10000 --inception-weights weights-inception.pth
                                                  FID, IS, KID, precision/recall in Inception features
 
 model, dataset and metric options follow the name: NAME:key=value:key=value.
+every model also takes label=NAME (its column's name) and checkpoint=PATH (measure it, don't train it;
+{seed} in PATH picks one per seed).
 `genbench list` shows every model, dataset and metric with its options.
 exit status: 0 all cells measured, 1 a cell failed, 2 a usage error.
 """
@@ -80,6 +88,9 @@ def build_parser() -> Parser:
     run.add_argument("--inception-weights", default=None, metavar="PATH",
                      help="torch-fidelity's Inception state dict (weights-inception-2015-12-05-6726825d.pth), for "
                      "the inception extractor; with it, image sets are measured in Inception features")
+    run.add_argument("--checkpoints", default=None, type=Path, metavar="DIR",
+                     help="measure every model saved in DIR (a run's checkpoints/ folder, or files written by "
+                     "model.save) without training it; <label>-seed<k> files give seeds (default --seeds: those found)")
     run.add_argument("--resume", action="store_true",
                      help="finish the run in --out, skipping the cells already in its metrics.csv")
     _add_common(run)
@@ -208,7 +219,8 @@ def command_run(args: argparse.Namespace) -> int:
             raise UsageError("--resume needs --out DIR, the run directory to finish")
         given = [flag for flag, value in (("--models", args.models), ("--dataset", args.dataset),
                  ("--metrics", args.metrics), ("--seeds", args.seeds), ("--budget", args.budget),
-                 ("--epochs", args.epochs), ("--data-dir", args.data_dir), ("--resize", args.resize))
+                 ("--epochs", args.epochs), ("--data-dir", args.data_dir), ("--resize", args.resize),
+                 ("--checkpoints", args.checkpoints))
                  if value is not None]
         if given:
             raise UsageError(f"--resume takes the configuration from {args.out}/config.json; drop {', '.join(given)}")
@@ -216,11 +228,20 @@ def command_run(args: argparse.Namespace) -> int:
     else:
         defaults = runner.RunConfig()
         dataset = parse_dataset_spec(args.dataset) if args.dataset else defaults.dataset
+        models = tuple(parse_specs(args.models)) if args.models is not None else defaults.models
+        seeds = tuple(parse_seeds(args.seeds)) if args.seeds is not None else defaults.seeds
+        if args.checkpoints is not None:
+            from genbench import catalog
+            from genbench.model_plan import checkpoint_specs
+
+            saved, saved_seeds = checkpoint_specs(args.checkpoints, catalog.MODELS)
+            models = (models if args.models is not None else ()) + tuple(saved)
+            seeds = seeds if args.seeds is not None or not saved_seeds else tuple(saved_seeds)
         run = runner.RunConfig(
             dataset=dataset.with_defaults(resize=args.resize),
-            models=tuple(parse_specs(args.models)) if args.models is not None else defaults.models,
+            models=models,
             metrics=tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else defaults.metrics,
-            seeds=tuple(parse_seeds(args.seeds)) if args.seeds is not None else defaults.seeds,
+            seeds=seeds,
             device=args.device or defaults.device,
             budget=args.budget or defaults.budget,
             epochs=args.epochs,

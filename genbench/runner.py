@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ import torch
 
 from genbench import catalog
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
-from genbench.config import Config
 from genbench.data.info import ValueType
 from genbench.data.resolve import dataset_source, parse_dataset_spec
 from genbench.data.source import DatasetSource
@@ -34,8 +33,9 @@ from genbench.figures import GRID_SIZE, samples_needed, save_samples
 from genbench.latent_figures import save_latent_figures
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
+from genbench.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
 from genbench.records import Record, normalise, to_frame
-from genbench.reference import REAL_DATA, TRUE_DISTRIBUTION, RealData, TrueModel
+from genbench.reference import REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, RealData, TrueModel
 from genbench.report import write_report
 from genbench.rng import make_generator
 from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, LATENT, METRICS, SAMPLES, TIMINGS, RunDir
@@ -94,16 +94,6 @@ class RunConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelPlan:
-    label: str
-    model_class: type[GenerativeModel]
-    config: Config
-
-    def make(self) -> GenerativeModel:
-        return self.model_class(self.config)
-
-
-@dataclasses.dataclass(frozen=True)
 class Plan:
     """A run with every name resolved and every option validated, before anything is trained."""
 
@@ -116,7 +106,7 @@ class Plan:
         return {
             "run": self.run.to_dict(),
             "dataset": {"name": self.source.name, "options": self.source.config.to_dict()},
-            "models": {m.label: {"name": m.model_class.name, "config": m.config.to_dict()} for m in self.models},
+            "models": {m.label: m.resolved() for m in self.models},
             "metrics": {s.label: {"name": m.name, "options": m.config.to_dict()}
                         for s, m in zip(self.run.metrics, self.metrics)},
         }
@@ -127,18 +117,16 @@ def plan(run: RunConfig) -> Plan:
     resolve_device(run.device)
     source = dataset_source(run.dataset.name, run.dataset.option_dict(), catalog.DATASETS)
     source.check_available(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
-    models = []
-    for spec in run.models:
-        model_class = catalog.MODELS.get(spec.name)
-        fields = model_class.config_class.field_names()
-        run_wide = {k: v for k, v in (("budget", run.budget), ("epochs", run.epochs)) if k in fields}
-        spec_with_defaults = spec.with_defaults(**run_wide)
-        config = model_class.config_class.from_options(spec_with_defaults.option_dict(), owner=f"model {spec.name}")
-        models.append(ModelPlan(spec.label, model_class, config))
+    run_wide = {"budget": run.budget, "epochs": run.epochs}
+    models = tuple(plan_model(spec, catalog.MODELS, run.seeds, run_wide) for spec in run.models)
+    labels = [m.label for m in models]
+    clash = next((label for label in labels if labels.count(label) > 1 or label in REFERENCES), None)
+    if clash is not None:
+        raise UsageError(f"two columns would be called {clash!r}; give one another label (e.g. {clash}:label=NAME)")
     metrics = tuple(catalog.METRICS.get(s.name)(**s.option_dict()) for s in run.metrics)
     if not run.seeds:
         raise UsageError("at least one seed is needed")
-    return Plan(run, source, tuple(models), metrics)
+    return Plan(run, source, models, metrics)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,6 +179,8 @@ class Cell:
     label: str
     make: Callable[[], GenerativeModel]
     trained: bool = True
+    checkpoints: Mapping[int, SavedModel] | None = None
+    """By seed, the checkpoint to measure instead of training (``--models NAME:checkpoint=PATH``)."""
 
 
 def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None] = log.info) -> RunOutcome:
@@ -200,10 +190,11 @@ def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None]
     rundir.write_json(ENVIRONMENT, environment(device))
     data = the_plan.source.load(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
     rundir.write_json(DATASET, describe_data(data))
+    refuse_foreign_checkpoints(the_plan.models, data)
     frame = rundir.read_metrics()
     done = set(zip(frame.model, frame.seed.astype("Int64")))
     timings = rundir.read_json(TIMINGS) if rundir.file(TIMINGS).exists() else {}
-    cells = [Cell(m.label, m.make) for m in the_plan.models]
+    cells = [Cell(m.label, m.make, checkpoints=m.checkpoints) for m in the_plan.models]
     if data.true_distribution is not None:
         truth = data.true_distribution
         cells.append(Cell(TRUE_DISTRIBUTION, lambda: TrueModel(truth, data.info), trained=False))
@@ -247,10 +238,18 @@ def run_cell(
 
     Failures become records with the reason, never exceptions: the run goes on.
     """
-    identify = dict(model=cell.label, dataset=data.name, seed=seed)
+    saved = cell.checkpoints[seed] if cell.checkpoints is not None else None
+
+    def finish(records: list[Record]) -> list[Record]:
+        """The cell's identity on every record, and the checkpoint measured where there is one."""
+        records = [r.identify(model=cell.label, dataset=data.name, seed=seed) for r in records]
+        if saved is None:
+            return records
+        origin = {"path": str(saved.path), "sha256": saved.sha256}
+        return [dataclasses.replace(r, details={**r.details, "checkpoint": origin}) for r in records]
 
     def every_metric(make_records: Callable[[Metric], list[Record]]) -> list[Record]:
-        return [r.identify(**identify) for m in metrics for r in make_records(m)]
+        return finish([r for m in metrics for r in make_records(m)])
 
     model = cell.make()
     reason = model.unsupported_reason(data.info)
@@ -260,7 +259,10 @@ def run_cell(
     timing: dict[str, float] = {}
     start_time = time.perf_counter()
     try:
-        if cell.trained and checkpoint_paths(stem)[1].exists():
+        if saved is not None:
+            model = load_checkpoint(saved.path, model_class=type(model), device=device)
+            log.info("%s seed %s: measuring the checkpoint %s (not trained here)", cell.label, seed, saved.path)
+        elif cell.trained and checkpoint_paths(stem)[1].exists():
             model = load_checkpoint(stem, model_class=type(model), device=device)
             log.info("%s seed %s: loaded %s", cell.label, seed, checkpoint_paths(stem)[0])
         elif cell.trained:
@@ -288,7 +290,7 @@ def run_cell(
     start_time = time.perf_counter()
     records = measure(model, data, metrics, EvalContext(seed=seed, device=device, weights=weights or {}))
     timing["evaluate_seconds"] = time.perf_counter() - start_time
-    return [r.identify(**identify) for r in records], timing
+    return finish(records), timing
 
 
 def save_sample_figures(model: GenerativeModel, data: Data, stem: Path, label: str, seed: int) -> None:
