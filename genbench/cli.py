@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -43,6 +44,23 @@ exit status: 0 all cells measured, 1 a cell failed, 2 a usage error.
 """
 
 
+SCORE_EXAMPLES = """\
+examples:
+  genbench score gan-samples.npz --dataset digits           a new run directory: the samples beside real data
+  genbench score samples/ --dataset cifar10 --data-dir ~/data
+                                                            a folder of PNGs, in CIFAR-10's protocol
+  genbench score flow.npy --into runs/digits-20261124-101500 --label my-flow
+                                                            one more column in a finished run's table
+  genbench score few.npz --dataset digits --n 200           fewer samples than the protocol's n
+
+SAMPLES hold N examples in the dataset's shape: (N, C, H, W), (N, H, W) or (N, H, W, C) images as
+uint8 (k/255) or floats in [0, 1], vectors (N, D) on continuous data. With --into, the run's dataset,
+metrics and options are used, and the rows that need the model itself (likelihood, latent space,
+sampling speed) say "samples only".
+exit status: 0 measured, 1 a metric failed, 2 a usage error (a wrong shape or value range, too few samples).
+"""
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit status 2."""
 
@@ -72,28 +90,75 @@ def build_parser() -> Parser:
                      help=f"comma-separated metrics with options (default: {','.join(DEFAULT_METRICS)})")
     run.add_argument("--seeds", default=None, metavar="LIST",
                      help=f"comma-separated seeds (default: {','.join(map(str, DEFAULT_SEEDS))})")
-    run.add_argument("--device", default=None, metavar="DEVICE",
-                     help="auto (CUDA when present), cpu or cuda (default: auto)")
     run.add_argument("--budget", default=None, choices=("smoke", "default", "paper"),
                      help="training budget: smoke (seconds), default (minutes on CPU), paper")
     run.add_argument("--epochs", default=None, type=_positive_int, metavar="N",
                      help="train every model for N epochs (overrides --budget)")
     run.add_argument("--out", default=None, type=Path, metavar="DIR",
                      help="run directory (default: runs/<dataset>-<time>); never overwritten")
-    run.add_argument("--data-dir", default=None, metavar="DIR", help="where dataset files are read from "
-                     "(default: $GENBENCH_DATA_DIR, else ~/.cache/genbench/data)")
-    run.add_argument("--download", action="store_true", help="download missing dataset files")
     run.add_argument("--resize", default=None, metavar="SIZE",
                      help="resize the images of a folder dataset to SIZE (32) or HEIGHTxWIDTH (28x28)")
-    run.add_argument("--inception-weights", default=None, metavar="PATH",
-                     help="torch-fidelity's Inception state dict (weights-inception-2015-12-05-6726825d.pth), for "
-                     "the inception extractor; with it, image sets are measured in Inception features")
+    _add_data_options(run)
+    _add_reference_option(run)
     run.add_argument("--checkpoints", default=None, type=Path, metavar="DIR",
                      help="measure every model saved in DIR (a run's checkpoints/ folder, or files written by "
                      "model.save) without training it; <label>-seed<k> files give seeds (default --seeds: those found)")
     run.add_argument("--resume", action="store_true",
                      help="finish the run in --out, skipping the cells already in its metrics.csv")
     _add_common(run)
+
+    score = commands.add_parser(
+        "score", help="measure a model known only by its samples (a folder of images or an array file)",
+        description="Measure samples of a model trained anywhere under a dataset's protocol (the extractor, n "
+        "and reference split a genbench run on that dataset uses): IS, FID, KID, precision/recall, "
+        "density/coverage, and modes on rings. Either a new run directory, or a new column in a finished run.",
+        epilog=SCORE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    score.add_argument("samples", type=Path, metavar="SAMPLES",
+                       help="a folder of PNG/JPEG images, or a .npy, .npz or .pt file of samples (N, ...)")
+    score.add_argument("--dataset", default=None, metavar="SPEC",
+                       help=f"the dataset the samples imitate, with options, or a path (default: {DEFAULT_DATASET}; "
+                       "with --into: the run's)")
+    score.add_argument("--label", default=None, metavar="NAME",
+                       help="the column's name (default: the samples file's or folder's name)")
+    where = score.add_mutually_exclusive_group()
+    where.add_argument("--out", default=None, type=Path, metavar="DIR",
+                       help="a new run directory (default: runs/<dataset>-<label>-<time>)")
+    where.add_argument("--into", default=None, type=Path, metavar="RUN_DIR",
+                       help="add the column to this finished run's tables, figures and report")
+    score.add_argument("--metrics", default=None, metavar="SPECS",
+                       help="comma-separated metrics with options (default: those computed from samples alone: "
+                       "fidelity, modes; with --into: the run's)")
+    score.add_argument("--n", default=None, type=_positive_int, metavar="N",
+                       help="samples compared (default: the protocol's, the reference split's size up to 10 000)")
+    score.add_argument("--seed", default=None, type=int, metavar="S",
+                       help="the evaluation seed (bootstrap, KID subsets; default 0, with --into the run's first)")
+    _add_data_options(score)
+    _add_reference_option(score)
+    _add_common(score)
+
+    stats = commands.add_parser(
+        "stats", help="save a dataset's reference statistics (features, mean, covariance) with their provenance",
+        description="Compute the reference features of a dataset's split under the fidelity protocol (extractor, "
+        "n) and save them with their Gaussian statistics to an .npz file (mu and sigma under pytorch-fid's names), "
+        "with the extractor's weight hash, n, split, dataset fingerprint and package versions. Pass the file to "
+        "genbench run or score with --reference.",
+        epilog="examples:\n"
+        "  genbench stats --dataset digits -o digits-test.npz\n"
+        "  genbench stats --dataset cifar10 --extractor inception --n 10000 -o cifar10-inception.npz\n"
+        "  genbench run --models vae,gan --reference digits-test.npz\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    stats.add_argument("--dataset", default=None, metavar="SPEC",
+                       help=f"dataset with options, or a path (default: {DEFAULT_DATASET})")
+    stats.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="the .npz file to write")
+    stats.add_argument("--extractor", default="auto", metavar="NAME",
+                       help="feature extractor (default: auto, the one genbench run uses on the dataset)")
+    stats.add_argument("--n", default=None, type=_positive_int, metavar="N",
+                       help="reference examples (default: the split's size, at most 10 000)")
+    stats.add_argument("--split", default="test", choices=("train", "val", "test"), help="default: test")
+    stats.add_argument("--no-features", action="store_true",
+                       help="save mu and sigma only (FID; KID, precision/recall and density/coverage need features)")
+    _add_data_options(stats)
+    _add_common(stats)
 
     check = commands.add_parser(
         "check", help="compare a run with a reference (CI regression gate)",
@@ -131,6 +196,24 @@ def build_parser() -> Parser:
     return parser
 
 
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    """Where data and weights come from, and the device: the same flags on run, score and stats."""
+    parser.add_argument("--device", default=None, metavar="DEVICE",
+                        help="auto (CUDA when present), cpu or cuda (default: auto)")
+    parser.add_argument("--data-dir", default=None, metavar="DIR", help="where dataset files are read from "
+                        "(default: $GENBENCH_DATA_DIR, else ~/.cache/genbench/data)")
+    parser.add_argument("--download", action="store_true", help="download missing dataset files")
+    parser.add_argument("--inception-weights", default=None, metavar="PATH",
+                        help="torch-fidelity's Inception state dict (weights-inception-2015-12-05-6726825d.pth), for "
+                        "the inception extractor; with it, image sets are measured in Inception features")
+
+
+def _add_reference_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reference", default=None, type=Path, metavar="FILE",
+                        help="reference statistics (genbench stats, or pytorch-fid's mu/sigma .npz) for the fidelity "
+                        "metric to compare with; refused when its extractor, n, split or dataset differ from the run's")
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -161,6 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if args.command == "score":
+            return command_score(args)
+        if args.command == "stats":
+            return command_stats(args)
         if args.command == "check":
             return command_check(args)
         if args.command == "report":
@@ -211,7 +298,7 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 def command_run(args: argparse.Namespace) -> int:
     from genbench import runner
     from genbench.data.resolve import parse_dataset_spec
-    from genbench.rundir import LOG, default_run_path
+    from genbench.rundir import default_run_path
     from genbench.specs import parse_seeds, parse_specs
 
     if args.resume:
@@ -220,11 +307,11 @@ def command_run(args: argparse.Namespace) -> int:
         given = [flag for flag, value in (("--models", args.models), ("--dataset", args.dataset),
                  ("--metrics", args.metrics), ("--seeds", args.seeds), ("--budget", args.budget),
                  ("--epochs", args.epochs), ("--data-dir", args.data_dir), ("--resize", args.resize),
-                 ("--checkpoints", args.checkpoints))
+                 ("--checkpoints", args.checkpoints), ("--reference", args.reference))
                  if value is not None]
         if given:
             raise UsageError(f"--resume takes the configuration from {args.out}/config.json; drop {', '.join(given)}")
-        plan, rundir = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
+        plan, rundir, data = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
     else:
         defaults = runner.RunConfig()
         dataset = parse_dataset_spec(args.dataset) if args.dataset else defaults.dataset
@@ -237,10 +324,15 @@ def command_run(args: argparse.Namespace) -> int:
             saved, saved_seeds = checkpoint_specs(args.checkpoints, catalog.MODELS)
             models = (models if args.models is not None else ()) + tuple(saved)
             seeds = seeds if args.seeds is not None or not saved_seeds else tuple(saved_seeds)
+        metrics = tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else defaults.metrics
+        if args.reference is not None:
+            from genbench.reference_stats import with_reference
+
+            metrics = with_reference(metrics, args.reference)
         run = runner.RunConfig(
             dataset=dataset.with_defaults(resize=args.resize),
             models=models,
-            metrics=tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else defaults.metrics,
+            metrics=metrics,
             seeds=seeds,
             device=args.device or defaults.device,
             budget=args.budget or defaults.budget,
@@ -250,16 +342,25 @@ def command_run(args: argparse.Namespace) -> int:
             inception_weights=args.inception_weights,
         )
         out = args.out if args.out is not None else default_run_path(Path(run.dataset.name).name)
-        plan, rundir = runner.start(run, out)
+        plan, rundir, data = runner.start(run, out)
+
+    return _execute(plan, rundir, data, "run")
+
+
+def _execute(plan, rundir, data, command: str, **execute_options) -> int:
+    """Execute a planned run with its log in run.log; print what it measured and where it is. The exit
+    status says whether a cell failed."""
+    from genbench import runner
+    from genbench.rundir import LOG
 
     file_handler = logging.FileHandler(rundir.file(LOG), encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("genbench").addHandler(file_handler)
     logging.getLogger("genbench").info("run directory: %s", rundir.path)
     try:
-        outcome = runner.execute(plan, rundir)
+        outcome = runner.execute(plan, rundir, data, **execute_options)
     except KeyboardInterrupt:
-        sys.stderr.write(f"genbench run: interrupted; finished cells are in {rundir.file('metrics.csv')}; "
+        sys.stderr.write(f"genbench {command}: interrupted; finished cells are in {rundir.file('metrics.csv')}; "
                          f"finish with: genbench run --resume --out {rundir.path}\n")
         return EXIT_INTERRUPTED
     finally:
@@ -268,9 +369,56 @@ def command_run(args: argparse.Namespace) -> int:
     print(outcome.summary_text)
     print(f"run directory: {outcome.path}")
     if outcome.failed_cells:
-        sys.stderr.write(f"genbench run: {len(outcome.failed_cells)} cell(s) failed: "
+        sys.stderr.write(f"genbench {command}: {len(outcome.failed_cells)} cell(s) failed: "
                          f"{', '.join(outcome.failed_cells)} (reasons in metrics.csv and {LOG})\n")
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def command_score(args: argparse.Namespace) -> int:
+    from genbench import scoring
+    from genbench.data.resolve import parse_dataset_spec
+    from genbench.rundir import default_run_path
+    from genbench.specs import parse_specs
+
+    label = args.label or args.samples.expanduser().name.split(".")[0]
+    dataset = parse_dataset_spec(args.dataset) if args.dataset else None
+    if args.into is not None:
+        given = [flag for flag, value in (("--metrics", args.metrics), ("--n", args.n), ("--data-dir", args.data_dir),
+                                          ("--reference", args.reference)) if value is not None]
+        if given:
+            raise UsageError(f"--into measures under the run's own protocol; drop {', '.join(given)}")
+        plan, rundir, data, cell = scoring.prepare_into(args.samples, args.into, label, args.seed, dataset,
+                                                        args.device, args.inception_weights)
+        return _execute(plan, rundir, data, "score", extra_cells=(cell,))
+    run = scoring.score_run_config(
+        dataset or parse_dataset_spec(DEFAULT_DATASET),
+        tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else None, args.n,
+        args.seed if args.seed is not None else 0, device=args.device or "auto", data_dir=args.data_dir,
+        download=args.download, inception_weights=args.inception_weights)
+    if args.reference is not None:
+        from genbench.reference_stats import with_reference
+
+        run = dataclasses.replace(run, metrics=with_reference(run.metrics, args.reference))
+    out = args.out if args.out is not None else default_run_path(f"{Path(run.dataset.name).name}-{label}")
+    plan, rundir, data, cell = scoring.prepare_new(args.samples, run, label, out, n_given=args.n is not None)
+    return _execute(plan, rundir, data, "score", extra_cells=(cell,))
+
+
+def command_stats(args: argparse.Namespace) -> int:
+    from genbench.data.resolve import parse_dataset_spec
+    from genbench.reference_stats import write_statistics
+
+    provenance = write_statistics(parse_dataset_spec(args.dataset or DEFAULT_DATASET), args.output,
+                                  extractor=args.extractor, n=args.n, split=args.split,
+                                  keep_features=not args.no_features, device=args.device or "auto",
+                                  data_dir=args.data_dir,
+                                  download=args.download, inception_weights=args.inception_weights)
+    extractor, dataset = provenance["extractor"], provenance["dataset"]
+    weights = f", weights {extractor['weights_sha256'][:12]}…" if extractor.get("weights_sha256") else ""
+    print(f"wrote {args.output}: {dataset['name']} {dataset['split']} split, n = {dataset['n']}, "
+          f"{extractor['name']} features ({extractor['dim']}-d{weights})"
+          + ("" if not args.no_features else ", statistics only"))
     return EXIT_OK
 
 

@@ -22,6 +22,10 @@ def measure(model: GenerativeModel, data: Data, metrics: Sequence[Metric], conte
     """Every metric's records for ``model``: measured, n/a with the reason, or failed with it."""
     records: list[Record] = []
     for metric in metrics:
+        if model.samples_only and not metric.from_samples:
+            records.extend(metric.not_available(f"samples only: {metric.name} needs the model itself, not a file "
+                                                "of its samples"))
+            continue
         missing = metric.missing_capability(model)
         if missing:
             records.extend(metric.not_available(missing, estimator=NO_ESTIMATOR))

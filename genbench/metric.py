@@ -46,6 +46,9 @@ class Metric(abc.ABC):
     config_class: ClassVar[type[Config]] = NoOptions
     requires_any: ClassVar[frozenset[Capability]] = frozenset()
     """The model needs at least one of these (empty: no requirement)."""
+    from_samples: ClassVar[bool] = False
+    """True when the metric needs nothing of a model but its samples (``GenerativeModel.draw``), so that
+    it also measures a file of samples (``genbench score``)."""
 
     def __init__(self, config: Config | None = None, **options: Any):
         if config is not None and options:

@@ -50,6 +50,9 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     name: ClassVar[str]
     config_class: ClassVar[type[Config]] = NoOptions
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SAMPLE})
+    samples_only: ClassVar[bool] = False
+    """True for a set of samples without the model behind them: only metrics computed from samples
+    alone (``Metric.from_samples``) can measure it."""
 
     def __init__(self, config: Config | None = None, **options: Any):
         super().__init__()
@@ -157,6 +160,13 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
             raise UsageError(f"the number of samples must be a positive integer, got {n!r}")
         self._require(Capability.SAMPLE)
         return self._sample(n, generator)
+
+    @torch.no_grad()
+    def draw(self, n: int, generator: torch.Generator | None, batch_size: int = 500) -> torch.Tensor:
+        """n samples on the CPU, drawn by ``sample`` in batches of ``batch_size``: the samples that
+        sample-based metrics compare with the data."""
+        return torch.cat([self.sample(min(batch_size, n - start), generator).detach().cpu()
+                          for start in range(0, n, batch_size)])
 
     @torch.no_grad()
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:

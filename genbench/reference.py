@@ -3,13 +3,11 @@ of a synthetic dataset, or, where none is known, the real data itself."""
 
 from __future__ import annotations
 
-import torch
-
 from genbench.config import NoOptions
 from genbench.data.info import DataInfo
 from genbench.data.splits import Split, TrueDistribution
-from genbench.errors import UsageError
 from genbench.model import Capability, GenerativeModel
+from genbench.sample_set import FixedSamples
 
 TRUE_DISTRIBUTION = "true-density"
 REAL_DATA = "real-data"
@@ -47,7 +45,7 @@ class TrueModel(GenerativeModel):
         return self.distribution.sample(n, generator)
 
 
-class RealData(GenerativeModel):
+class RealData(FixedSamples):
     """Held-out real data as a sampler: ``sample(n)`` draws n distinct training examples.
 
     Sample-based metrics compare samples with the test split, so this gives their real-vs-real
@@ -56,22 +54,6 @@ class RealData(GenerativeModel):
     """
 
     name = REAL_DATA
-    config_class = NoOptions
-    capabilities = frozenset({Capability.SAMPLE})
 
     def __init__(self, pool: Split):
-        super().__init__()
-        self.pool = pool
-        self.build(pool.info)
-
-    def _build(self, info: DataInfo) -> None:
-        pass
-
-    def _fit(self, x, x_val, generator) -> None:
-        pass
-
-    def _sample(self, n, generator):
-        if n > len(self.pool):
-            raise UsageError(f"{self.name} holds {len(self.pool)} {self.pool.name} examples and cannot draw "
-                             f"{n} distinct ones; ask for n ≤ {len(self.pool)}")
-        return self.pool.x[torch.randperm(len(self.pool), generator=generator)[:n]].clone()
+        super().__init__(pool.x, pool.info, f"{pool.name} examples")

@@ -41,10 +41,20 @@ class RunDir:
         self.path = Path(path)
 
     @classmethod
-    def create(cls, path: Path) -> RunDir:
+    def refuse_existing(cls, path: Path) -> None:
+        """Raise ``UsageError`` when ``path`` is a file or a folder that is not empty."""
         path = Path(path)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise UsageError(f"{path} already exists and is not empty; finish it with --resume or choose another --out")
+        if path.is_dir() and any(path.iterdir()):
+            hint = ("finish it with --resume or choose another --out" if (path / CONFIG).is_file()
+                    else "choose another --out")
+            raise UsageError(f"{path} already exists and is not empty; {hint}")
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{path} is a file; --out takes a folder for the run directory")
+
+    @classmethod
+    def create(cls, path: Path) -> RunDir:
+        cls.refuse_existing(path)
+        path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 

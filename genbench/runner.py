@@ -39,6 +39,7 @@ from genbench.reference import REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, RealDat
 from genbench.report import write_report
 from genbench.rng import make_generator
 from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, LATENT, METRICS, SAMPLES, TIMINGS, RunDir
+from genbench.sample_set import FixedSamples
 from genbench.specs import Spec, parse_spec
 
 log = logging.getLogger(__name__)
@@ -137,16 +138,41 @@ class RunOutcome:
     summary_text: str
 
 
-def start(run: RunConfig, out: Path) -> tuple[Plan, RunDir]:
-    """Validate ``run`` and create its directory (refusing one that exists)."""
-    the_plan = plan(run)
+def load_data(the_plan: Plan) -> Data:
+    run = the_plan.run
+    return the_plan.source.load(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
+
+
+def prepare(the_plan: Plan) -> Data:
+    """Load the data and make every check that needs it, before a run directory exists or anything is
+    trained: checkpoints trained on other data are refused, and each metric prepares what all models
+    share (extractor weights, reference features), so that a missing or mismatched file stops the
+    run here with one line."""
+    run = the_plan.run
+    data = load_data(the_plan)
+    refuse_foreign_checkpoints(the_plan.models, data)
+    context = EvalContext(seed=run.seeds[0], device=resolve_device(run.device), weights=run.weights())
+    for metric in the_plan.metrics:
+        metric.prepare(data, context)
+    return data
+
+
+def start(run: RunConfig, out: Path, the_plan: Plan | None = None, data: Data | None = None,
+          ) -> tuple[Plan, RunDir, Data]:
+    """Validate ``run`` (unless its plan is given), prepare it, then create its directory (refusing one
+    that exists): a run refused for its input leaves no directory behind."""
+    the_plan = the_plan if the_plan is not None else plan(run)
+    RunDir.refuse_existing(out)
+    data = data if data is not None else prepare(the_plan)
     rundir = RunDir.create(out)
     rundir.write_json(CONFIG, the_plan.resolved())
-    return the_plan, rundir
+    return the_plan, rundir, data
 
 
-def reopen(out: Path, device: str | None = None, inception_weights: str | None = None) -> tuple[Plan, RunDir]:
-    """The plan stored in an existing run directory, for ``--resume`` (device and weights file may change)."""
+def reopen(out: Path, device: str | None = None, inception_weights: str | None = None,
+           ) -> tuple[Plan, RunDir, Data]:
+    """The plan stored in an existing run directory, prepared, for ``--resume`` (device and weights file
+    may change)."""
     rundir = RunDir.existing(out)
     stored = rundir.read_json(CONFIG)
     try:
@@ -157,7 +183,8 @@ def reopen(out: Path, device: str | None = None, inception_weights: str | None =
         run = dataclasses.replace(run, device=device)
     if inception_weights is not None:
         run = dataclasses.replace(run, inception_weights=inception_weights)
-    return plan(run), rundir
+    the_plan = plan(run)
+    return the_plan, rundir, prepare(the_plan)
 
 
 def describe_data(data: Data) -> dict[str, Any]:
@@ -181,34 +208,57 @@ class Cell:
     trained: bool = True
     checkpoints: Mapping[int, SavedModel] | None = None
     """By seed, the checkpoint to measure instead of training (``--models NAME:checkpoint=PATH``)."""
+    seeds: tuple[int, ...] | None = None
+    """The seeds this column is measured for (None: every seed of the run)."""
+    provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Added to the details of every record of the column (a samples file's description)."""
+
+    def details(self, seed: int) -> dict[str, Any]:
+        """What every record of (this column, seed) says of where the model came from."""
+        if self.checkpoints is None:
+            return dict(self.provenance)
+        saved = self.checkpoints[seed]
+        return {**self.provenance, "checkpoint": {"path": str(saved.path), "sha256": saved.sha256}}
 
 
-def execute(the_plan: Plan, rundir: RunDir, progress_note: Callable[[str], None] = log.info) -> RunOutcome:
-    """Run every cell not yet in metrics.csv; write metrics.csv after each and the tables at the end."""
+def record_environment(rundir: RunDir, device: torch.device) -> None:
+    """environment.json: this session's environment; a later session (resume, score) is appended to it."""
+    now = environment(device)
+    if not rundir.file(ENVIRONMENT).exists():
+        rundir.write_json(ENVIRONMENT, now)
+        return
+    first = rundir.read_json(ENVIRONMENT)
+    rundir.write_json(ENVIRONMENT, {**first, "later_sessions": [*first.get("later_sessions", []), now]})
+
+
+def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[[str], None] = log.info, *,
+            extra_cells: tuple[Cell, ...] = ()) -> RunOutcome:
+    """Run every cell not yet in metrics.csv; write metrics.csv after each and the tables at the end.
+
+    ``data``: the plan's dataset, prepared (``prepare``). ``extra_cells``: columns beyond the plan's models
+    (a samples file), placed after them and before the reference column."""
     run = the_plan.run
     device = resolve_device(run.device)
-    rundir.write_json(ENVIRONMENT, environment(device))
-    data = the_plan.source.load(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
+    record_environment(rundir, device)
     rundir.write_json(DATASET, describe_data(data))
-    refuse_foreign_checkpoints(the_plan.models, data)
     frame = rundir.read_metrics()
     done = set(zip(frame.model, frame.seed.astype("Int64")))
     timings = rundir.read_json(TIMINGS) if rundir.file(TIMINGS).exists() else {}
-    cells = [Cell(m.label, m.make, checkpoints=m.checkpoints) for m in the_plan.models]
+    cells = [*(Cell(m.label, m.make, checkpoints=m.checkpoints) for m in the_plan.models), *extra_cells]
     if data.true_distribution is not None:
         truth = data.true_distribution
         cells.append(Cell(TRUE_DISTRIBUTION, lambda: TrueModel(truth, data.info), trained=False))
     elif any(not m.missing_capability(RealData(data.train)) for m in the_plan.metrics):
         cells.append(Cell(REAL_DATA, lambda: RealData(data.train), trained=False))
-    context = EvalContext(seed=run.seeds[0], device=device, weights=run.weights())
-    for metric in the_plan.metrics:
-        metric.prepare(data, context)
     if not rundir.file(SAMPLES).joinpath("data.png").exists():
         save_samples(rundir.file(SAMPLES) / "data.png", data.test.x[:GRID_SIZE * 16], data, f"{data.name}: test data")
+    skipped = [(c.label, s) for s in run.seeds for c in cells if (c.label, s) in done]
+    if skipped:
+        progress_note(f"{len(skipped)} cell(s) already in {rundir.file(METRICS)}, skipped: "
+                      + ", ".join(f"{label} seed {seed}" for label, seed in skipped))
     for seed in run.seeds:
         for cell in cells:
-            if (cell.label, seed) in done:
-                progress_note(f"{cell.label} seed {seed}: already in {rundir.file(METRICS)}, skipped")
+            if (cell.label, seed) in done or (cell.seeds is not None and seed not in cell.seeds):
                 continue
             records, timing = run_cell(cell, data, the_plan.metrics, seed, device, rundir, run.weights())
             frame = in_cell_order(pd.concat([frame, to_frame(records)], ignore_index=True), cells, run.seeds)
@@ -241,12 +291,10 @@ def run_cell(
     saved = cell.checkpoints[seed] if cell.checkpoints is not None else None
 
     def finish(records: list[Record]) -> list[Record]:
-        """The cell's identity on every record, and the checkpoint measured where there is one."""
+        """The cell's identity on every record, and where its model came from (a checkpoint, a file)."""
         records = [r.identify(model=cell.label, dataset=data.name, seed=seed) for r in records]
-        if saved is None:
-            return records
-        origin = {"path": str(saved.path), "sha256": saved.sha256}
-        return [dataclasses.replace(r, details={**r.details, "checkpoint": origin}) for r in records]
+        origin = cell.details(seed)
+        return [dataclasses.replace(r, details={**r.details, **origin}) for r in records] if origin else records
 
     def every_metric(make_records: Callable[[Metric], list[Record]]) -> list[Record]:
         return finish([r for m in metrics for r in make_records(m)])
@@ -299,7 +347,7 @@ def save_sample_figures(model: GenerativeModel, data: Data, stem: Path, label: s
     generator = make_generator(seed)
     n = samples_needed(data.info)
     if model.has(Capability.SAMPLE):
-        samples = model.sample(min(n, len(data.train)) if model.name == REAL_DATA else n, generator)
+        samples = model.sample(min(n, len(model)) if isinstance(model, FixedSamples) else n, generator)
         save_samples(stem.with_name(stem.name + ".png"), samples, data, f"{label} (seed {seed})")
     if model.has(Capability.DECODER) and data.info.value_type is not ValueType.CATEGORICAL:
         decoded = model.decode(model.sample_latent(n, generator))

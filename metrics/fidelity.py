@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,7 @@ from genbench.cache import Cache, cache_root
 from genbench.config import require, require_positive
 from genbench.data.info import ValueType
 from genbench.data.splits import Data, Split
+from genbench.errors import UsageError
 from genbench.features import FeatureExtractor, PreparedExtractor
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
@@ -55,6 +58,8 @@ from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gauss
 from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.records import Record
+
+log = logging.getLogger(__name__)
 
 FIGURES = ("is", "fid", "kid", "precision", "recall", "density", "coverage")
 OWN_BALLS = frozenset({"recall"})
@@ -81,6 +86,9 @@ class FidelityOptions(SampleOptions):
     kid_subset_size: int | None = None
     """KID subsets' size (default: the whole sets up to 4 096 samples, else 1 000 as torch-fidelity)."""
     isc_splits: int = 10
+    reference: str | None = None
+    """A reference statistics file (``genbench stats``, or pytorch-fid's mu/sigma .npz) to compare with,
+    instead of the features of the split; it must match this run's extractor, n, split and dataset."""
 
     def validate(self) -> None:
         super().validate()
@@ -200,9 +208,19 @@ def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int, device: tor
     return out[KEY_METRIC_PRECISION], out[KEY_METRIC_RECALL]
 
 
-def refusals(n_fake: int, n_real: int, prepared: PreparedExtractor, o: FidelityOptions) -> dict[str, str]:
-    """Figures that cannot be computed from these sample sizes or this extractor, with the reason."""
+STATISTICS_ONLY = ("the reference statistics file holds only the Gaussian statistics (mu, sigma) that FID needs; "
+                   "this figure needs the reference features (genbench stats keeps them)")
+
+
+def refusals(n_fake: int, n_real: int | None, prepared: PreparedExtractor, o: FidelityOptions,
+             real_features: bool = True) -> dict[str, str]:
+    """Figures that cannot be computed from these sample sizes or this extractor, with the reason;
+    ``n_real`` None: unknown (statistics from a file that does not say), ``real_features`` False: the
+    reference has statistics but no features."""
     reasons: dict[str, str] = {}
+    if not real_features:
+        reasons.update(dict.fromkeys(("kid", "precision", "recall", "density", "coverage"), STATISTICS_ONLY))
+        n_real = n_real if n_real is not None else n_fake
     if prepared.logits is None:
         reasons["is"] = f"the {prepared.name} extractor gives no class probabilities, which IS needs"
     elif n_fake < o.isc_splits:
@@ -222,7 +240,7 @@ def refusals(n_fake: int, n_real: int, prepared: PreparedExtractor, o: FidelityO
     return reasons
 
 
-def figures(fake: FeatureSet, real: FeatureSet, o: FidelityOptions, rng_seed: int, device: torch.device, *,
+def figures(fake: FeatureSet, real: FeatureSet | None, o: FidelityOptions, rng_seed: int, device: torch.device, *,
             skip: frozenset[str] = frozenset(), real_stats: GaussianStatistics | None = None,
             ) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
     """Every figure not in ``skip``: {name: value}, and extra details per figure.
@@ -270,17 +288,25 @@ ESTIMATORS = {
 # ----------------------------------------------------------------------------------- the reference
 @dataclasses.dataclass
 class Reference:
-    """What every model's measurement on one dataset shares: the extractor and the real features."""
+    """What every model's measurement on one dataset shares: the extractor and the real features (None
+    when only their statistics are known, from a pytorch-fid file)."""
 
     extractor: PreparedExtractor
     module: Any
-    real: FeatureSet
+    real: FeatureSet | None
     real_stats: GaussianStatistics
     split: str
     cache_hit: bool
+    origin: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Where the reference came from, when not from the split itself (a statistics file)."""
+
+    @property
+    def n(self) -> int | None:
+        """Reference examples behind the statistics (None: unknown)."""
+        return self.real_stats.n if self.real_stats.n > 0 else None
 
     def describe(self, data: Data) -> dict[str, Any]:
-        return {"split": self.split, "n": len(self.real), "dataset_fingerprint": data.fingerprint[:16]}
+        return {"split": self.split, "n": self.n, "dataset_fingerprint": data.fingerprint[:16], **self.origin}
 
 
 def reference_rows(split: Split, n: int) -> torch.Tensor:
@@ -315,6 +341,37 @@ def load_reference(prepared: PreparedExtractor, module: Any, data: Data, split: 
     return Reference(prepared, module, real, stats, split.name, hit)
 
 
+def reference_from_file(path: Path, prepared: PreparedExtractor, module: Any, data: Data, split: Split, n: int,
+                        device: torch.device) -> Reference:
+    """The reference read from a statistics file, refused (``UsageError``, exit 2) when it was not measured
+    under this run's protocol: another extractor or weights, n, split or dataset. A pytorch-fid file says
+    none of these: it is used for FID alone, with a warning, when its dimension fits."""
+    from genbench.metrics.reference_file import read_reference_file
+
+    file = read_reference_file(path)
+    if file.dim != prepared.dim:
+        raise UsageError(f"{path} holds statistics of {file.dim}-dimensional features; the {prepared.name} "
+                         f"extractor gives {prepared.dim}")
+    if file.provenance is None:
+        log.warning("%s holds only mu and sigma (pytorch-fid's format): its extractor, weights and n cannot be "
+                    "checked against this run's %s features; FID alone is computed from it", path, prepared.name)
+        stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), 0)
+        return Reference(prepared, module, None, stats, split.name, False, file.describe())
+    saved, dataset = file.provenance.get("extractor", {}), file.provenance.get("dataset", {})
+    expected = {"extractor": (saved.get("name"), prepared.name),
+                "extractor weights (SHA-256)": (saved.get("weights_sha256"), prepared.weights_sha256),
+                "n": (dataset.get("n"), n), "split": (dataset.get("split"), split.name),
+                "dataset fingerprint": (dataset.get("fingerprint"), data.fingerprint)}
+    for what, (theirs, ours) in expected.items():
+        if theirs != ours:
+            raise UsageError(f"{path} was computed with {what} {theirs}; this run's protocol has {ours} "
+                             "(figures under different protocols are never compared): write it again with "
+                             "genbench stats under this run's options")
+    features = None if file.features is None else FeatureSet(file.features)
+    stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), n)
+    return Reference(prepared, module, features, stats, split.name, False, file.describe())
+
+
 # ------------------------------------------------------------------------------------- the adapter
 def auto_extractor(data: Data, context: EvalContext) -> str | None:
     """The extractor ``auto`` stands for on ``data`` (None: none fits)."""
@@ -340,6 +397,7 @@ class Fidelity(Metric):
     produces = FIGURES
     config_class = FidelityOptions
     requires_any = frozenset({Capability.SAMPLE})
+    from_samples = True
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -376,11 +434,15 @@ class Fidelity(Metric):
             from genbench.metrics.fidelity_extractors import build
 
             o: FidelityOptions = self.config
-            split = o.reference(data)
+            split = o.reference_split(data)
             prepared = extractor.prepare(data, context)
             module = build(prepared, context.device)
-            self._references[key] = load_reference(prepared, module, data, split, o.sample_count(split),
-                                                   o.batch_size, context)
+            if o.reference is not None:
+                self._references[key] = reference_from_file(Path(o.reference), prepared, module, data, split,
+                                                            o.sample_count(split), context.device)
+            else:
+                self._references[key] = load_reference(prepared, module, data, split, o.sample_count(split),
+                                                       o.batch_size, context)
         return self._references[key]
 
     def prepare(self, data: Data, context: EvalContext) -> None:
@@ -395,20 +457,20 @@ class Fidelity(Metric):
         n = o.sample_count(data.split(ref.split))
         x = draw_samples(model, n, context.generator(self.name), o.batch_size)
         fake = extract_features(ref.module, prepared, prepared.to_input(x), o.batch_size, context.device)
-        refused = refusals(len(fake), len(ref.real), prepared, o)
+        refused = refusals(len(fake), ref.n, prepared, o, real_features=ref.real is not None)
         skip = frozenset(refused)
         rng_seed = FIDELITY_SEED + context.seed
         values, extra = figures(fake, ref.real, o, rng_seed, context.device, skip=skip, real_stats=ref.real_stats)
 
         generator, replicates = context.generator(f"{self.name}/bootstrap"), o.replicates(n)
         kernels = None
-        if replicates and "kid" not in skip and WholeSetKernels.applies(len(fake), len(ref.real), o):
+        if replicates and "kid" not in skip and WholeSetKernels.applies(len(fake), ref.n, o):
             kernels = WholeSetKernels(fake.features, ref.real.features)
         spreads = {}
         for distinct, excluded in ((False, OWN_BALLS), (True, frozenset(FIGURES) - OWN_BALLS)):
             def replicate(rows: torch.Tensor, leave: frozenset = skip | excluded) -> dict[str, float]:
                 # A resample with repeated rows kept once may be too small for a figure the whole set allowed.
-                leave = leave | frozenset(refusals(len(rows), len(ref.real), prepared, o))
+                leave = leave | frozenset(refusals(len(rows), ref.n, prepared, o, real_features=ref.real is not None))
                 reuse = kernels is not None and "kid" not in leave
                 out = figures(fake.rows(rows), ref.real, o, rng_seed, context.device,
                               skip=leave | ({"kid"} if reuse else set()), real_stats=ref.real_stats)[0]

@@ -76,6 +76,7 @@ class RingModes(Metric):
     produces = ("modes_captured", "high_quality")
     config_class = ModesOptions
     requires_any = frozenset({Capability.SAMPLE})
+    from_samples = True
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
         truth = data.true_distribution
@@ -87,7 +88,7 @@ class RingModes(Metric):
         o: ModesOptions = self.config
         truth = data.true_distribution
         n_modes = len(truth.means)
-        n = o.sample_count(o.reference(data))
+        n = o.sample_count(o.reference_split(data))
         nearest, distance = truth.nearest_mode(draw_samples(model, n, context.generator(self.name), o.batch_size))
 
         def figures(rows: torch.Tensor) -> dict[str, float]:

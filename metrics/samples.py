@@ -64,7 +64,7 @@ class SampleOptions(Config):
             return self.bootstrap
         return DEFAULT_BOOTSTRAP if n <= BOOTSTRAP_DEFAULT_MAX_N else 0
 
-    def reference(self, data: Data) -> Split:
+    def reference_split(self, data: Data) -> Split:
         return data.split(self.split)
 
 
@@ -76,10 +76,8 @@ def require_finite(x: torch.Tensor, message: str) -> torch.Tensor:
 
 
 def draw_samples(model: GenerativeModel, n: int, generator: torch.Generator, batch_size: int) -> torch.Tensor:
-    """n samples (n, *shape) from ``model`` in batches, on the CPU; non-finite samples raise ``GenbenchError``."""
-    return torch.cat([require_finite(model.sample(min(batch_size, n - start), generator).detach().cpu(),
-                                     f"{model.name} produced non-finite samples")
-                      for start in range(0, n, batch_size)])
+    """n samples (n, *shape) from ``model.draw`` on the CPU; non-finite samples raise ``GenbenchError``."""
+    return require_finite(model.draw(n, generator, batch_size), f"{model.name} produced non-finite samples")
 
 
 def encode_all(model: GenerativeModel, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:

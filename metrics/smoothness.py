@@ -170,7 +170,7 @@ class LatentSmoothness(Metric):
         ref = self.features.reference(data, context)
         if ref is None:
             return self.not_available(self.features.extractor_for(data, context)[1] or "no feature space")
-        split = o.reference(data)
+        split = o.reference_split(data)
         n = o.pair_count(split)
         if n < 2:
             return self.not_available(f"{split} holds too few examples for two pairs")

@@ -140,8 +140,17 @@ def test_an_existing_run_directory_is_never_overwritten(tmp_path, cli):
     out.mkdir()
     (out / "metrics.csv").write_text("precious\n")
     result = cli("run", "--out", out, "--models", "naive-bayes")
-    assert result.code == 2 and "already exists" in result.err and "--resume" in result.err
+    assert result.code == 2 and "already exists" in result.err and "choose another --out" in result.err
+    assert "--resume" not in result.err  # not a run directory: resuming it cannot work
     assert (out / "metrics.csv").read_text() == "precious\n"
+    (out / "config.json").write_text("{}")
+    assert "finish it with --resume" in cli("run", "--out", out, "--models", "naive-bayes").err
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    result = cli("run", "--out", a_file, "--models", "naive-bayes")
+    assert result.code == 2 and result.err == f"genbench run: error: {a_file} is a file; --out takes a folder for " \
+                                              "the run directory\n"
+    assert a_file.read_text() == "mine\n"
 
 
 def test_resume_skips_finished_cells(tmp_path, cli, finished_run):
@@ -151,7 +160,8 @@ def test_resume_skips_finished_cells(tmp_path, cli, finished_run):
     frame[frame.model != "vae"].to_csv(out / "metrics.csv", index=False)  # as if killed during vae
     result = cli("run", "--resume", "--out", out)
     assert result.code == 0
-    assert "naive-bayes seed 0: already in" in result.err and "vae seed 0: done" in result.err
+    assert "cell(s) already in" in result.err and "naive-bayes seed 0" in result.err
+    assert "vae seed 0: done" in result.err
     same_figures(out, finished_run)
 
 

@@ -114,7 +114,7 @@ def test_a_killed_run_resumes_without_losing_finished_cells(tmp_path):
     resumed = subprocess.run([sys.executable, "-m", "genbench", "run", "--resume", "--out", str(out)],
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert "naive-bayes seed 0: already in" in resumed.stderr
+    assert "1 cell(s) already in" in resumed.stderr and "skipped: naive-bayes seed 0" in resumed.stderr
     final = read_metrics(out)
     assert set(final.model) == {"naive-bayes", "vae", "pca"} and (final.status == "ok").all()
     pd.testing.assert_frame_equal(untimed(final[final.model == "naive-bayes"]), untimed(killed))

@@ -1,0 +1,126 @@
+"""``genbench score``: a model known only by its samples, measured under a dataset's protocol.
+
+The samples (a folder of images or an array file, ``genbench.data.sample_files``) become a column
+(``SampleSet``) measured by the metrics computed from samples alone, exactly as ``genbench run``
+measures a model on that dataset: the same extractor, n, reference split and seed. Either a new run
+directory holds it beside the real-data reference (``--out``), or it joins a finished run's tables
+(``--into``), where the rows that need the model itself say "samples only".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from genbench import catalog, runner
+from genbench.data.sample_files import read_samples
+from genbench.data.splits import Data
+from genbench.defaults import DEFAULT_METRICS
+from genbench.errors import UsageError
+from genbench.metric import Metric
+from genbench.metrics.samples import SampleOptions
+from genbench.reference import REFERENCES
+from genbench.rundir import CONFIG, RunDir
+from genbench.sample_set import SampleSet
+from genbench.specs import Spec
+
+log = logging.getLogger(__name__)
+
+SCORED = "scored"
+"""config.json's entry of the columns ``genbench score`` added: label → the samples file's description."""
+
+
+def default_metrics() -> tuple[Spec, ...]:
+    """The default metrics that measure samples alone (fidelity, modes)."""
+    return tuple(Spec(name) for name in DEFAULT_METRICS if catalog.METRICS.get(name).from_samples)
+
+
+def protocol_n(metric: Metric, data: Data) -> int | None:
+    """How many samples ``metric`` compares on ``data`` (None: it draws none)."""
+    config = metric.config
+    if not metric.from_samples or not isinstance(config, SampleOptions):
+        return None
+    return config.sample_count(config.reference_split(data))
+
+
+def check_sample_count(rows: int, metrics: tuple[Metric, ...], data: Data, n_given: bool) -> None:
+    """Refuse a file with fewer samples than the protocol compares (unless ``--n`` set the protocol)."""
+    needed = max((n for n in (protocol_n(m, data) for m in metrics) if n is not None), default=0)
+    if rows < needed:
+        advice = ("lower --n to score at a smaller n" if n_given else
+                  f"pass --n {rows} to score at n = {rows}, whose figures are not comparable with n = {needed}")
+        raise UsageError(f"the samples file holds {rows} samples; {data.name}'s protocol compares {needed} "
+                         f"(n: the reference split's size, at most 10 000); {advice}")
+    if rows > needed:
+        log.info("scoring the first %d of the %d samples (the protocol's n)", needed, rows)
+
+
+def samples_cell(label: str, samples: Path, data: Data, metrics: tuple[Metric, ...], seed: int,
+                 n_given: bool) -> tuple[runner.Cell, dict[str, Any]]:
+    """The column of a samples file, read and checked against the data and the protocol's n."""
+    x, source = read_samples(samples, data.info)
+    check_sample_count(len(x), metrics, data, n_given)
+    cell = runner.Cell(label, lambda: SampleSet(x, data.info, source), trained=False, seeds=(seed,),
+                       provenance={"samples": source})
+    return cell, source
+
+
+def with_n(specs: tuple[Spec, ...], n: int | None) -> tuple[Spec, ...]:
+    """The metric specs with ``n`` set on those that draw samples (None: unchanged)."""
+    if n is None:
+        return specs
+    return tuple(s.with_defaults(n=n) if issubclass(catalog.METRICS.get(s.name).config_class, SampleOptions) else s
+                 for s in specs)
+
+
+Prepared = tuple[runner.Plan, RunDir, Data, runner.Cell]
+"""What ``runner.execute`` needs to measure the samples: the plan, the run directory, the loaded data and
+the samples' column."""
+
+
+def prepare_new(samples: Path, run: runner.RunConfig, label: str, out: Path, n_given: bool) -> Prepared:
+    """A new run directory for the samples' column and the real-data (or true-density) reference."""
+    if label in REFERENCES:
+        raise UsageError(f"--label {label} is the name of a reference column; choose another")
+    the_plan = runner.plan(run)
+    RunDir.refuse_existing(out)
+    data = runner.prepare(the_plan)
+    cell, source = samples_cell(label, samples, data, the_plan.metrics, run.seeds[0], n_given)
+    the_plan, rundir, data = runner.start(run, out, the_plan, data)
+    rundir.write_json(CONFIG, {**rundir.read_json(CONFIG), SCORED: {label: source}})
+    return the_plan, rundir, data, cell
+
+
+def prepare_into(samples: Path, into: Path, label: str, seed: int | None, dataset: Spec | None,
+                 device: str | None, inception_weights: str | None) -> Prepared:
+    """The samples' column added to a finished run, under that run's dataset, metrics and options."""
+    the_plan, rundir, data = runner.reopen(into, device=device, inception_weights=inception_weights)
+    run = the_plan.run
+    if dataset is not None and dataset.label != run.dataset.label:
+        raise UsageError(f"{into} measured {run.dataset.label}, not {dataset.label}; drop --dataset, or score into "
+                         "a run on that dataset")
+    frame = rundir.read_metrics()
+    missing = [f"{m.label} seed {s}" for s in run.seeds for m in the_plan.models
+               if not ((frame.model == m.label) & (frame.seed == s)).any()]
+    if missing:
+        raise UsageError(f"{into} is unfinished ({', '.join(missing[:3])}{' …' if len(missing) > 3 else ''} not "
+                         f"measured); finish it with genbench run --resume --out {into} first")
+    if label in set(frame.model) or label in REFERENCES:
+        raise UsageError(f"{into} already has a column {label!r}; choose another --label")
+    seed = run.seeds[0] if seed is None else seed
+    if seed not in run.seeds:
+        raise UsageError(f"--seed {seed} is not one of the run's seeds ({', '.join(map(str, run.seeds))})")
+    cell, source = samples_cell(label, samples, data, the_plan.metrics, seed, n_given=False)
+    config = rundir.read_json(CONFIG)
+    rundir.write_json(CONFIG, {**config, SCORED: {**config.get(SCORED, {}), label: {**source, "seed": seed}}})
+    return the_plan, rundir, data, cell
+
+
+def score_run_config(dataset: Spec, metrics: tuple[Spec, ...] | None, n: int | None, seed: int,
+                     **settings: Any) -> runner.RunConfig:
+    """The run ``genbench score`` makes: no models, the sample metrics, one seed."""
+    return dataclasses.replace(runner.RunConfig(), dataset=dataset, models=(),
+                               metrics=with_n(metrics if metrics is not None else default_metrics(), n),
+                               seeds=(seed,), **settings)
