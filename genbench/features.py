@@ -45,6 +45,8 @@ class PreparedExtractor:
     weights_sha256: str | None = None
     provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
     """How inputs are made (resize, channels, quantisation) and anything else a record should carry."""
+    no_logits_reason: str = ""
+    """Why there are no logits (IS is n/a with this reason), where the extractor's own words say more."""
 
     def fidelity_options(self) -> dict[str, Any]:
         """Keyword options for torch-fidelity's extractor constructor."""

@@ -252,6 +252,7 @@ def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[
         cells.append(Cell(REAL_DATA, lambda: RealData(data.train), trained=False))
     if not rundir.file(SAMPLES).joinpath("data.png").exists():
         save_samples(rundir.file(SAMPLES) / "data.png", data.test.x[:GRID_SIZE * 16], data, f"{data.name}: test data")
+    order = column_order(frame, [m.label for m in the_plan.models], [c.label for c in extra_cells])
     skipped = [(c.label, s) for s in run.seeds for c in cells if (c.label, s) in done]
     if skipped:
         progress_note(f"{len(skipped)} cell(s) already in {rundir.file(METRICS)}, skipped: "
@@ -261,7 +262,7 @@ def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[
             if (cell.label, seed) in done or (cell.seeds is not None and seed not in cell.seeds):
                 continue
             records, timing = run_cell(cell, data, the_plan.metrics, seed, device, rundir, run.weights())
-            frame = in_cell_order(pd.concat([frame, to_frame(records)], ignore_index=True), cells, run.seeds)
+            frame = in_cell_order(pd.concat([frame, to_frame(records)], ignore_index=True), order, run.seeds)
             rundir.write_metrics(frame)
             timings[f"{cell.label}/seed={seed}"] = timing
             rundir.write_json(TIMINGS, timings)
@@ -271,10 +272,17 @@ def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[
     return RunOutcome(rundir.path, frame, failed, text)
 
 
-def in_cell_order(frame: pd.DataFrame, cells: list[Cell], seeds: tuple[int, ...]) -> pd.DataFrame:
-    """Rows ordered by seed, then model as planned, records of a cell in their own order: a
+def column_order(frame: pd.DataFrame, planned: list[str], extra: list[str]) -> list[str]:
+    """The columns' order: the planned models, then the columns already in metrics.csv that this session
+    did not plan (added by genbench score), then ``extra``, then the reference columns."""
+    earlier = [label for label in dict.fromkeys(frame.model) if label not in {*planned, *extra, *REFERENCES}]
+    return [*planned, *earlier, *extra, *REFERENCES]
+
+
+def in_cell_order(frame: pd.DataFrame, order: list[str], seeds: tuple[int, ...]) -> pd.DataFrame:
+    """Rows ordered by seed, then column (``column_order``), records of a cell in their own order: a
     resumed run writes the same metrics.csv as an uninterrupted one."""
-    labels = {cell.label: i for i, cell in enumerate(cells)}
+    labels = {label: i for i, label in enumerate(order)}
     seed_order = {seed: i for i, seed in enumerate(seeds)}
     key = frame.seed.map(seed_order).astype(float) * (len(labels) + 1) + frame.model.map(labels).astype(float)
     return normalise(frame.iloc[key.argsort(kind="stable")])

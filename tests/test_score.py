@@ -88,6 +88,8 @@ def test_into_adds_a_column_to_a_finished_run(gan_run, tmp_path, cli):
     assert json.loads((copy / "config.json").read_text())["scored"]["my-gan"]["seed"] == 0
     again = cli("score", root / "gan.npz", "--into", copy, "--label", "my-gan")
     assert again.code == 2 and "already has a column 'my-gan'" in again.err
+    assert cli("score", root / "gan-pngs", "--into", copy, "--label", "second", "--quiet").code == 0
+    assert list(dict.fromkeys(RunDir(copy).read_metrics().model)) == ["gan", "vae", "my-gan", "second", "real-data"]
 
 
 def test_into_refuses_options_that_would_change_the_protocol(gan_run, cli):
