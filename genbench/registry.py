@@ -21,6 +21,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import keyword
+import os
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Generic, TypeVar
@@ -152,6 +154,8 @@ class Registry(Generic[T]):
         if not is_import_path(path):
             raise UsageError(f"{self.kind} {path!r} is not an import path; write package.module:Class")
         module_name, _, attribute = path.partition(":")
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.append(os.getcwd())  # as python -m does: a module beside the command is found
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
