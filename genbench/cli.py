@@ -381,7 +381,8 @@ def command_score(args: argparse.Namespace) -> int:
     from genbench.rundir import default_run_path
     from genbench.specs import parse_specs
 
-    label = args.label or args.samples.expanduser().name.split(".")[0]
+    samples = args.samples.expanduser()
+    label = args.label or (samples.stem if samples.is_file() else samples.name)
     dataset = parse_dataset_spec(args.dataset) if args.dataset else None
     if args.into is not None:
         given = [flag for flag, value in (("--metrics", args.metrics), ("--n", args.n), ("--data-dir", args.data_dir),
