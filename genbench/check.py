@@ -10,7 +10,8 @@ A run with S seeds regresses on a metric when it is worse than the reference mea
 
 the spread the difference of two seed means has when nothing changed; σ is floored at 10⁻⁶·|mean|
 so that a deterministic figure still gets a tolerance. A protocol that differs (dataset,
-extractor, n, estimator, a model the reference checks but the run lacks) cannot be compared.
+extractor or its weights, n, estimator, the run's budget, a model the reference checks but the run
+lacks) cannot be compared: exit status 2, not a regression.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pandas as pd
 
 from genbench.atomic import write_json
 from genbench.directions import higher_is_better
-from genbench.errors import UsageError
+from genbench.errors import UsageError, first_sentence
 from genbench.records import OK, TIMED
 
 FORMAT = "genbench-baseline"
@@ -48,7 +49,6 @@ class Comparison:
     run: float
     tolerance: float
     higher_is_better: bool
-    note: str = ""
 
     @property
     def change(self) -> float:
@@ -87,8 +87,20 @@ def extractor_weights(details: str) -> str | None:
         return None
 
 
-def make_reference(frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:
-    """The reference document of a finished run (needs two seeds or more for a spread)."""
+PROTOCOL_RUN_FIELDS = ("budget",)
+"""Run settings that are part of the protocol: a smoke-budget reference says nothing of a default-budget run."""
+
+
+def run_protocol(config: dict[str, Any]) -> dict[str, Any]:
+    """The protocol's part of a run's config.json: its budget."""
+    run = config.get("run", {}) if isinstance(config, dict) else {}
+    return {field: run.get(field) for field in PROTOCOL_RUN_FIELDS}
+
+
+def make_reference(frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...],
+                   run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The reference document of a finished run (needs two seeds or more for a spread); ``run``: the
+    run's protocol settings (``run_protocol``)."""
     stats = seed_statistics(frame, metrics)
     if not stats:
         raise UsageError(f"the run has no measured {', '.join(metrics)} to keep as a reference")
@@ -96,26 +108,45 @@ def make_reference(frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[
     if few:
         raise UsageError(f"a reference needs two seeds or more for its tolerance; {few[0]} has one "
                          "(run with --seeds 0,1,2)")
-    return {"format": FORMAT, "version": VERSION, "dataset": dataset, "metrics": list(metrics), "values": stats}
+    document = {"format": FORMAT, "version": VERSION, "dataset": dataset, "metrics": list(metrics), "values": stats}
+    return {**document, "run": run} if run else document
 
 
 def read_reference(path: Path) -> dict[str, Any]:
+    """The baseline at ``path``; ``UsageError`` (exit 2, one line) for a file that is missing, unreadable,
+    not JSON, or not a genbench baseline."""
     try:
         reference = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"no baseline at {path}; create one with genbench check RUN_DIR --baseline {path} "
                          "--update") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder; --baseline takes the baseline's JSON file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a text file; --baseline takes a JSON file written by --update") from None
     except (OSError, json.JSONDecodeError) as error:
-        raise UsageError(f"cannot read the baseline {path}: {error}") from None
+        raise UsageError(f"cannot read the baseline {path}: {first_sentence(error)}") from None
     if not isinstance(reference, dict) or reference.get("format") != FORMAT or reference.get("version") != VERSION:
         raise UsageError(f"{path} is not a genbench baseline (format {FORMAT}, version {VERSION})")
+    missing = [key for key in ("dataset", "metrics", "values") if not isinstance(reference.get(key), dict | list)]
+    if missing:
+        raise UsageError(f"{path} is a damaged genbench baseline: it has no {', '.join(missing)}; write it again "
+                         "with --update")
     return reference
 
 
 def compare(frame: pd.DataFrame, dataset: dict[str, Any], reference: dict[str, Any],
-            metrics: tuple[str, ...] | None = None, sigmas: float = DEFAULT_SIGMAS) -> list[Comparison]:
-    """Every (model, metric) the reference holds, compared; ``ProtocolMismatch`` when incomparable."""
+            metrics: tuple[str, ...] | None = None, sigmas: float = DEFAULT_SIGMAS,
+            run: dict[str, Any] | None = None) -> list[Comparison]:
+    """Every (model, metric) the reference holds, compared; ``ProtocolMismatch`` when incomparable.
+    ``run``: the run's protocol settings (``run_protocol``), compared with the reference's where it has them."""
     metrics = tuple(metrics or reference["metrics"])
+    for field, theirs in reference.get("run", {}).items():
+        mine = (run or {}).get(field)
+        if mine != theirs:
+            raise ProtocolMismatch(f"the run's {field} is {mine!r}, the baseline's {theirs!r}: a baseline only gates "
+                                   f"runs of its own {field} (rerun with --{field} {theirs}, or make a baseline for "
+                                   f"{mine!r} with --update)")
     ref_data = reference["dataset"]
     if ref_data.get("name") != dataset.get("name"):
         raise ProtocolMismatch(f"the run is on {dataset.get('name')}, the baseline on {ref_data.get('name')}")
@@ -141,9 +172,11 @@ def compare(frame: pd.DataFrame, dataset: dict[str, Any], reference: dict[str, A
             sigma = max(ref["std"], RELATIVE_FLOOR * abs(ref["mean"]))
             tolerance = sigmas * sigma * math.sqrt(1 / len(mine["seeds"]) + 1 / len(ref["seeds"]))
             weights = (mine.get("extractor_weights"), ref.get("extractor_weights"))
-            note = ("the feature extractor's weights differ from the baseline's; the figures may shift"
-                    if None not in weights and weights[0] != weights[1] else "")
-            comparisons.append(Comparison(model, metric, ref["mean"], mine["mean"], tolerance, direction, note))
+            if None not in weights and weights[0] != weights[1]:
+                raise ProtocolMismatch(f"{model} {metric}: the feature extractor's weights differ from the baseline's "
+                                       f"(SHA-256 {weights[0][:12]}… in the run, {weights[1][:12]}… in the baseline): "
+                                       "figures in another feature space are not compared")
+            comparisons.append(Comparison(model, metric, ref["mean"], mine["mean"], tolerance, direction))
     missing = [m for m in metrics if not any(c.metric == m for c in comparisons)]
     if missing:
         raise UsageError(f"the baseline holds no {', '.join(missing)}; valid: {', '.join(reference['metrics'])}")
@@ -157,11 +190,11 @@ def report(comparisons: list[Comparison]) -> str:
         verdict = "REGRESSED" if c.regressed else ("improved" if c.change > c.tolerance else "ok")
         lines.append(f"{c.model:<14} {c.metric:<16} {c.reference:>12.4g} {c.run:>12.4g} {c.change:>+10.3g} "
                      f"{c.tolerance:>10.3g}  {verdict}")
-    lines += [f"note: {note}" for note in dict.fromkeys(c.note for c in comparisons if c.note)]
     return "\n".join(lines)
 
 
-def update(path: Path, frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:
-    reference = make_reference(frame, dataset, metrics)
+def update(path: Path, frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...],
+           run: dict[str, Any] | None = None) -> dict[str, Any]:
+    reference = make_reference(frame, dataset, metrics, run)
     write_json(Path(path), reference)
     return reference

@@ -427,31 +427,35 @@ def command_report(args: argparse.Namespace) -> int:
     from genbench.report import REPORT_HTML, write_report
     from genbench.rundir import METRICS, RunDir
 
+    if not args.run_dir.is_dir():
+        raise UsageError(f"{args.run_dir} does not exist" if not args.run_dir.exists() else
+                         f"{args.run_dir} is a file; genbench report takes a run directory")
     rundir = RunDir(args.run_dir)
     if not rundir.file(METRICS).is_file():
         raise UsageError(f"{args.run_dir} has no {METRICS} to build a report from")
-    print(write_report(rundir))
+    print(write_report(rundir, rundir.read_metrics(required=True)))
     print(f"report: {rundir.file(REPORT_HTML)}")
     return EXIT_OK
 
 
 def command_check(args: argparse.Namespace) -> int:
     from genbench import check
-    from genbench.rundir import DATASET, RunDir
+    from genbench.rundir import CONFIG, DATASET, RunDir
 
     rundir = RunDir.existing(args.run_dir)
     if not rundir.file(DATASET).exists():
         raise UsageError(f"{rundir.path} has no {DATASET}; it was written by an older genbench, rerun it")
-    frame, dataset = rundir.read_metrics(), rundir.read_json(DATASET)
+    frame, dataset = rundir.read_metrics(required=True), rundir.read_json(DATASET)
+    run = check.run_protocol(rundir.read_json(CONFIG))
     metrics = tuple(m for m in args.metrics.split(",") if m) if args.metrics else None
     if args.update:
-        reference = check.update(args.baseline, frame, dataset, metrics or check.DEFAULT_METRICS)
+        reference = check.update(args.baseline, frame, dataset, metrics or check.DEFAULT_METRICS, run)
         models = ", ".join(reference["values"])
         print(f"wrote {args.baseline}: {', '.join(reference['metrics'])} of {models}")
         return EXIT_OK
     if args.sigmas <= 0:
         raise UsageError(f"--sigmas must be positive, got {args.sigmas}")
-    comparisons = check.compare(frame, dataset, check.read_reference(args.baseline), metrics, args.sigmas)
+    comparisons = check.compare(frame, dataset, check.read_reference(args.baseline), metrics, args.sigmas, run)
     print(check.report(comparisons))
     regressions = [c for c in comparisons if c.regressed]
     if regressions:

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from genbench.atomic import write_json, write_text
-from genbench.errors import UsageError
+from genbench.errors import UsageError, first_sentence
 from genbench.records import COLUMNS, normalise
 
 CONFIG = "config.json"
@@ -72,8 +72,8 @@ class RunDir:
     def read_json(self, name: str) -> Any:
         try:
             return json.loads(self.file(name).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise UsageError(f"cannot read {self.file(name)}: {error}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise UsageError(f"cannot read {self.file(name)}: {first_sentence(error)}") from None
 
     def write_json(self, name: str, obj: Any) -> None:
         write_json(self.file(name), obj)
@@ -82,17 +82,25 @@ class RunDir:
         write_text(self.file(name), text)
 
     # ------------------------------------------------------------------------------------ metrics
-    def read_metrics(self) -> pd.DataFrame:
+    def read_metrics(self, required: bool = False) -> pd.DataFrame:
+        """metrics.csv; empty when it does not exist yet, unless ``required`` (then ``UsageError``, as for
+        a file that cannot be read or holds no records)."""
         path = self.file(METRICS)
         if not path.exists():
+            if required:
+                raise UsageError(f"{self.path} has no {METRICS}: no cell has finished")
             return normalise(pd.DataFrame(columns=COLUMNS))
         try:
             frame = pd.read_csv(path, keep_default_na=False, na_values={"value": ["", "nan"], "stderr": ["", "nan"]})
+        except pd.errors.EmptyDataError:
+            raise UsageError(f"{path} is empty") from None
         except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-            raise UsageError(f"cannot read {path}: {error}") from None
+            raise UsageError(f"cannot read {path}: {first_sentence(error)}") from None
         missing = [c for c in COLUMNS if c not in frame.columns]
         if missing:
             raise UsageError(f"{path} lacks the columns {', '.join(missing)}; is it a genbench metrics.csv?")
+        if required and frame.empty:
+            raise UsageError(f"{path} holds no records")
         return normalise(frame)
 
     def write_metrics(self, frame: pd.DataFrame) -> None:

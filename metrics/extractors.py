@@ -32,6 +32,7 @@ from genbench.features import FeatureExtractor, PreparedExtractor
 from genbench.metric import EvalContext
 from genbench.metrics.domain import DomainNetSpec, TrainingOptions, accuracy, train_domain_net
 from genbench.metrics.inception_port import PACKAGE, is_torchscript, packaged_torchscript, port, read_torchscript
+from genbench.metrics.shipped import find_shipped
 
 PORT_VERSION = 1
 """Bumped when ``inception_port`` changes, so that weights ported before are ported again."""
@@ -174,7 +175,7 @@ def version_of(package: str) -> str:
 
 
 class DomainExtractor(FeatureExtractor):
-    """A small CNN trained on the dataset's labels (cached by dataset fingerprint): 128 features, logits."""
+    """A small CNN trained on the dataset's labels (shipped for digits and shapes, else trained and cached)."""
 
     name = "domain"
 
@@ -185,26 +186,42 @@ class DomainExtractor(FeatureExtractor):
         return reason
 
     def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
-        channels, height, width = data.info.shape
-        spec = DomainNetSpec(channels, height, width, int(data.info.n_classes))
-        options = TrainingOptions()
-        parts = {"extractor": self.name, "dataset": data.fingerprint, "architecture": spec.to_dict(),
-                 "training": options.to_dict()}
-
-        def train() -> tuple[dict[str, torch.Tensor], dict[str, object]]:
-            net = train_domain_net(data.train, spec, options, device=context.device)
-            return net.state_dict(), {"architecture": spec.to_dict(), "training": options.to_dict(),
-                                      "trained_on": "train", "test_accuracy": accuracy(net, data.test)}
-
-        cache = Cache(cache_root(context.cache_dir), "extractors")
-        _, meta, _ = cache.fetch(parts, train)
-        path = cache.paths(parts)[0]
+        _, height, width = data.info.shape
+        key = domain_key(data)
+        shipped = find_shipped(key)
+        if shipped is not None:
+            path, meta = shipped
+            origin = f"shipped with genbench ({path.name}, trained with torch {meta['trained_with']['torch']})"
+        else:
+            cache = Cache(cache_root(context.cache_dir), "extractors")
+            _, meta, _ = cache.fetch(key, lambda: train_domain_entry(data, context.device))
+            path, origin = cache.paths(key)[0], "trained on this machine and cached (no shipped file for this data)"
         return PreparedExtractor(
             name=self.name, fidelity_name="genbench-domain", features="features", logits="logits",
-            dim=spec.features, to_input=as_float, weights=path, weights_sha256=file_sha256(path),
+            dim=DomainNetSpec(**meta["architecture"]).features, to_input=as_float, weights=path,
+            weights_sha256=file_sha256(path),
             provenance={"resize": f"none: the classifier takes the data's {height}×{width} images",
-                        "classifier_test_accuracy": meta["test_accuracy"], "trained_on": "train split"},
+                        "classifier_test_accuracy": meta["test_accuracy"], "trained_on": "train split",
+                        "weights_origin": origin},
         )
+
+
+def domain_key(data: Data) -> dict[str, object]:
+    """What a domain classifier depends on: the dataset's content, the architecture, the training options."""
+    channels, height, width = data.info.shape
+    spec = DomainNetSpec(channels, height, width, int(data.info.n_classes))
+    return {"extractor": DomainExtractor.name, "dataset": data.fingerprint, "architecture": spec.to_dict(),
+            "training": TrainingOptions().to_dict()}
+
+
+def train_domain_entry(data: Data, device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
+    """A freshly trained domain classifier of ``data``: its state dict and metadata (architecture,
+    training options, test accuracy)."""
+    key = domain_key(data)
+    spec, options = DomainNetSpec(**key["architecture"]), TrainingOptions()
+    net = train_domain_net(data.train, spec, options, device=device)
+    return net.state_dict(), {"architecture": spec.to_dict(), "training": options.to_dict(), "trained_on": "train",
+                              "test_accuracy": accuracy(net, data.test)}
 
 
 class RawExtractor(FeatureExtractor):

@@ -96,3 +96,67 @@ def test_check_usage_errors(baseline_run, cli, tmp_path):
     missing = cli("check", root / "base", "--baseline", tmp_path / "none.json")
     assert missing.code == 2 and "--update" in missing.err
     assert json.loads(baseline.read_text())["values"]["vae"]["log_likelihood"]["seeds"] == [0, 1]
+
+
+def test_other_extractor_weights_are_a_protocol_difference():
+    def with_weights(values, sha):
+        frame = frame_of(values)
+        frame["details"] = json.dumps({"extractor": {"weights_sha256": sha}})
+        return frame
+
+    reference = make_reference(with_weights([9.0, 10.0, 11.0], "a" * 64), DATASET, ("fid",))
+    assert len(compare(with_weights([10.0, 10.0], "a" * 64), DATASET, reference)) == 1
+    with pytest.raises(ProtocolMismatch, match="the feature extractor's weights differ from the baseline's "
+                                               r"\(SHA-256 bbbbbbbbbbbb… in the run, aaaaaaaaaaaa… in the baseline\)"):
+        compare(with_weights([10.0, 10.0], "b" * 64), DATASET, reference)
+
+
+def test_a_baseline_of_another_budget_is_a_protocol_difference():
+    reference = make_reference(frame_of([9.0, 10.0, 11.0]), DATASET, ("fid",), run={"budget": "smoke"})
+    assert len(compare(frame_of([10.0, 10.0]), DATASET, reference, run={"budget": "smoke"})) == 1
+    with pytest.raises(ProtocolMismatch, match="the run's budget is 'default', the baseline's 'smoke'"):
+        compare(frame_of([10.0, 10.0]), DATASET, reference, run={"budget": "default"})
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "is not a text file; --baseline takes a JSON file written by --update"),
+    (b"not json at all", "cannot read the baseline"),
+    (b'{"format": "genbench-baseline", "version": 1, "dataset": {}}', "is a damaged genbench baseline: it has no "
+                                                                      "metrics, values"),
+    (b"[1, 2]", "is not a genbench baseline"),
+])
+def test_a_malformed_baseline_is_one_line_exit_2(baseline_run, cli, tmp_path, content, says):
+    root, _, _ = baseline_run
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    result = cli("check", root / "base", "--baseline", bad)
+    assert result.code == 2 and says in result.err and result.err.count("\n") == 1, result.err
+
+
+def test_malformed_run_directories_are_one_line_exit_2(baseline_run, cli, tmp_path):
+    root, baseline, _ = baseline_run
+    import shutil
+
+    empty = tmp_path / "empty"
+    shutil.copytree(root / "base", empty)
+    (empty / "metrics.csv").write_text("")
+    for command in (["check", empty, "--baseline", baseline], ["report", empty]):
+        result = cli(*command)
+        assert result.code == 2 and result.err.endswith("metrics.csv is empty\n") and result.err.count("\n") == 1
+    result = cli("report", tmp_path / "nonexistent")
+    assert result.code == 2 and result.err == f"genbench report: error: {tmp_path / 'nonexistent'} does not exist\n"
+    (empty / "metrics.csv").unlink()
+    result = cli("check", empty, "--baseline", baseline)
+    assert result.code == 2 and "has no metrics.csv: no cell has finished" in result.err
+
+
+def test_a_default_budget_run_against_a_smoke_baseline_is_exit_2(cli, tmp_path):
+    args = ["--models", "naive-bayes", "--seeds", "0,1", "--metrics", "log-likelihood", "--quiet"]
+    assert cli("run", "--out", tmp_path / "smoke", "--budget", "smoke", *args).code == 0
+    baseline = tmp_path / "smoke.json"
+    assert cli("check", tmp_path / "smoke", "--baseline", baseline, "--metrics", "log_likelihood", "--update").code == 0
+    assert json.loads(baseline.read_text())["run"] == {"budget": "smoke"}
+    assert cli("run", "--out", tmp_path / "default", *args).code == 0
+    result = cli("check", tmp_path / "default", "--baseline", baseline)
+    assert result.code == 2 and "the run's budget is 'default', the baseline's 'smoke'" in result.err
+    assert "REGRESSED" not in result.out

@@ -163,3 +163,42 @@ def test_genbench_list_shows_the_extractors(cli):
     assert result.code == 0
     for name in ("inception", "domain", "raw"):
         assert name in result.out
+
+
+@pytest.mark.parametrize("name", ["digits", "shapes"])
+def test_built_in_labelled_datasets_use_the_shipped_classifier(name, monkeypatch, repo_root):
+    """No training: the classifier is the file in the package, whatever the torch release or machine."""
+    import json
+
+    from genbench.metrics import extractors
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a shipped classifier must not be retrained")
+
+    monkeypatch.setattr(extractors, "train_domain_net", no_training)
+    prepared = DomainExtractor().prepare(genbench.load_dataset(name), EvalContext())
+    shipped = json.loads(prepared.weights.with_suffix(".json").read_text())
+    assert prepared.weights.parent.name == "shipped" and prepared.weights_sha256 == shipped["sha256"]
+    assert prepared.provenance["weights_origin"].startswith("shipped with genbench")
+    assert prepared.provenance["classifier_test_accuracy"] > 0.9
+    assert set(load_tensors(prepared.weights)) >= {"head.weight", "body.0.weight"}  # weights_only=True
+    if name == "digits":  # the classifier behind results/baselines/digits-smoke.json
+        baseline = json.loads((repo_root / "results" / "baselines" / "digits-smoke.json").read_text())
+        assert baseline["values"]["gan"]["fid"]["extractor_weights"] == prepared.weights_sha256
+
+
+def test_a_damaged_shipped_file_is_refused(tmp_path, digits):
+    import shutil
+
+    from genbench.errors import GenbenchError
+    from genbench.metrics.extractors import domain_key
+    from genbench.metrics.shipped import FOLDER, find_shipped
+
+    for suffix in (".pt", ".json"):
+        shutil.copy(FOLDER / f"domain-digits{suffix}", tmp_path / f"domain-digits{suffix}")
+    assert find_shipped(domain_key(digits), tmp_path)[0] == tmp_path / "domain-digits.pt"
+    with open(tmp_path / "domain-digits.pt", "r+b") as handle:
+        handle.seek(1000)
+        handle.write(b"\x00\x01")
+    with pytest.raises(GenbenchError, match="does not match the SHA-256 in domain-digits.json"):
+        find_shipped(domain_key(digits), tmp_path)

@@ -62,6 +62,7 @@ def test_built_wheel_installs_only_the_genbench_namespace(repo_root, tmp_path):
     assert top_level == {"genbench"}
     assert "genbench/baselines/vae.py" in names
     assert "genbench/metrics/likelihood.py" in names
+    assert {"genbench/metrics/shipped/domain-digits.pt", "genbench/metrics/shipped/domain-digits.json"} <= set(names)
     assert genbench.__version__ in wheel.name
 
 

@@ -1,0 +1,79 @@
+"""Domain classifiers shipped with genbench: frozen weight files for the built-in labelled datasets.
+
+The ``domain`` extractor defines the feature space of every sample-quality figure on a dataset, so
+it is part of the protocol: a classifier retrained on another machine or torch release gives other
+weights and moves every FID. The built-in datasets whose data ship with genbench or are rendered by
+it (``digits``, ``shapes``) therefore come with their classifier as a file in the package
+(``metrics/shipped/``, about 140 kB each): ``<name>.pt``, the state dict, read with
+``torch.load(weights_only=True)``, and ``<name>.json``, the cache entry's key (the dataset's content
+fingerprint, the architecture, the training options), the classifier's test accuracy, the torch
+release that trained it and the SHA-256 of the ``.pt``, checked before use. A dataset with no shipped
+file (your own data, a new version of a dataset, or MNIST, Fashion-MNIST and CIFAR-10, whose files
+genbench cannot hold) has its classifier trained once and cached, as before.
+
+To regenerate the shipped files (after changing the architecture or training options, which changes
+their keys), on a quiet machine, then commit them with the baselines that depend on them:
+
+    python -m genbench.metrics.shipped digits shapes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genbench.atomic import write_json
+from genbench.cache import as_json, file_sha256, save_tensors
+from genbench.errors import GenbenchError
+
+FOLDER = Path(__file__).resolve().parent / "shipped"
+FORMAT = 1
+
+
+def find_shipped(key: Mapping[str, Any], folder: Path = FOLDER) -> tuple[Path, dict[str, Any]] | None:
+    """The shipped weights whose key is ``key`` and their metadata, or None; ``GenbenchError`` when the
+    file's SHA-256 is not the one recorded (a damaged install)."""
+    wanted = as_json(key)
+    for description in sorted(folder.glob("*.json")):
+        entry = json.loads(description.read_text(encoding="utf-8"))
+        if entry.get("key") != wanted:
+            continue
+        weights = description.with_suffix(".pt")
+        if not weights.is_file() or file_sha256(weights) != entry.get("sha256"):
+            raise GenbenchError(f"{weights} does not match the SHA-256 in {description.name}: the installed "
+                                "genbench is damaged; reinstall it")
+        return weights, entry["meta"]
+    return None
+
+
+def ship(name: str, folder: Path = FOLDER) -> Path:
+    """Train the domain classifier of the registered dataset ``name`` afresh and write it to ``folder``."""
+    import genbench
+    from genbench.metrics.extractors import domain_key, train_domain_entry
+
+    data = genbench.load_dataset(name)
+    key = domain_key(data)
+    state, meta = train_domain_entry(data, torch.device("cpu"))
+    weights = folder / f"domain-{name}.pt"
+    save_tensors(weights, state)
+    meta = {**meta, "dataset": name, "trained_with": {"torch": torch.__version__}}
+    write_json(weights.with_suffix(".json"), {"format": FORMAT, "key": as_json(key), "meta": meta,
+                                              "sha256": file_sha256(weights)})
+    return weights
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Regenerate the domain classifiers shipped with genbench.")
+    parser.add_argument("datasets", nargs="+", help="registered dataset names, e.g. digits shapes")
+    for name in parser.parse_args().datasets:
+        weights = ship(name)
+        print(f"{weights}: sha256 {file_sha256(weights)}")  # noqa: T201 - a command-line tool
+
+
+if __name__ == "__main__":
+    main()
