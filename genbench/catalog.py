@@ -1,6 +1,8 @@
 """The registries of models, datasets, metrics and feature extractors, filled here by explicit calls.
 
-A new model, dataset, metric or extractor is one new module plus one line below. Models from
+A new model, dataset, metric or extractor is one new module plus one line below, which names its
+class by import path: nothing is imported until the name is used, so ``import genbench.catalog``
+and a mistyped name cost no torch import. Models from
 outside genbench need no line here: an installed package names them in the entry-point group
 ``genbench.models`` (``MODEL_ENTRY_POINTS``), or the user gives an import path
 (``mypackage.models:MyModel``).
@@ -8,60 +10,45 @@ outside genbench need no line here: an installed package names them in the entry
 
 from __future__ import annotations
 
-from genbench.baselines.autoencoder import Autoencoder
-from genbench.baselines.beta_vae import BetaVAE
-from genbench.baselines.gan import GAN
-from genbench.baselines.naive_bayes import NaiveBayes
-from genbench.baselines.pca import PCA
-from genbench.baselines.vae import VAE
-from genbench.data.digits import Digits
-from genbench.data.rings import Rings
-from genbench.data.shapes import Shapes
-from genbench.data.source import DatasetSource
-from genbench.data.torchvision_sets import BinarizedMnist, Cifar10, FashionMnist, Mnist
-from genbench.data.wardrobe import Wardrobe
-from genbench.features import FeatureExtractor
-from genbench.metric import Metric
-from genbench.metrics.disentanglement import Disentanglement
-from genbench.metrics.extractors import DomainExtractor, InceptionExtractor, RawExtractor
-from genbench.metrics.fidelity import Fidelity
-from genbench.metrics.likelihood import LogLikelihood
-from genbench.metrics.modes import RingModes
-from genbench.metrics.smoothness import LatentSmoothness
-from genbench.metrics.throughput import SamplingThroughput
-from genbench.model import GenerativeModel
+from typing import TYPE_CHECKING
+
 from genbench.registry import Registry
 
+if TYPE_CHECKING:
+    from genbench.data.source import DatasetSource
+    from genbench.features import FeatureExtractor
+    from genbench.metric import Metric
+    from genbench.model import GenerativeModel
+
 MODEL_ENTRY_POINTS = "genbench.models"
-MODELS: Registry[GenerativeModel] = Registry("model", GenerativeModel, entry_point_group=MODEL_ENTRY_POINTS,
-                                             import_paths=True)
-MODELS.register("naive-bayes", NaiveBayes)
-MODELS.register("pca", PCA)
-MODELS.register("ae", Autoencoder)
-MODELS.register("vae", VAE)
-MODELS.register("beta-vae", BetaVAE)
-MODELS.register("gan", GAN)
+MODELS: Registry[GenerativeModel] = Registry("model", "genbench.model:GenerativeModel",
+                                             entry_point_group=MODEL_ENTRY_POINTS, import_paths=True)
+MODELS.register("naive-bayes", "genbench.baselines.naive_bayes:NaiveBayes")
+MODELS.register("pca", "genbench.baselines.pca:PCA")
+MODELS.register("ae", "genbench.baselines.autoencoder:Autoencoder")
+MODELS.register("vae", "genbench.baselines.vae:VAE")
+MODELS.register("beta-vae", "genbench.baselines.beta_vae:BetaVAE")
+MODELS.register("gan", "genbench.baselines.gan:GAN")
 
-DATASETS: Registry[DatasetSource] = Registry("dataset", DatasetSource)
-DATASETS.register("digits", Digits)
-DATASETS.register("rings", Rings)
-DATASETS.register("shapes", Shapes)
-DATASETS.register("wardrobe", Wardrobe)
-DATASETS.register("mnist", Mnist)
-DATASETS.register("binarized-mnist", BinarizedMnist)
-DATASETS.register("fashion-mnist", FashionMnist)
-DATASETS.register("cifar10", Cifar10)
+DATASETS: Registry[DatasetSource] = Registry("dataset", "genbench.data.source:DatasetSource")
+DATASETS.register("digits", "genbench.data.digits:Digits")
+DATASETS.register("rings", "genbench.data.rings:Rings")
+DATASETS.register("shapes", "genbench.data.shapes:Shapes")
+DATASETS.register("wardrobe", "genbench.data.wardrobe:Wardrobe")
+DATASETS.register("mnist", "genbench.data.torchvision_sets:Mnist")
+DATASETS.register("binarized-mnist", "genbench.data.torchvision_sets:BinarizedMnist")
+DATASETS.register("fashion-mnist", "genbench.data.torchvision_sets:FashionMnist")
+DATASETS.register("cifar10", "genbench.data.torchvision_sets:Cifar10")
 
-METRICS: Registry[Metric] = Registry("metric", Metric)
-METRICS.register("log-likelihood", LogLikelihood)
-METRICS.register("fidelity", Fidelity)
-METRICS.register("modes", RingModes)
-METRICS.register("sampling-speed", SamplingThroughput)
-METRICS.register("latent-smoothness", LatentSmoothness)
-METRICS.register("disentanglement", Disentanglement)
+METRICS: Registry[Metric] = Registry("metric", "genbench.metric:Metric")
+METRICS.register("log-likelihood", "genbench.metrics.likelihood:LogLikelihood")
+METRICS.register("fidelity", "genbench.metrics.fidelity:Fidelity")
+METRICS.register("modes", "genbench.metrics.modes:RingModes")
+METRICS.register("sampling-speed", "genbench.metrics.throughput:SamplingThroughput")
+METRICS.register("latent-smoothness", "genbench.metrics.smoothness:LatentSmoothness")
+METRICS.register("disentanglement", "genbench.metrics.disentanglement:Disentanglement")
 
-EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", FeatureExtractor)
-EXTRACTORS.register("inception", InceptionExtractor)
-EXTRACTORS.register("domain", DomainExtractor)
-EXTRACTORS.register("raw", RawExtractor)
-
+EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features:FeatureExtractor")
+EXTRACTORS.register("inception", "genbench.metrics.extractors:InceptionExtractor")
+EXTRACTORS.register("domain", "genbench.metrics.extractors:DomainExtractor")
+EXTRACTORS.register("raw", "genbench.metrics.extractors:RawExtractor")

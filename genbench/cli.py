@@ -296,54 +296,31 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from genbench import runner
-    from genbench.data.resolve import parse_dataset_spec
-    from genbench.rundir import default_run_path
-    from genbench.specs import parse_seeds, parse_specs
+    from genbench.run_config import RunConfig, check_names, differences, from_flags
+    from genbench.rundir import CONFIG, RunDir, default_run_path
 
     if args.resume:
         if args.out is None:
             raise UsageError("--resume needs --out DIR, the run directory to finish")
-        given = [flag for flag, value in (("--models", args.models), ("--dataset", args.dataset),
-                 ("--metrics", args.metrics), ("--seeds", args.seeds), ("--budget", args.budget),
-                 ("--epochs", args.epochs), ("--data-dir", args.data_dir), ("--resize", args.resize),
-                 ("--checkpoints", args.checkpoints), ("--reference", args.reference))
-                 if value is not None]
-        if given:
-            raise UsageError(f"--resume takes the configuration from {args.out}/config.json; drop {', '.join(given)}")
+        stored = RunDir.existing(args.out).read_json(CONFIG)
+        try:
+            base = RunConfig.from_dict(stored["run"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise UsageError(f"{args.out / CONFIG} is not a genbench run configuration: {error}") from None
+        differ = differences(from_flags(args, base), base)
+        if differ:
+            raise UsageError(f"--resume finishes the run as {args.out / CONFIG} describes it; these flags differ "
+                             f"from it: {'; '.join(differ)} (drop them, or start a new run with another --out)")
+        from genbench import runner
+
         plan, rundir, data = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
     else:
-        defaults = runner.RunConfig()
-        dataset = parse_dataset_spec(args.dataset) if args.dataset else defaults.dataset
-        models = tuple(parse_specs(args.models)) if args.models is not None else defaults.models
-        seeds = tuple(parse_seeds(args.seeds)) if args.seeds is not None else defaults.seeds
-        if args.checkpoints is not None:
-            from genbench import catalog
-            from genbench.model_plan import checkpoint_specs
+        run = from_flags(args, RunConfig())
+        check_names(run)
+        from genbench import runner
 
-            saved, saved_seeds = checkpoint_specs(args.checkpoints, catalog.MODELS)
-            models = (models if args.models is not None else ()) + tuple(saved)
-            seeds = seeds if args.seeds is not None or not saved_seeds else tuple(saved_seeds)
-        metrics = tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else defaults.metrics
-        if args.reference is not None:
-            from genbench.reference_stats import with_reference
-
-            metrics = with_reference(metrics, args.reference)
-        run = runner.RunConfig(
-            dataset=dataset.with_defaults(resize=args.resize),
-            models=models,
-            metrics=metrics,
-            seeds=seeds,
-            device=args.device or defaults.device,
-            budget=args.budget or defaults.budget,
-            epochs=args.epochs,
-            data_dir=args.data_dir,
-            download=args.download,
-            inception_weights=args.inception_weights,
-        )
         out = args.out if args.out is not None else default_run_path(Path(run.dataset.name).name)
         plan, rundir, data = runner.start(run, out)
-
     return _execute(plan, rundir, data, "run")
 
 
@@ -377,9 +354,8 @@ def _execute(plan, rundir, data, command: str, **execute_options) -> int:
 
 def command_score(args: argparse.Namespace) -> int:
     from genbench import scoring
-    from genbench.data.resolve import parse_dataset_spec
     from genbench.rundir import default_run_path
-    from genbench.specs import parse_specs
+    from genbench.specs import parse_dataset_spec, parse_specs
 
     samples = args.samples.expanduser()
     label = args.label or (samples.stem if samples.is_file() else samples.name)
@@ -407,8 +383,8 @@ def command_score(args: argparse.Namespace) -> int:
 
 
 def command_stats(args: argparse.Namespace) -> int:
-    from genbench.data.resolve import parse_dataset_spec
     from genbench.reference_stats import write_statistics
+    from genbench.specs import parse_dataset_spec
 
     provenance = write_statistics(parse_dataset_spec(args.dataset or DEFAULT_DATASET), args.output,
                                   extractor=args.extractor, n=args.n, split=args.split,

@@ -2,7 +2,10 @@
 classes from outside genbench.
 
 Modelled on torch-fidelity's ``register_feature_extractor``: a name is registered once, and the
-entry must derive from the registry's base class. A registry may also take
+entry must derive from the registry's base class. A registered target is a class, or the import
+path of one (``"genbench.baselines.vae:VAE"``), imported and checked when it is first asked for:
+listing names, and refusing an unknown one, import nothing (no torch), so that a mistyped name is
+reported at once. A registry may also take
 
 - an *import path*, ``package.module:Class`` (``import_paths=True``): the class is imported when
   it is asked for;
@@ -61,27 +64,38 @@ def class_path(target: type) -> str:
 
 
 class Registry(Generic[T]):
-    """Names → classes deriving from ``base``; ``kind`` is the word used in error messages."""
+    """Names → classes deriving from ``base`` (a class, or its import path, imported when first needed);
+    ``kind`` is the word used in error messages."""
 
-    def __init__(self, kind: str, base: type[T], *, entry_point_group: str | None = None,
+    def __init__(self, kind: str, base: type[T] | str, *, entry_point_group: str | None = None,
                  import_paths: bool = False):
         self.kind = kind
-        self.base = base
+        self._base = base
         self.entry_point_group = entry_point_group
         self.import_paths = import_paths
-        self._entries: dict[str, Entry[T]] = {}
+        self._entries: dict[str, Entry[T] | str] = {}
 
-    def register(self, name: str, target: type[T], summary: str | None = None) -> None:
+    @property
+    def base(self) -> type[T]:
+        if isinstance(self._base, str):
+            self._base = _import(self._base)
+        return self._base
+
+    def register(self, name: str, target: type[T] | str, summary: str | None = None) -> None:
+        """Register ``target`` (a class, or the import path of one, checked when first asked for)."""
         if not name or name != name.strip() or any(c in name for c in ",:= "):
             raise ValueError(f"{self.kind} name {name!r} must be non-empty without ',', ':', '=' or spaces")
         if name in self._entries:
             raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = target if isinstance(target, str) else self._registered(name, target, summary)
+
+    def _registered(self, name: str, target: object, summary: str | None = None) -> Entry[T]:
         if not (isinstance(target, type) and issubclass(target, self.base)):
             raise TypeError(f"{self.kind} {name!r} must be a subclass of {self.base.__name__}")
         own_name = getattr(target, "name", name)
         if isinstance(own_name, str) and own_name != name:
             raise ValueError(f"{self.kind} {target.__name__} calls itself {own_name!r}, registered as {name!r}")
-        self._entries[name] = Entry(name, target, summary or _summary(target))
+        return Entry(name, target, summary or _summary(target))
 
     # ------------------------------------------------------------------------------------ lookup
     def get(self, name: str) -> type[T]:
@@ -97,7 +111,10 @@ class Registry(Generic[T]):
                              f"{_describe(points[0])}; uninstall or rename the plugin (its class stays usable "
                              f"as {points[0].value})")
         if name in self._entries:
-            return self._entries[name]
+            entry = self._entries[name]
+            if isinstance(entry, str):
+                entry = self._entries[name] = self._registered(name, _import(entry))
+            return entry
         if len(points) > 1:
             raise UsageError(f"{self.kind} name {name!r} is claimed twice: by the entry points of "
                              f"{_describe(points[0])} and of {_describe(points[1])}; uninstall one")
@@ -183,6 +200,15 @@ class Registry(Generic[T]):
         if not isinstance(getattr(target, "name", None), str):
             raise UsageError(f"{where} has no name: set the class attribute name = '...'")
         return target
+
+
+def _import(path: str) -> type:
+    """The class at ``module:QualName`` (genbench's own registrations: a failure is a bug, not a usage error)."""
+    module, _, attribute = path.partition(":")
+    target: object = importlib.import_module(module)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return target  # type: ignore[return-value]
 
 
 def _summary(target: object) -> str:

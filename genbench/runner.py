@@ -21,10 +21,9 @@ import torch
 from genbench import catalog
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from genbench.data.info import ValueType
-from genbench.data.resolve import dataset_source, parse_dataset_spec
+from genbench.data.resolve import dataset_source
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data
-from genbench.defaults import DEFAULT_DATASET, DEFAULT_METRICS, DEFAULT_MODELS, DEFAULT_SEEDS
 from genbench.devices import resolve_device
 from genbench.environment import environment
 from genbench.errors import CheckpointError, GenbenchError, UsageError
@@ -38,60 +37,11 @@ from genbench.records import Record, normalise, to_frame
 from genbench.reference import REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, RealData, TrueModel
 from genbench.report import write_report
 from genbench.rng import make_generator
+from genbench.run_config import RunConfig
 from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, LATENT, METRICS, SAMPLES, TIMINGS, RunDir
 from genbench.sample_set import FixedSamples
-from genbench.specs import Spec, parse_spec
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class RunConfig:
-    """What ``genbench run`` was asked to do (config.json's "run" entry)."""
-
-    dataset: Spec = Spec(DEFAULT_DATASET)
-    models: tuple[Spec, ...] = tuple(Spec(m) for m in DEFAULT_MODELS)
-    metrics: tuple[Spec, ...] = tuple(Spec(m) for m in DEFAULT_METRICS)
-    seeds: tuple[int, ...] = DEFAULT_SEEDS
-    device: str = "auto"
-    budget: str = "default"
-    epochs: int | None = None
-    data_dir: str | None = None
-    download: bool = False
-    inception_weights: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset.label,
-            "models": [s.label for s in self.models],
-            "metrics": [s.label for s in self.metrics],
-            "seeds": list(self.seeds),
-            "device": self.device,
-            "budget": self.budget,
-            "epochs": self.epochs,
-            "data_dir": self.data_dir,
-            "download": self.download,
-            "inception_weights": self.inception_weights,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        return cls(
-            dataset=parse_dataset_spec(data["dataset"]),
-            models=tuple(parse_spec(m) for m in data["models"]),
-            metrics=tuple(parse_spec(m, "metric") for m in data["metrics"]),
-            seeds=tuple(int(s) for s in data["seeds"]),
-            device=data.get("device", "auto"),
-            budget=data.get("budget", "default"),
-            epochs=data.get("epochs"),
-            data_dir=data.get("data_dir"),
-            download=bool(data.get("download", False)),
-            inception_weights=data.get("inception_weights"),
-        )
-
-    def weights(self) -> dict[str, Path]:
-        """Local weight files by extractor name, for ``EvalContext.weights``."""
-        return {"inception": Path(self.inception_weights)} if self.inception_weights else {}
 
 
 @dataclasses.dataclass(frozen=True)

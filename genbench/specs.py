@@ -9,9 +9,11 @@ label in tables and metrics.csv, so two specs of one model stay apart.
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
-from genbench.errors import UsageError
-from genbench.registry import is_import_path
+from genbench.errors import DataMissingError, UnknownNameError, UsageError
+from genbench.registry import Registry, is_import_path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,3 +80,43 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise UsageError(f"--seeds takes distinct non-negative integers separated by commas, e.g. 0,1,2; got {text!r}")
     return seeds
+
+
+ARRAY_SUFFIXES = (".npy", ".npz", ".pt")
+PATH_ALTERNATIVE = ", or the path of your own data: a folder of PNG/JPEG images or a .npy, .npz or .pt file"
+
+
+def parse_dataset_spec(text: str) -> Spec:
+    """``NAME[:key=value…]`` or ``PATH[:key=value…]``.
+
+    A path may hold ':' itself (``C:\\data``, ``runs/a:b/x.npy``): the longest start of ``text``
+    that ends before a ':' and names an existing file or folder is taken whole as the name.
+    """
+    parts = text.strip().split(":")
+    for end in range(len(parts), 1, -1):
+        head = ":".join(parts[:end])
+        if Path(head).expanduser().exists():
+            return parse_spec(text, "dataset", name=head)
+    return parse_spec(text, "dataset")
+
+
+def check_dataset_name(name: str, registry: Registry) -> bool:
+    """True for a registered dataset, False for the path of an existing file or folder; otherwise
+    ``DataMissingError`` (it looks like a path) or ``UnknownNameError``. Imports nothing."""
+    path = Path(name).expanduser()
+    if name in registry:
+        return True
+    if path.exists():
+        return False
+    if "/" in name or os.sep in name or name.startswith(("~", ".")) or path.suffix.lower() in ARRAY_SUFFIXES:
+        raise DataMissingError(f"there is no file or folder {path} (--dataset takes a registered name or the path "
+                               "of your own data)")
+    raise UnknownNameError("dataset", name, registry.names(), PATH_ALTERNATIVE)
+
+
+def check_names(specs: list[Spec] | tuple[Spec, ...], registry: Registry) -> None:
+    """``UnknownNameError`` for a spec whose name is neither registered nor an import path the registry
+    takes; imports nothing, so a mistyped name is reported before torch loads."""
+    for spec in specs:
+        if not (registry.import_paths and ":" in spec.name) and spec.name not in registry:
+            registry.entry(spec.name)  # raises, listing the valid names

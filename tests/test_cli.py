@@ -166,8 +166,21 @@ def test_resume_skips_finished_cells(tmp_path, cli, finished_run):
 
 
 def test_resume_refuses_new_configuration(tmp_path, cli, finished_run):
-    result = cli("run", "--resume", "--out", finished_run, "--models", "vae")
-    assert result.code == 2 and "drop --models" in result.err
+    result = cli("run", "--resume", "--out", finished_run, "--models", "vae", "--seeds", "0")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert ("these flags differ from it: --models/--checkpoints (vae here, naive-bayes,pca,ae,vae,beta-vae,gan in "
+            "the run) (drop them, or start a new run with another --out)") in result.err  # --seeds 0 is the run's
+
+
+def test_resume_accepts_the_command_it_finishes(tmp_path, cli, finished_run):
+    """A user appends --resume to the command they ran: flags equal to config.json are accepted."""
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(finished_run, out)
+    result = cli("run", "--out", out, "--quiet", *FAST, "--resume")
+    assert result.code == 0, result.err
+    same_figures(out, finished_run)
     result = cli("run", "--resume", "--out", tmp_path)
     assert result.code == 2 and "not a genbench run directory" in result.err
 

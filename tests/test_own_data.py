@@ -14,11 +14,11 @@ from PIL import Image
 import genbench
 from genbench import catalog
 from genbench.data import ValueType
-from genbench.data.resolve import dataset_source, parse_dataset_spec
+from genbench.data.resolve import dataset_source
 from genbench.errors import DataFormatError, DataMissingError, UnknownNameError, UsageError
 from genbench.records import untimed
 from genbench.rundir import RunDir
-from genbench.specs import Spec
+from genbench.specs import Spec, parse_dataset_spec
 
 
 def write_png(path, pixels: np.ndarray) -> None:

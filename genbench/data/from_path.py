@@ -38,10 +38,11 @@ import torch
 
 from genbench.config import Config, require
 from genbench.data.info import DataInfo, ValueType, infer_info
-from genbench.data.readers import ARRAY_SUFFIXES, IMAGE_SUFFIXES, Pool, read_pools
+from genbench.data.readers import IMAGE_SUFFIXES, Pool, read_pools
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data, Split, make_data
 from genbench.errors import DataFormatError, DataMissingError
+from genbench.specs import ARRAY_SUFFIXES
 
 BYTE_LEVELS = 256
 GRID_TOLERANCE = 1e-4  # floats within this many grid steps of k/(L-1) count as on the grid

@@ -31,7 +31,6 @@ from genbench.errors import DataFormatError, first_sentence
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-ARRAY_SUFFIXES = (".npy", ".npz", ".pt")
 SPLIT_NAMES = ("train", "val", "test")
 GREY_MODES = {"1", "L", "LA"}
 COLOUR_MODES = {"P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}

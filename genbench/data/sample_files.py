@@ -25,8 +25,9 @@ import torch
 
 from genbench.data.from_path import example_layout
 from genbench.data.info import DataInfo, ValueType
-from genbench.data.readers import ARRAY_SUFFIXES, IMAGE_SUFFIXES, read_pools
+from genbench.data.readers import IMAGE_SUFFIXES, read_pools
 from genbench.errors import DataFormatError, DataMissingError
+from genbench.specs import ARRAY_SUFFIXES
 
 log = logging.getLogger(__name__)
 
