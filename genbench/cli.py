@@ -206,6 +206,9 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inception-weights", default=None, metavar="PATH",
                         help="torch-fidelity's Inception state dict (weights-inception-2015-12-05-6726825d.pth), for "
                         "the inception extractor; with it, image sets are measured in Inception features")
+    parser.add_argument("--threads", default=None, type=_positive_int, metavar="N",
+                        help="CPU threads torch computes with (default: one per core this process may use, or "
+                        "$OMP_NUM_THREADS); use fewer beside other busy processes")
 
 
 def _add_reference_option(parser: argparse.ArgumentParser) -> None:
@@ -311,17 +314,28 @@ def command_run(args: argparse.Namespace) -> int:
         if differ:
             raise UsageError(f"--resume finishes the run as {args.out / CONFIG} describes it; these flags differ "
                              f"from it: {'; '.join(differ)} (drop them, or start a new run with another --out)")
+        _configure_threads(args)
         from genbench import runner
 
         plan, rundir, data = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
     else:
         run = from_flags(args, RunConfig())
         check_names(run)
+        _configure_threads(args)
         from genbench import runner
 
         out = args.out if args.out is not None else default_run_path(Path(run.dataset.name).name)
         plan, rundir, data = runner.start(run, out)
     return _execute(plan, rundir, data, "run")
+
+
+def _configure_threads(args: argparse.Namespace) -> None:
+    """Set torch's CPU threads (``--threads``) and say so when the machine is already busy."""
+    from genbench.threads import busy_machine, configure_threads
+
+    busy = busy_machine(configure_threads(args.threads))
+    if busy:
+        logging.getLogger("genbench").warning("%s", busy)
 
 
 def _execute(plan, rundir, data, command: str, **execute_options) -> int:
@@ -353,6 +367,7 @@ def _execute(plan, rundir, data, command: str, **execute_options) -> int:
 
 
 def command_score(args: argparse.Namespace) -> int:
+    _configure_threads(args)
     from genbench import scoring
     from genbench.rundir import default_run_path
     from genbench.specs import parse_dataset_spec, parse_specs
@@ -383,6 +398,7 @@ def command_score(args: argparse.Namespace) -> int:
 
 
 def command_stats(args: argparse.Namespace) -> int:
+    _configure_threads(args)
     from genbench.reference_stats import write_statistics
     from genbench.specs import parse_dataset_spec
 

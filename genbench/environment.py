@@ -47,8 +47,11 @@ def device_description(device: torch.device) -> dict[str, Any]:
         return {"type": "cuda", "name": props.name, "memory_gib": round(props.total_memory / 2**30, 1),
                 "capability": f"{props.major}.{props.minor}", "cuda": torch.version.cuda,
                 "cudnn": torch.backends.cudnn.version()}
+    from genbench.threads import available_cores, load_average
+
     return {"type": device.type, "name": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), "cores_available": available_cores(),
+            "load_average_at_start": load_average()}
 
 
 def environment(device: torch.device) -> dict[str, Any]:

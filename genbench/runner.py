@@ -40,6 +40,7 @@ from genbench.rng import make_generator
 from genbench.run_config import RunConfig
 from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, LATENT, METRICS, SAMPLES, TIMINGS, RunDir
 from genbench.sample_set import FixedSamples
+from genbench.threads import busy_machine
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[
     if not rundir.file(SAMPLES).joinpath("data.png").exists():
         save_samples(rundir.file(SAMPLES) / "data.png", data.test.x[:GRID_SIZE * 16], data, f"{data.name}: test data")
     order = column_order(frame, [m.label for m in the_plan.models], [c.label for c in extra_cells])
+    busy_said = False
     skipped = [(c.label, s) for s in run.seeds for c in cells if (c.label, s) in done]
     if skipped:
         progress_note(f"{len(skipped)} cell(s) already in {rundir.file(METRICS)}, skipped: "
@@ -217,6 +219,11 @@ def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[
             timings[f"{cell.label}/seed={seed}"] = timing
             rundir.write_json(TIMINGS, timings)
             progress_note(describe_cell(cell.label, seed, records, timing))
+            if not busy_said and device.type == "cpu":
+                busy = busy_machine(torch.get_num_threads(), running=True)
+                if busy:
+                    log.warning("%s seed %s ran on an oversubscribed machine: %s", cell.label, seed, busy)
+                    busy_said = True
     text = write_report(rundir, frame)
     failed = sorted({f"{m} seed {s}" for m, s, st in zip(frame.model, frame.seed, frame.status) if st == "failed"})
     return RunOutcome(rundir.path, frame, failed, text)
