@@ -26,7 +26,14 @@ import torch.nn.functional as F
 
 from genbench.baselines import nets
 from genbench.baselines.observation import Categorical, network_input, network_input_size
-from genbench.baselines.training import TrainingConfig, autocast, check_finite, epochs_for, minibatches
+from genbench.baselines.training import (
+    TrainingConfig,
+    autocast,
+    check_finite,
+    epochs_for,
+    minibatches,
+    steps_cap,
+)
 from genbench.config import require, require_positive
 from genbench.data.info import DataInfo, ValueType
 from genbench.model import Capability, GenerativeModel
@@ -131,7 +138,7 @@ class GAN(GenerativeModel):
             self.train()
             totals = {"d_loss": 0.0, "g_loss": 0.0}
             examples = self.epoch_examples(x, shuffle)
-            for idx in minibatches(len(x), c.batch_size, shuffle):
+            for idx in minibatches(len(x), c.batch_size, shuffle, steps_cap(c, self.steps_by_budget, len(x))):
                 if len(idx) < 2:  # batch normalisation needs two examples
                     continue
                 with autocast(c, x.device):

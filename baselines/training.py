@@ -61,9 +61,19 @@ def epochs_for(config: TrainingConfig, steps_by_budget: Mapping[str, int], n_tra
     return max(1, math.ceil(steps_by_budget[config.budget] / steps_per_epoch))
 
 
-def minibatches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Indices of a shuffled pass over range(n), in batches (the last may be smaller)."""
-    yield from torch.randperm(n, generator=generator).split(batch_size)
+def steps_cap(config: TrainingConfig, steps_by_budget: Mapping[str, int], n_train: int) -> int | None:
+    """The budget's steps when they are fewer than one epoch's (the smoke budget's 40 on MNIST's 430 per
+    epoch), else None: a budget in whole epochs stays whole."""
+    if config.epochs is not None:
+        return None
+    steps = steps_by_budget[config.budget]
+    return steps if steps < math.ceil(n_train / config.batch_size) else None
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator, limit: int | None = None,
+                ) -> Iterator[torch.Tensor]:
+    """Indices of a shuffled pass over range(n), in batches (the last may be smaller), at most ``limit``."""
+    yield from torch.randperm(n, generator=generator).split(batch_size)[:limit]
 
 
 DIVERGED = 1e10
@@ -138,7 +148,7 @@ def train(
         module.train()
         total = 0.0
         examples = x if epoch_examples is None else epoch_examples(x, shuffle)
-        for idx in minibatches(len(x), config.batch_size, shuffle):
+        for idx in minibatches(len(x), config.batch_size, shuffle, steps_cap(config, steps_by_budget, len(x))):
             with autocast(config, x.device):
                 loss = loss_fn(examples[idx], noise)
             check_finite(loss, "training loss", epoch)

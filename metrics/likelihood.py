@@ -41,11 +41,19 @@ def iw_bound(log_weights: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
 
 
+MAX_ELEMENTS = 1 << 22
+"""Data values (rows × dimensions) one chunk of importance samples decodes at once: 65 536 rows of
+8×8 digits, 5 350 of 28×28 MNIST, about 200 MB of decoder activations, whatever the image size."""
+
+
 def importance_sampled_log_likelihood(
     model: GenerativeModel, x: torch.Tensor, k: int, generator: torch.Generator | None,
-    max_rows: int = 1 << 16,
+    max_elements: int = MAX_ELEMENTS,
 ) -> torch.Tensor:
-    """L_K(x) per example, (N,). The K samples are drawn in chunks of at most ``max_rows`` (k·N)."""
+    """L_K(x) per example, (N,). The K samples are drawn in chunks of at most ``max_elements`` data values
+    (k · N · D): memory stays bounded on large images (K = 1000 on a batch of 256 MNIST images at once
+    would decode 256 000 images)."""
+    max_rows = max(1, max_elements // max(1, x[0].numel()))
     chunk = max(1, min(k, max_rows // max(1, len(x))))
     partial = []
     for start in range(0, k, chunk):

@@ -122,7 +122,8 @@ def test_chunking_over_samples_does_not_change_the_estimate():
     model = fitted(inflate=1.3)
     x = torch.from_numpy(model.marginal().rvs(8, random_state=3)).float()
     whole = importance_sampled_log_likelihood(model, x, 64, torch.Generator().manual_seed(0))
-    chunked = importance_sampled_log_likelihood(model, x, 64, torch.Generator().manual_seed(0), max_rows=8 * 5)
+    chunked = importance_sampled_log_likelihood(model, x, 64, torch.Generator().manual_seed(0),
+                                                max_elements=8 * 5 * x[0].numel())  # 5 samples per chunk
     assert torch.allclose(whole, chunked, atol=1e-12)
 
 

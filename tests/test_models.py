@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 import genbench
 from genbench.baselines.beta_vae import BetaVAEConfig
-from genbench.baselines.training import TrainingConfig, epochs_for
+from genbench.baselines.training import TrainingConfig, epochs_for, steps_cap
 from genbench.baselines.vae import VAEConfig
 from genbench.data import Split
 from genbench.errors import TrainingFailed
@@ -114,6 +114,19 @@ def test_budget_sets_the_number_of_steps_and_epochs_override_it():
     assert epochs_for(config, {"smoke": 40, "default": 4000, "paper": 10**5}, n_train=1000) == 4
     assert epochs_for(config.replace(budget="default"), {"smoke": 40, "default": 4000, "paper": 1}, 1000) == 400
     assert epochs_for(config.replace(epochs=7), {"smoke": 40, "default": 4000, "paper": 1}, 1000) == 7
+
+
+@pytest.mark.parametrize("name", ["vae", "gan"])
+def test_a_budget_shorter_than_an_epoch_is_that_many_steps(name, digits, monkeypatch):
+    """The smoke budget's 40 steps on a dataset of more steps per epoch (MNIST: 430) are 40, not an epoch."""
+    assert steps_cap(TrainingConfig(budget="smoke", batch_size=8), {"smoke": 40}, n_train=1258) == 40
+    assert steps_cap(TrainingConfig(budget="smoke", batch_size=128), {"smoke": 40}, n_train=1258) is None
+    assert steps_cap(TrainingConfig(budget="smoke", batch_size=8, epochs=1), {"smoke": 40}, 1258) is None
+    steps = []
+    original = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: steps.append(1) or original(self, *a, **k))
+    genbench.make_model(name, budget="smoke", batch_size=8, hidden=(16,), width=4).fit(digits.train, digits.val)
+    assert len(steps) == (80 if name == "gan" else 40)  # the GAN steps two optimisers per step
 
 
 def test_mixed_precision_trains(digits):
