@@ -25,9 +25,9 @@ from typing import Any
 import pandas as pd
 
 from genbench.atomic import write_json
-from genbench.directions import higher_is_better
 from genbench.errors import UsageError, first_sentence
 from genbench.records import OK, TIMED
+from genbench.report.summary import Summary
 
 FORMAT = "genbench-baseline"
 VERSION = 1
@@ -154,6 +154,7 @@ def compare(frame: pd.DataFrame, dataset: dict[str, Any], reference: dict[str, A
         raise ProtocolMismatch(f"the run's {dataset.get('name')} differs from the baseline's (content "
                                "fingerprints differ): options, splits or files changed")
     run = seed_statistics(frame, metrics)
+    declared = Summary(frame)
     comparisons = []
     for model, by_metric in reference["values"].items():
         for metric, ref in by_metric.items():
@@ -166,7 +167,7 @@ def compare(frame: pd.DataFrame, dataset: dict[str, Any], reference: dict[str, A
                 if mine["protocol"][field] != ref["protocol"][field]:
                     raise ProtocolMismatch(f"{model} {metric}: {field} is {mine['protocol'][field]!r} in the run "
                                            f"but {ref['protocol'][field]!r} in the baseline")
-            direction = higher_is_better(metric)
+            direction = declared.output(metric).higher_is_better
             if direction is None:
                 raise UsageError(f"{metric} has no better direction; it cannot be gated")
             sigma = max(ref["std"], RELATIVE_FLOOR * abs(ref["mean"]))

@@ -218,7 +218,8 @@ def _add_reference_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+    parser.add_argument("--quiet", action="store_true", help="print only errors and the final paths (no progress, "
+                        "warnings or tables)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -283,7 +284,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     handler.setFormatter(logging.Formatter("genbench: %(message)s"))
     root = logging.getLogger("genbench")
     root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    root.setLevel(logging.ERROR if args.quiet else logging.INFO)  # --quiet: errors and the final paths only
     root.propagate = False
     if not args.debug:
         # Tracebacks of isolated failures go to the run's log file, not the screen.
@@ -314,36 +315,51 @@ def command_run(args: argparse.Namespace) -> int:
         if differ:
             raise UsageError(f"--resume finishes the run as {args.out / CONFIG} describes it; these flags differ "
                              f"from it: {'; '.join(differ)} (drop them, or start a new run with another --out)")
-        _configure_threads(args)
         from genbench import runner
 
-        plan, rundir, data = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
+        plan, rundir = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
+        _configure_threads(args)
+        data = runner.prepare(plan)
     else:
         run = from_flags(args, RunConfig())
         check_names(run)
-        _configure_threads(args)
         from genbench import runner
 
         out = args.out if args.out is not None else default_run_path(Path(run.dataset.name).name)
-        plan, rundir, data = runner.start(run, out)
-    return _execute(plan, rundir, data, "run")
+        plan = runner.plan(run)
+        RunDir.refuse_existing(out)
+        _configure_threads(args)
+        data = runner.prepare(plan)
+        rundir = runner.start(plan, out)
+    return _execute(plan, rundir, data, "run", args.quiet)
 
 
 def _configure_threads(args: argparse.Namespace) -> None:
-    """Set torch's CPU threads (``--threads``) and say so when the machine is already busy."""
-    from genbench.threads import busy_machine, configure_threads
+    """Set torch's CPU threads (``--threads``), before anything heavy runs."""
+    from genbench.threads import configure_threads
 
-    busy = busy_machine(configure_threads(args.threads))
+    configure_threads(args.threads)
+
+
+def _say_if_busy() -> None:
+    """Say when the machine is already busy, once the command's input is checked (so that a usage error
+    stays one line) and before the long work."""
+    import torch
+
+    from genbench.threads import busy_machine
+
+    busy = busy_machine(torch.get_num_threads())
     if busy:
         logging.getLogger("genbench").warning("%s", busy)
 
 
-def _execute(plan, rundir, data, command: str, **execute_options) -> int:
-    """Execute a planned run with its log in run.log; print what it measured and where it is. The exit
-    status says whether a cell failed."""
+def _execute(plan, rundir, data, command: str, quiet: bool = False, **execute_options) -> int:
+    """Execute a planned run with its log in run.log; print the comparison table (unless ``quiet``) and
+    where the run directory is. The exit status says whether a cell failed."""
     from genbench import runner
-    from genbench.rundir import LOG
+    from genbench.rundir import LOG, METRICS
 
+    _say_if_busy()
     file_handler = logging.FileHandler(rundir.file(LOG), encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("genbench").addHandler(file_handler)
@@ -351,13 +367,16 @@ def _execute(plan, rundir, data, command: str, **execute_options) -> int:
     try:
         outcome = runner.execute(plan, rundir, data, **execute_options)
     except KeyboardInterrupt:
-        sys.stderr.write(f"genbench {command}: interrupted; finished cells are in {rundir.file('metrics.csv')}; "
-                         f"finish with: genbench run --resume --out {rundir.path}\n")
+        finished = (f"finished cells are in {rundir.file(METRICS)}" if rundir.file(METRICS).exists()
+                    else "no cell had finished")
+        sys.stderr.write(f"genbench {command}: interrupted; {finished}; finish with: genbench run --resume "
+                         f"--out {rundir.path}\n")
         return EXIT_INTERRUPTED
     finally:
         logging.getLogger("genbench").removeHandler(file_handler)
         file_handler.close()
-    print(outcome.summary_text)
+    if not quiet:
+        print(outcome.summary_text, end="")
     print(f"run directory: {outcome.path}")
     if outcome.failed_cells:
         sys.stderr.write(f"genbench {command}: {len(outcome.failed_cells)} cell(s) failed: "
@@ -367,7 +386,6 @@ def _execute(plan, rundir, data, command: str, **execute_options) -> int:
 
 
 def command_score(args: argparse.Namespace) -> int:
-    _configure_threads(args)
     from genbench import scoring
     from genbench.rundir import default_run_path
     from genbench.specs import parse_dataset_spec, parse_specs
@@ -381,8 +399,9 @@ def command_score(args: argparse.Namespace) -> int:
         if given:
             raise UsageError(f"--into measures under the run's own protocol; drop {', '.join(given)}")
         plan, rundir, data, cell = scoring.prepare_into(args.samples, args.into, label, args.seed, dataset,
-                                                        args.device, args.inception_weights)
-        return _execute(plan, rundir, data, "score", extra_cells=(cell,))
+                                                        args.device, args.inception_weights,
+                                                        lambda: _configure_threads(args))
+        return _execute(plan, rundir, data, "score", args.quiet, extra_cells=(cell,))
     run = scoring.score_run_config(
         dataset or parse_dataset_spec(DEFAULT_DATASET),
         tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else None, args.n,
@@ -393,15 +412,17 @@ def command_score(args: argparse.Namespace) -> int:
 
         run = dataclasses.replace(run, metrics=with_reference(run.metrics, args.reference))
     out = args.out if args.out is not None else default_run_path(f"{Path(run.dataset.name).name}-{label}")
-    plan, rundir, data, cell = scoring.prepare_new(args.samples, run, label, out, n_given=args.n is not None)
-    return _execute(plan, rundir, data, "score", extra_cells=(cell,))
+    plan, rundir, data, cell = scoring.prepare_new(args.samples, run, label, out, args.n is not None,
+                                                   lambda: _configure_threads(args))
+    return _execute(plan, rundir, data, "score", args.quiet, extra_cells=(cell,))
 
 
 def command_stats(args: argparse.Namespace) -> int:
-    _configure_threads(args)
     from genbench.reference_stats import write_statistics
     from genbench.specs import parse_dataset_spec
 
+    _configure_threads(args)
+    _say_if_busy()
     provenance = write_statistics(parse_dataset_spec(args.dataset or DEFAULT_DATASET), args.output,
                                   extractor=args.extractor, n=args.n, split=args.split,
                                   keep_features=not args.no_features, device=args.device or "auto",
@@ -417,6 +438,7 @@ def command_stats(args: argparse.Namespace) -> int:
 
 def command_report(args: argparse.Namespace) -> int:
     from genbench.report import REPORT_HTML, write_report
+    from genbench.report.terminal import compact_table
     from genbench.rundir import METRICS, RunDir
 
     if not args.run_dir.is_dir():
@@ -425,7 +447,9 @@ def command_report(args: argparse.Namespace) -> int:
     rundir = RunDir(args.run_dir)
     if not rundir.file(METRICS).is_file():
         raise UsageError(f"{args.run_dir} has no {METRICS} to build a report from")
-    print(write_report(rundir, rundir.read_metrics(required=True)))
+    table = write_report(rundir, rundir.read_metrics(required=True))
+    if not args.quiet:
+        print(compact_table(table, rundir.path), end="")
     print(f"report: {rundir.file(REPORT_HTML)}")
     return EXIT_OK
 

@@ -22,26 +22,27 @@ def measure(model: GenerativeModel, data: Data, metrics: Sequence[Metric], conte
     """Every metric's records for ``model``: measured, n/a with the reason, or failed with it."""
     records: list[Record] = []
     for metric in metrics:
-        if model.samples_only and not metric.from_samples:
-            records.extend(metric.not_available(f"samples only: {metric.name} needs the model itself, not a file "
-                                                "of its samples"))
-            continue
-        missing = metric.missing_capability(model)
-        if missing:
-            records.extend(metric.not_available(missing, estimator=NO_ESTIMATOR))
-            continue
-        reason = metric.unavailable_reason(model, data)
-        if reason:
-            records.extend(metric.not_available(reason))
-            continue
-        try:
-            records.extend(metric.compute(model, data, context))
-        except (GenbenchError, RuntimeError, ValueError) as error:
-            if isinstance(error, torch.cuda.OutOfMemoryError):
-                torch.cuda.empty_cache()
-            log.warning("%s on %s: %s failed: %s", model.name, data.name, metric.name, error, exc_info=True)
-            records.extend(metric.failed(f"{type(error).__name__}: {error}"))
+        records.extend(metric.declared(metric_records(model, data, metric, context)))
     return records
+
+
+def metric_records(model: GenerativeModel, data: Data, metric: Metric, context: EvalContext) -> list[Record]:
+    """One metric's records for ``model``: measured, n/a with the reason, or failed with it."""
+    if model.samples_only and not metric.from_samples:
+        return metric.not_available(f"samples only: {metric.name} needs the model itself, not a file of its samples")
+    missing = metric.missing_capability(model)
+    if missing:
+        return metric.not_available(missing, estimator=NO_ESTIMATOR)
+    reason = metric.unavailable_reason(model, data)
+    if reason:
+        return metric.not_available(reason)
+    try:
+        return metric.compute(model, data, context)
+    except (GenbenchError, RuntimeError, ValueError) as error:
+        if isinstance(error, torch.cuda.OutOfMemoryError):
+            torch.cuda.empty_cache()
+        log.warning("%s on %s: %s failed: %s", model.name, data.name, metric.name, error, exc_info=True)
+        return metric.failed(f"{type(error).__name__}: {error}")
 
 
 def evaluate(

@@ -12,11 +12,12 @@ def decimals_for(uncertainty: float, significant: int = 2, most: int = 6) -> int
     return min(most, max(0, significant - 1 - math.floor(math.log10(uncertainty))))
 
 
-def format_estimate(value: float, uncertainty: float = math.nan, *, plus_minus: str = " ± ") -> str:
+def format_estimate(value: float, uncertainty: float = math.nan, *, plus_minus: str = " ± ",
+                    significant: int = 2) -> str:
     """``-31.2 ± 0.41``; a value without uncertainty to 4 significant digits; ``-inf`` as is."""
     if not math.isfinite(value):
         return str(value)
-    decimals = decimals_for(uncertainty)
+    decimals = decimals_for(uncertainty, significant)
     if decimals is None:
         return f"{value:.4g}"
     return f"{value:.{decimals}f}{plus_minus}{uncertainty:.{decimals}f}"

@@ -16,7 +16,9 @@ import torch
 
 from genbench.config import Config, NoOptions
 from genbench.data.splits import Data
+from genbench.errors import GenbenchError
 from genbench.model import Capability, GenerativeModel
+from genbench.outputs import Output, base_name
 from genbench.records import Record
 from genbench.rng import make_generator
 
@@ -38,11 +40,12 @@ class EvalContext:
 
 
 class Metric(abc.ABC):
-    """Base class. Subclasses set ``name``, ``produces`` and implement ``compute``."""
+    """Base class. Subclasses set ``name``, ``outputs`` and implement ``compute``."""
 
     name: ClassVar[str]
-    produces: ClassVar[tuple[str, ...]]
-    """The metric names of the records ``compute`` returns (also used for n/a records)."""
+    outputs: ClassVar[tuple[Output, ...]]
+    """The figures ``compute`` returns, each declared once (name in metrics.csv, label, unit, better
+    direction, headline, style: ``genbench.outputs``)."""
     config_class: ClassVar[type[Config]] = NoOptions
     requires_any: ClassVar[frozenset[Capability]] = frozenset()
     """The model needs at least one of these (empty: no requirement)."""
@@ -78,6 +81,27 @@ class Metric(abc.ABC):
     @abc.abstractmethod
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         """Measure ``model`` on ``data``; records carry the measurement, not the identity."""
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        """The names of the records ``compute`` returns (also those of its n/a and failed records)."""
+        return tuple(output.name for output in self.outputs)
+
+    def declaration(self, metric: str) -> Output:
+        """The output a record named ``metric`` belongs to; ``GenbenchError`` when it declares none."""
+        for output in self.outputs:
+            if output.name == base_name(metric):
+                return output
+        raise GenbenchError(f"the metric {self.name} returned a record {metric!r} it does not declare in its outputs")
+
+    def declared(self, records: list[Record]) -> list[Record]:
+        """``records`` with their output's unit and declaration (``details["output"]``)."""
+        declared = []
+        for record in records:
+            output = self.declaration(record.metric)
+            declared.append(dataclasses.replace(record, unit=output.unit,
+                                                details={**record.details, "output": output.to_dict()}))
+        return declared
 
     def not_available(self, reason: str, *, estimator: str = "") -> list[Record]:
         """n/a records; ``estimator="none"`` marks a model that lacks the capability altogether."""

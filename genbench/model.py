@@ -33,6 +33,9 @@ class Capability(str, Enum):
     """``log_prob(x)``: the exact log density (continuous) or log mass (discrete), per example."""
     IMPORTANCE_SAMPLER = "importance-sampler"
     """``propose(x, k)`` draws z ~ q(z|x) with log q; ``log_joint(x, z)`` gives log p(x, z)."""
+    LIKELIHOOD_BOUND = "likelihood-bound"
+    """``log_likelihood_bound(x, generator)``: a lower bound on log p(x) per example, of the model's own
+    kind (a diffusion model's variational bound); ``bound_settings()`` says which (e.g. T)."""
     ENCODER = "encoder"
     """``encode(x)``: a point in latent space per example."""
     DECODER = "decoder"
@@ -189,6 +192,17 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         return self._log_joint(self._input(x), z.to(self.device))
 
     @torch.no_grad()
+    def log_likelihood_bound(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(N,) a lower bound on log p(x), in nats (on discrete data, on the log mass unless the model's
+        ``likelihood_kind`` is a density), as ``bound_settings`` describes it."""
+        self._require(Capability.LIKELIHOOD_BOUND)
+        return self._log_likelihood_bound(self._input(x), generator)
+
+    def bound_settings(self) -> dict[str, Any]:
+        """What ``log_likelihood_bound`` computes, for the records: e.g. ``{"bound": "variational", "T": 1000}``."""
+        return {}
+
+    @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(N, d) latent codes."""
         self._require(Capability.ENCODER)
@@ -217,6 +231,9 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
 
     def _log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         raise self._missing(Capability.IMPORTANCE_SAMPLER, "_log_joint")
+
+    def _log_likelihood_bound(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        raise self._missing(Capability.LIKELIHOOD_BOUND, "_log_likelihood_bound")
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         raise self._missing(Capability.ENCODER, "_encode")

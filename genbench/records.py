@@ -17,6 +17,19 @@ TIMED = "timed"
 NO_ESTIMATOR = "none"
 """The ``estimator`` of an n/a record whose model lacks the capability (a GAN's likelihood)."""
 
+LIKELIHOOD = "likelihood"
+"""The key of a log-likelihood record's ``details`` that says how it was had, one of:"""
+EXACT, DEQUANTIZED_BOUND, IW_BOUND, MODEL_BOUND = "exact", "dequantized bound", "importance-weighted bound", \
+    "model's bound"
+"""``log_prob``; a continuous density's dequantized bound on discrete data; the importance-weighted bound
+(``details["k"]``); the model's own bound (``details["bound"]``: its settings, such as T)."""
+
+TRUE_DISTRIBUTION = "true-density"
+REAL_DATA = "real-data"
+REFERENCES = (TRUE_DISTRIBUTION, REAL_DATA)
+"""Labels of the reference columns in metrics.csv (the marks' real-vs-real figures): never the
+best model, never marked against themselves (``genbench.reference`` holds their models)."""
+
 COLUMNS = [
     "model", "dataset", "seed", "metric", "value", "stderr", "unit", "n",
     "extractor", "estimator", "status", "reason", "details",

@@ -7,13 +7,8 @@ from genbench.config import NoOptions
 from genbench.data.info import DataInfo
 from genbench.data.splits import Split, TrueDistribution
 from genbench.model import Capability, GenerativeModel
+from genbench.records import REAL_DATA, TRUE_DISTRIBUTION
 from genbench.sample_set import FixedSamples
-
-TRUE_DISTRIBUTION = "true-density"
-REAL_DATA = "real-data"
-REFERENCES = (TRUE_DISTRIBUTION, REAL_DATA)
-"""Labels of the reference columns in metrics.csv (the marks' real-vs-real figures): never the
-best model, never marked against themselves."""
 
 
 class TrueModel(GenerativeModel):

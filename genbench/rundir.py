@@ -24,10 +24,15 @@ SAMPLES = "samples"
 LATENT = "latent"
 
 
+def safe_name(label: str) -> str:
+    """A label as a file name: letters, digits and ``-_.`` kept, anything else ``_``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+
+
 def default_run_path(dataset: str, root: Path = Path("runs")) -> Path:
     """runs/<dataset>-<UTC time>, with a numeric suffix if that name is taken."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset)
+    safe = safe_name(dataset)
     path = root / f"{safe}-{stamp}"
     suffix = 2
     while path.exists():

@@ -20,7 +20,6 @@ import torch
 
 from genbench import catalog
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
-from genbench.data.info import ValueType
 from genbench.data.resolve import dataset_source
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data
@@ -28,18 +27,29 @@ from genbench.devices import resolve_device
 from genbench.environment import environment
 from genbench.errors import CheckpointError, GenbenchError, UsageError
 from genbench.evaluation import measure
-from genbench.figures import GRID_SIZE, samples_needed, save_samples
-from genbench.latent_figures import save_latent_figures
 from genbench.metric import EvalContext, Metric
-from genbench.model import Capability, GenerativeModel
+from genbench.model import GenerativeModel
 from genbench.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
-from genbench.records import Record, normalise, to_frame
-from genbench.reference import REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, RealData, TrueModel
+from genbench.records import REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, Record, normalise, to_frame
+from genbench.reference import RealData, TrueModel
 from genbench.report import write_report
+from genbench.report.latent import save_latent_figures
+from genbench.report.samples import GRID_SIZE, save_sample_figures, save_samples
+from genbench.report.terminal import compact_table
 from genbench.rng import make_generator
 from genbench.run_config import RunConfig
-from genbench.rundir import CHECKPOINTS, CONFIG, DATASET, ENVIRONMENT, LATENT, METRICS, SAMPLES, TIMINGS, RunDir
-from genbench.sample_set import FixedSamples
+from genbench.rundir import (
+    CHECKPOINTS,
+    CONFIG,
+    DATASET,
+    ENVIRONMENT,
+    LATENT,
+    METRICS,
+    SAMPLES,
+    TIMINGS,
+    RunDir,
+    safe_name,
+)
 from genbench.threads import busy_machine
 
 log = logging.getLogger(__name__)
@@ -94,13 +104,13 @@ def load_data(the_plan: Plan) -> Data:
     return the_plan.source.load(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
 
 
-def prepare(the_plan: Plan) -> Data:
-    """Load the data and make every check that needs it, before a run directory exists or anything is
-    trained: checkpoints trained on other data are refused, and each metric prepares what all models
-    share (extractor weights, reference features), so that a missing or mismatched file stops the
+def prepare(the_plan: Plan, data: Data | None = None) -> Data:
+    """Load the data (unless given) and make every check that needs it, before a run directory exists or
+    anything is trained: checkpoints trained on other data are refused, and each metric prepares what all
+    models share (extractor weights, reference features), so that a missing or mismatched file stops the
     run here with one line."""
     run = the_plan.run
-    data = load_data(the_plan)
+    data = data if data is not None else load_data(the_plan)
     refuse_foreign_checkpoints(the_plan.models, data)
     context = EvalContext(seed=run.seeds[0], device=resolve_device(run.device), weights=run.weights())
     for metric in the_plan.metrics:
@@ -108,22 +118,18 @@ def prepare(the_plan: Plan) -> Data:
     return data
 
 
-def start(run: RunConfig, out: Path, the_plan: Plan | None = None, data: Data | None = None,
-          ) -> tuple[Plan, RunDir, Data]:
-    """Validate ``run`` (unless its plan is given), prepare it, then create its directory (refusing one
-    that exists): a run refused for its input leaves no directory behind."""
-    the_plan = the_plan if the_plan is not None else plan(run)
-    RunDir.refuse_existing(out)
-    data = data if data is not None else prepare(the_plan)
+def start(the_plan: Plan, out: Path) -> RunDir:
+    """Create the run directory of a planned and prepared run (refusing one that exists) and write its
+    configuration. Everything that can refuse a run's input (``plan``, ``prepare``) comes before, so a
+    refused run leaves no directory behind."""
     rundir = RunDir.create(out)
     rundir.write_json(CONFIG, the_plan.resolved())
-    return the_plan, rundir, data
+    return rundir
 
 
-def reopen(out: Path, device: str | None = None, inception_weights: str | None = None,
-           ) -> tuple[Plan, RunDir, Data]:
-    """The plan stored in an existing run directory, prepared, for ``--resume`` (device and weights file
-    may change)."""
+def reopen(out: Path, device: str | None = None, inception_weights: str | None = None) -> tuple[Plan, RunDir]:
+    """The plan stored in an existing run directory, for ``--resume`` (device and weights file may change);
+    ``prepare`` it before executing."""
     rundir = RunDir.existing(out)
     stored = rundir.read_json(CONFIG)
     try:
@@ -134,8 +140,7 @@ def reopen(out: Path, device: str | None = None, inception_weights: str | None =
         run = dataclasses.replace(run, device=device)
     if inception_weights is not None:
         run = dataclasses.replace(run, inception_weights=inception_weights)
-    the_plan = plan(run)
-    return the_plan, rundir, prepare(the_plan)
+    return plan(run), rundir
 
 
 def describe_data(data: Data) -> dict[str, Any]:
@@ -224,7 +229,7 @@ def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[
                 if busy:
                     log.warning("%s seed %s ran on an oversubscribed machine: %s", cell.label, seed, busy)
                     busy_said = True
-    text = write_report(rundir, frame)
+    text = compact_table(write_report(rundir, frame), rundir.path)
     failed = sorted({f"{m} seed {s}" for m, s, st in zip(frame.model, frame.seed, frame.status) if st == "failed"})
     return RunOutcome(rundir.path, frame, failed, text)
 
@@ -262,7 +267,7 @@ def run_cell(
         return [dataclasses.replace(r, details={**r.details, **origin}) for r in records] if origin else records
 
     def every_metric(make_records: Callable[[Metric], list[Record]]) -> list[Record]:
-        return finish([r for m in metrics for r in make_records(m)])
+        return finish([r for m in metrics for r in m.declared(make_records(m))])
 
     model = cell.make()
     reason = model.unsupported_reason(data.info)
@@ -304,23 +309,6 @@ def run_cell(
     records = measure(model, data, metrics, EvalContext(seed=seed, device=device, weights=weights or {}))
     timing["evaluate_seconds"] = time.perf_counter() - start_time
     return finish(records), timing
-
-
-def save_sample_figures(model: GenerativeModel, data: Data, stem: Path, label: str, seed: int) -> None:
-    """STEM.png: the model's samples; STEM-decoded.png: the decoder's means at latent draws (no
-    observation noise), for models with a decoder, as papers show VAE samples."""
-    generator = make_generator(seed)
-    n = samples_needed(data.info)
-    if model.has(Capability.SAMPLE):
-        samples = model.sample(min(n, len(model)) if isinstance(model, FixedSamples) else n, generator)
-        save_samples(stem.with_name(stem.name + ".png"), samples, data, f"{label} (seed {seed})")
-    if model.has(Capability.DECODER) and data.info.value_type is not ValueType.CATEGORICAL:
-        decoded = model.decode(model.sample_latent(n, generator))
-        save_samples(stem.with_name(stem.name + "-decoded.png"), decoded, data, f"{label}: decoded latent draws")
-
-
-def safe_name(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
 
 
 def describe_cell(label: str, seed: int, records: list[Record], timing: dict[str, float]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from genbench.defaults import DEFAULT_METRICS
 from genbench.errors import UsageError
 from genbench.metric import Metric
 from genbench.metrics.samples import SampleOptions
-from genbench.reference import REFERENCES
+from genbench.records import REFERENCES
 from genbench.rundir import CONFIG, RunDir
 from genbench.sample_set import SampleSet
 from genbench.specs import Spec
@@ -80,23 +81,28 @@ Prepared = tuple[runner.Plan, RunDir, Data, runner.Cell]
 the samples' column."""
 
 
-def prepare_new(samples: Path, run: runner.RunConfig, label: str, out: Path, n_given: bool) -> Prepared:
-    """A new run directory for the samples' column and the real-data (or true-density) reference."""
+def prepare_new(samples: Path, run: runner.RunConfig, label: str, out: Path, n_given: bool,
+                before_work: Callable[[], None] = lambda: None) -> Prepared:
+    """A new run directory for the samples' column and the real-data (or true-density) reference;
+    ``before_work`` runs once the command and the samples are checked, before anything heavy (threads)."""
     if label in REFERENCES:
         raise UsageError(f"--label {label} is the name of a reference column; choose another")
     the_plan = runner.plan(run)
     RunDir.refuse_existing(out)
-    data = runner.prepare(the_plan)
+    data = runner.load_data(the_plan)
     cell, source = samples_cell(label, samples, data, the_plan.metrics, run.seeds[0], n_given)
-    the_plan, rundir, data = runner.start(run, out, the_plan, data)
+    before_work()
+    runner.prepare(the_plan, data)
+    rundir = runner.start(the_plan, out)
     rundir.write_json(CONFIG, {**rundir.read_json(CONFIG), SCORED: {label: source}})
     return the_plan, rundir, data, cell
 
 
 def prepare_into(samples: Path, into: Path, label: str, seed: int | None, dataset: Spec | None,
-                 device: str | None, inception_weights: str | None) -> Prepared:
+                 device: str | None, inception_weights: str | None,
+                 before_work: Callable[[], None] = lambda: None) -> Prepared:
     """The samples' column added to a finished run, under that run's dataset, metrics and options."""
-    the_plan, rundir, data = runner.reopen(into, device=device, inception_weights=inception_weights)
+    the_plan, rundir = runner.reopen(into, device=device, inception_weights=inception_weights)
     run = the_plan.run
     if dataset is not None and dataset.label != run.dataset.label:
         raise UsageError(f"{into} measured {run.dataset.label}, not {dataset.label}; drop --dataset, or score into "
@@ -112,7 +118,10 @@ def prepare_into(samples: Path, into: Path, label: str, seed: int | None, datase
     seed = run.seeds[0] if seed is None else seed
     if seed not in run.seeds:
         raise UsageError(f"--seed {seed} is not one of the run's seeds ({', '.join(map(str, run.seeds))})")
+    data = runner.load_data(the_plan)
     cell, source = samples_cell(label, samples, data, the_plan.metrics, seed, n_given=False)
+    before_work()
+    runner.prepare(the_plan, data)
     config = rundir.read_json(CONFIG)
     rundir.write_json(CONFIG, {**config, SCORED: {**config.get(SCORED, {}), label: {**source, "seed": seed}}})
     return the_plan, rundir, data, cell

@@ -44,9 +44,14 @@ from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
 from genbench.metrics.samples import DEFAULT_BOOTSTRAP, SPLITS, encode_all, figure_record
 from genbench.model import Capability, GenerativeModel
+from genbench.outputs import HIGHER, Output
 from genbench.records import Record
 
-FIGURES = ("mig", "factor_vae_score")
+OUTPUTS = (
+    Output("mig", "MIG", better=HIGHER, headline=True),
+    Output("factor_vae_score", "FactorVAE score", better=HIGHER, headline=True),
+)
+FIGURES = tuple(output.name for output in OUTPUTS)
 
 
 # ------------------------------------------------------------------------------------------ kernel
@@ -193,7 +198,7 @@ class Disentanglement(Metric):
     """MIG and the FactorVAE score of the encoder's codes, on data with known factors (shapes)."""
 
     name = "disentanglement"
-    produces = FIGURES
+    outputs = OUTPUTS
     config_class = DisentanglementOptions
     requires_any = frozenset({Capability.ENCODER})
 

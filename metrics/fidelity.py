@@ -57,11 +57,21 @@ from genbench.metrics.extractors import INCEPTION_ENV
 from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gaussian_statistics
 from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
+from genbench.outputs import HIGHER, LOWER, Output
 from genbench.records import Record
 
 log = logging.getLogger(__name__)
 
-FIGURES = ("is", "fid", "kid", "precision", "recall", "density", "coverage")
+OUTPUTS = (
+    Output("is", "IS", better=HIGHER, headline=True),
+    Output("fid", "FID", better=LOWER, headline=True),
+    Output("kid", "KID", better=LOWER, headline=True),
+    Output("precision", "precision", better=HIGHER, headline=True),
+    Output("recall", "recall", better=HIGHER, headline=True),
+    Output("density", "density", better=HIGHER, headline=True),
+    Output("coverage", "coverage", better=HIGHER, headline=True),
+)
+FIGURES = tuple(output.name for output in OUTPUTS)
 OWN_BALLS = frozenset({"recall"})
 """Figures built on the generated points' own k-NN balls: their bootstrap keeps each drawn row once."""
 FIDELITY_SEED = 2020
@@ -395,7 +405,7 @@ class Fidelity(Metric):
     """IS, FID, KID, precision/recall (torch-fidelity) and density/coverage, on one feature space."""
 
     name = "fidelity"
-    produces = FIGURES
+    outputs = OUTPUTS
     config_class = FidelityOptions
     requires_any = frozenset({Capability.SAMPLE})
     from_samples = True

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from typing import Any
 
 import torch
 
@@ -31,7 +32,8 @@ from genbench.data.splits import Data
 from genbench.devices import synchronize
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
-from genbench.records import TIMED, Record
+from genbench.outputs import HIGHER, LOWER, Output
+from genbench.records import DEQUANTIZED_BOUND, EXACT, IW_BOUND, LIKELIHOOD, MODEL_BOUND, TIMED, Record
 
 LOG2 = math.log(2)
 
@@ -55,12 +57,11 @@ def importance_sampled_log_likelihood(
     would decode 256 000 images)."""
     max_rows = max(1, max_elements // max(1, x[0].numel()))
     chunk = max(1, min(k, max_rows // max(1, len(x))))
-    partial = []
+    log_weights = []
     for start in range(0, k, chunk):
-        size = min(chunk, k - start)
-        z, log_q = model.propose(x, size, generator)
-        partial.append(torch.logsumexp(model.log_joint(x, z).double() - log_q.double(), dim=0))
-    return torch.logsumexp(torch.stack(partial), dim=0) - math.log(k)
+        z, log_q = model.propose(x, min(chunk, k - start), generator)
+        log_weights.append(model.log_joint(x, z).double() - log_q.double())
+    return iw_bound(torch.cat(log_weights))
 
 
 def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
@@ -87,13 +88,19 @@ class LogLikelihood(Metric):
     """Test log-likelihood: exact, importance-weighted bound or dequantized bound; nats and bits/dim."""
 
     name = "log-likelihood"
-    produces = ("log_likelihood", "bits_per_dim", "likelihood_examples_per_second")
+    outputs = (
+        Output("log_likelihood", "test log-likelihood", "nats", HIGHER, headline=True),
+        Output("bits_per_dim", "bits/dim", "bits/dim", LOWER, headline=True),
+        Output("likelihood_examples_per_second", "likelihood evaluations/s", "examples/s", HIGHER, headline=True,
+               log_scale=True),
+    )
     config_class = LikelihoodOptions
-    requires_any = frozenset({Capability.EXACT_LIKELIHOOD, Capability.IMPORTANCE_SAMPLER})
+    requires_any = frozenset({Capability.EXACT_LIKELIHOOD, Capability.IMPORTANCE_SAMPLER,
+                              Capability.LIKELIHOOD_BOUND})
 
     def missing_capability(self, model: GenerativeModel) -> str | None:
         if not self.requires_any & model.capabilities:
-            return f"{model.name} defines no likelihood (neither exact nor a latent-variable bound)"
+            return f"{model.name} defines no likelihood (neither exact nor a bound)"
         return None
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
@@ -101,27 +108,43 @@ class LogLikelihood(Metric):
             return f"{model.name} gives a density, which assigns no probability to categories"
         return None
 
+    def how(self, model: GenerativeModel, info: DataInfo) -> tuple[str, dict[str, Any]]:
+        """The estimator's label for people and, for the records' ``details``, how the figure is had
+        (``genbench.records.LIKELIHOOD``) with its settings: exact; a dequantized bound of an exact density;
+        the model's own bound; or the importance-weighted bound with K."""
+        dequantized = info.is_discrete and model.likelihood_kind == "density"
+        if model.has(Capability.EXACT_LIKELIHOOD):
+            if dequantized:
+                return "bound+dequantized", {LIKELIHOOD: DEQUANTIZED_BOUND, "dequantized": True}
+            return "exact", {LIKELIHOOD: EXACT, "dequantized": False}
+        if model.has(Capability.LIKELIHOOD_BOUND):
+            settings = model.bound_settings()
+            label = "bound(" + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")"
+            kind = {LIKELIHOOD: MODEL_BOUND, "bound": settings, "dequantized": dequantized}
+        else:
+            label = f"iw-bound(K={self.config.k})"
+            kind = {LIKELIHOOD: IW_BOUND, "k": self.config.k, "dequantized": dequantized}
+        return (f"{label}+dequantized" if dequantized else label), kind
+
     def per_example(self, model: GenerativeModel, x: torch.Tensor, info: DataInfo,
-                    generator: torch.Generator) -> tuple[torch.Tensor, str]:
-        """(N,) log-likelihoods of x under this protocol, and the estimator that produced them."""
-        exact = model.has(Capability.EXACT_LIKELIHOOD)
+                    generator: torch.Generator) -> torch.Tensor:
+        """(N,) log-likelihoods of x under this protocol (``how`` says which)."""
         dequantized = info.is_discrete and model.likelihood_kind == "density"
         values = []
         for batch in x.split(self.config.batch_size):
             batch = batch.to(model.device)
             if dequantized:
                 batch = info.dequantize(batch, generator)
-            if exact:
+            if model.has(Capability.EXACT_LIKELIHOOD):
                 values.append(model.log_prob(batch).double().cpu())
+            elif model.has(Capability.LIKELIHOOD_BOUND):
+                values.append(model.log_likelihood_bound(batch, generator).double().cpu())
             else:
                 values.append(importance_sampled_log_likelihood(model, batch, self.config.k, generator).cpu())
         log_likelihood = torch.cat(values)
         if dequantized:
             log_likelihood = log_likelihood + info.dim * math.log(info.bin_width)
-        parts = ["exact" if exact else f"iw-bound(K={self.config.k})"]
-        if dequantized:
-            parts = ["bound" if exact else parts[0], "dequantized"]
-        return log_likelihood, "+".join(parts)
+        return log_likelihood
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         split = data.split(self.config.split)
@@ -129,18 +152,17 @@ class LogLikelihood(Metric):
         self.per_example(model, split.x[:2], data.info, context.generator("warm-up"))  # untimed warm-up
         synchronize(model.device)
         start = time.perf_counter()
-        log_likelihood, estimator = self.per_example(model, split.x, data.info, generator)
+        log_likelihood = self.per_example(model, split.x, data.info, generator)
         synchronize(model.device)
         seconds = time.perf_counter() - start
         mean, stderr = mean_and_stderr(log_likelihood)
         per_dim = -1.0 / (data.info.dim * LOG2)
-        details = {"split": split.name, "kind": model.likelihood_kind}
-        if not model.has(Capability.EXACT_LIKELIHOOD):
-            details["k"] = self.config.k
+        estimator, how = self.how(model, data.info)
+        details = {"split": split.name, "kind": model.likelihood_kind, **how}
         common = dict(n=len(split), estimator=estimator, details=details)
         return [
-            Record("log_likelihood", mean, stderr, unit="nats", **common),
-            Record("bits_per_dim", mean * per_dim, abs(stderr * per_dim), unit="bits/dim", **common),
-            Record("likelihood_examples_per_second", len(split) / seconds, unit="examples/s", n=len(split),
+            Record("log_likelihood", mean, stderr, **common),
+            Record("bits_per_dim", mean * per_dim, abs(stderr * per_dim), **common),
+            Record("likelihood_examples_per_second", len(split) / seconds, n=len(split),
                    estimator=TIMED, details={**details, "estimator": estimator, "seconds": seconds}),
         ]

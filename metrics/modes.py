@@ -25,6 +25,7 @@ from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
 from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
+from genbench.outputs import HIGHER, Output
 from genbench.records import Record
 
 RAW_DESCRIPTION = {"name": "raw", "weights_sha256": None, "resize": "none: coordinates as they are"}
@@ -73,7 +74,10 @@ class RingModes(Metric):
     """Modes captured and share of high-quality samples (within 3σ of a mode), on Gaussian mixtures."""
 
     name = "modes"
-    produces = ("modes_captured", "high_quality")
+    outputs = (
+        Output("modes_captured", "modes captured", "modes", HIGHER, headline=True, style="count"),
+        Output("high_quality", "high quality", better=HIGHER, headline=True, style="percent"),
+    )
     config_class = ModesOptions
     requires_any = frozenset({Capability.SAMPLE})
     from_samples = True
@@ -102,5 +106,5 @@ class RingModes(Metric):
                    "min_count": o.min_count, "per_mode": full.counts, "rule": RULE}
         common = dict(n=n, extractor="raw", estimator=f"nearest mode within {o.sigmas:g}σ")
         return [figure_record("modes_captured", full.captured, spreads.get("modes_captured"), details,
-                              unit="modes", **common),
+                              **common),
                 figure_record("high_quality", full.high_quality, spreads.get("high_quality"), details, **common)]

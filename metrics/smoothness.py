@@ -47,9 +47,14 @@ from genbench.metrics.bootstrap import bootstrap
 from genbench.metrics.fidelity import Fidelity, extract_features
 from genbench.metrics.samples import SampleOptions, decode_all, encode_all, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
+from genbench.outputs import LOWER, Output
 from genbench.records import Record
 
-FIGURES = ("smoothness_mean", "smoothness_p99")
+OUTPUTS = (
+    Output("smoothness_mean", "mean step", better=LOWER, headline=True),
+    Output("smoothness_p99", "p99 step", better=LOWER, headline=True),
+)
+FIGURES = tuple(output.name for output in OUTPUTS)
 QUANTILE = 0.99
 DEGENERATE = 1e-6
 """A path shorter than this fraction of the median path length does not move: it is left out."""
@@ -150,7 +155,7 @@ class LatentSmoothness(Metric):
     """Step lengths along decoded straight lines in latent space, in the quality metrics' features."""
 
     name = "latent-smoothness"
-    produces = FIGURES
+    outputs = OUTPUTS
     config_class = SmoothnessOptions
     requires_any = frozenset({Capability.DECODER})
 

@@ -26,10 +26,11 @@ from genbench.devices import synchronize
 from genbench.errors import UsageError
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
-from genbench.records import TIMED, Record
-from genbench.reference import REFERENCES
+from genbench.outputs import HIGHER, LOWER, Output
+from genbench.records import REFERENCES, TIMED, Record
 
 BEST = "samples_per_second"
+PEAK_MEMORY = "peak_memory_mib"
 
 
 def per_batch(metric: str, batch_size: int) -> str:
@@ -82,10 +83,15 @@ class SamplingThroughput(Metric):
     config_class = ThroughputOptions
     requires_any = frozenset({Capability.SAMPLE})
 
+    outputs = (
+        Output(BEST, "samples/s", "samples/s", HIGHER, headline=True, log_scale=True),
+        Output(PEAK_MEMORY, "peak memory", "MiB", LOWER),
+    )
+
     @property
-    def produces(self) -> tuple[str, ...]:  # type: ignore[override]
-        sweep = [per_batch(m, b) for b in self.config.batch_sizes for m in (BEST, "peak_memory_mib")]
-        return (BEST, *sweep)
+    def produces(self) -> tuple[str, ...]:
+        """The best batch size's figure, then the sweep: samples/s and peak memory per batch size."""
+        return (BEST, *(per_batch(m, b) for b in self.config.batch_sizes for m in (BEST, PEAK_MEMORY)))
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
         if model.name in REFERENCES:
@@ -109,17 +115,17 @@ class SamplingThroughput(Metric):
                 continue
             value, spread = rate(batch_size, seconds)
             details = {"batch_size": batch_size, "calls": len(seconds), "device": device.type}
-            record = Record(per_batch(BEST, batch_size), value, spread, unit="samples/s", n=batch_size,
+            record = Record(per_batch(BEST, batch_size), value, spread, n=batch_size,
                             estimator=TIMED, details=details)
             records.append(record)
             if best is None or value > best.value:
                 best = record
             if device.type == "cuda":
                 peak = torch.cuda.max_memory_allocated(device) / 2**20
-                records.append(Record(per_batch("peak_memory_mib", batch_size), peak, unit="MiB", n=batch_size,
+                records.append(Record(per_batch(PEAK_MEMORY, batch_size), peak, n=batch_size,
                                       estimator=TIMED, details=details))
             else:
-                records.append(Record.not_available(per_batch("peak_memory_mib", batch_size),
+                records.append(Record.not_available(per_batch(PEAK_MEMORY, batch_size),
                                                     "peak memory is read from the CUDA allocator; this ran on the CPU"))
         if best is None:
             raise UsageError("every batch size ran out of memory")

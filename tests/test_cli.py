@@ -77,12 +77,21 @@ def test_the_same_seed_gives_the_same_metrics_csv(tmp_path, cli, finished_run):
     assert len(speed) == 4 and (speed.estimator == "timed").all()
 
 
-def test_run_prints_the_table_and_log_likelihoods(tmp_path, cli):
-    result = cli("run", "--out", tmp_path / "r", "--models", "naive-bayes,pca", "--quiet")
+def test_run_prints_the_table_and_where_everything_is(tmp_path, cli):
+    result = cli("run", "--out", tmp_path / "r", "--models", "naive-bayes,pca")
     assert result.code == 0
-    assert "| log_likelihood (nats) |" in result.out and "Efficient likelihood" in result.out
-    # The default metrics measure sample quality and coverage, with the real-vs-real reference column.
-    assert "| fid |" in result.out and "| coverage |" in result.out
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["naive-bayes", "pca", "real-data"]
+    likelihood = next(line for line in lines if line.startswith("likelihood"))
+    assert likelihood.split()[1:3] == ["✓", "-108"]
+    assert "quality: FID;" in result.out and "likelihood: test log-likelihood (nats)" in result.out
+    assert not any(line.startswith("interpr.") for line in lines)  # said once, beneath
+    assert "Interpretable latent space: not measurable here" in " ".join(result.out.split())
+    assert all(len(line) <= 100 for line in lines[:-3]), max(map(len, lines))
+    assert lines[-3:] == [f"  {tmp_path / 'r' / 'table.md'}", f"  {tmp_path / 'r' / 'report.html'}",
+                          f"run directory: {tmp_path / 'r'}"]
+    quiet = cli("run", "--out", tmp_path / "q", "--models", "naive-bayes", "--quiet")
+    assert quiet.code == 0 and quiet.out == f"run directory: {tmp_path / 'q'}\n" and quiet.err == ""
     frame = pd.read_csv(tmp_path / "r" / "metrics.csv", keep_default_na=False)
     assert set(frame.model) == {"naive-bayes", "pca", "real-data"}
     fid = frame[frame.metric == "fid"].set_index("model")

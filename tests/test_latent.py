@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 import genbench
-from genbench.latent_figures import save_latent_figures
 from genbench.reference import RealData
+from genbench.report.latent import save_latent_figures
 
 
 def fitted(name, data, fast, **options):
@@ -74,7 +74,7 @@ def test_a_shapes_run_measures_and_draws_the_latent_space(tmp_path, cli):
 def latent_table(rows):
     """The comparison table of (model, metric, value, stderr, status/estimator) rows, one seed."""
     from genbench.records import Record, to_frame
-    from genbench.table import comparison_table
+    from genbench.report.table import comparison_table
 
     records = []
     for model, metric, value, stderr, extra in rows:
@@ -82,8 +82,10 @@ def latent_table(rows):
             records.append(Record.not_available(metric, f"{model} has no decoder", estimator="none"))
         elif extra == "n/a":
             records.append(Record.not_available(metric, "shapes only"))
-        else:
-            records.append(Record(metric, value, stderr, n=200, extractor=extra[0], estimator=extra[1]))
+        else:  # the settings the metrics record in details: T steps, histogram bins
+            settings = {"steps": 10} if metric.startswith("smoothness") else {"bins": 20} if metric == "mig" else {}
+            records.append(Record(metric, value, stderr, n=200, extractor=extra[0], estimator=extra[1],
+                                  details=settings))
         records[-1] = records[-1].identify(model=model, dataset="d", seed=0)
     return comparison_table(to_frame(records))
 
@@ -105,7 +107,7 @@ def test_well_behaved_marks_by_the_mean_step_and_jumps():
     # 2√(0.3² + 0.02²) = 0.6 of the best. jumpy: the best mean, but its p99 reaches T/2 = 5.
     assert marks == {"even": "✓", "detour": "✗", "noisy": "?", "jumpy": "✗", "nb": "✗", "real-data": "n/a"}
     assert str(table.cell("latent_smooth", "even")) == "✓ mean step 1.200 ± 0.020, p99 step 2.00 ± 0.10 (domain, n=200)"
-    from genbench.table import best_models
+    from genbench.report.table import best_models
 
     assert best_models(table, next(r for r in table.rows if r.key == "latent_smooth")) == {"jumpy"}
 
@@ -124,9 +126,28 @@ def test_interpretable_marks_by_mig():
 
 
 def test_every_rule_has_latex_for_each_of_its_symbols():
-    from genbench.latex import _SPECIAL
-    from genbench.marks import ROWS
+    from genbench.report.latex import _SPECIAL
 
-    for row in ROWS:
-        text = row.title + row.meaning + row.rule
-        assert {c for c in text if ord(c) >= 128} <= set(_SPECIAL), row.key
+    for table in (latent_table([("vae", "mig", 0.3, 0.01, ("", "mig"))]), latent_table([])):
+        for row in table.rows:
+            text = row.title + row.meaning + table.rules[row.key]
+            assert {c for c in text if ord(c) >= 128} <= set(_SPECIAL), row.key
+
+
+def test_the_printed_rules_follow_the_runs_settings():
+    """T, the histogram bins and the neighbourhood k in the rules are the run's, read from its records."""
+    from genbench.records import Record, to_frame
+    from genbench.report.table import comparison_table
+
+    def rules(steps, bins, k):
+        return comparison_table(to_frame(r.identify(model="m", dataset="d", seed=0) for r in (
+            Record("smoothness_p99", 2.0, 0.1, details={"steps": steps}),
+            Record("mig", 0.3, 0.01, details={"bins": bins}),
+            Record("coverage", 0.8, 0.01, details={"k": k})))).rules
+
+    default, changed = rules(10, 20, 5), rules(20, 30, 3)
+    assert "T = 10 steps each" in default["latent_smooth"] and "p99 step below 5;" in default["latent_smooth"]
+    assert "T = 20 steps each" in changed["latent_smooth"] and "p99 step below 10;" in changed["latent_smooth"]
+    assert "20-bin histograms" in default["latent_interpretable"]
+    assert "30-bin histograms" in changed["latent_interpretable"]
+    assert "5-nearest-neighbour ball" in default["coverage"] and "3-nearest-neighbour ball" in changed["coverage"]

@@ -153,8 +153,9 @@ def test_dequantized_density_is_a_bound_on_the_bin_mass():
     value, half = 0.75, 0.125
     n = 20_000
     x = torch.full((n, 1, 1), value)
-    log_values, estimator = LogLikelihood().per_example(model, x, info, torch.Generator().manual_seed(0))
-    assert estimator == "bound+dequantized"
+    log_values = LogLikelihood().per_example(model, x, info, torch.Generator().manual_seed(0))
+    assert LogLikelihood().how(model, info) == ("bound+dequantized", {"likelihood": "dequantized bound",
+                                                                      "dequantized": True})
     density = stats.norm(model.mu, model.sigma)
     exact_mass = math.log(density.cdf(value + half) - density.cdf(value - half))
     jensen, _ = integrate.quad(lambda y: density.logpdf(y), value - half, value + half)
@@ -171,8 +172,8 @@ def test_metric_records_say_exact_or_bound(digits):
     pca = genbench.make_model("pca", latent_dim=4).fit(digits.train)
     metric = LogLikelihood()
     context = EvalContext(seed=0)
-    nb_records = {r.metric: r for r in metric.compute(nb, digits, context)}
-    pca_records = {r.metric: r for r in metric.compute(pca, digits, context)}
+    nb_records = {r.metric: r for r in metric.declared(metric.compute(nb, digits, context))}
+    pca_records = {r.metric: r for r in metric.declared(metric.compute(pca, digits, context))}
     assert nb_records["log_likelihood"].estimator == "exact"
     assert pca_records["log_likelihood"].estimator == "bound+dequantized"
     record = nb_records["log_likelihood"]
@@ -190,6 +191,7 @@ def test_iw_records_carry_k():
     data = Data(INFO, Split(x, INFO), Split(x, INFO, name="val"), Split(x, INFO, name="test"))
     records = LogLikelihood(k=25).compute(model, data, EvalContext())
     assert records[0].estimator == "iw-bound(K=25)" and records[0].details["k"] == 25
+    assert records[0].details["likelihood"] == "importance-weighted bound"
 
 
 def test_metric_is_not_available_for_a_density_on_categories(wardrobe):

@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from genbench.latex import escape, number, standalone
 from genbench.records import Record, to_frame
-from genbench.table import comparison_table
+from genbench.report.latex import escape, number, standalone
+from genbench.report.table import comparison_table
 
 OUTPUTS = ("table.md", "table.csv", "table.tex", "table.html", "measurements.md", "report.html")
 
@@ -118,7 +118,7 @@ def test_reference_columns_are_never_bold():
                                                                                      seed=0),
         Record("log_likelihood", 1.0, 0.1, unit="nats", estimator="exact").identify(model="a", dataset="d", seed=0),
     ])
-    from genbench.table import best_models
+    from genbench.report.table import best_models
     table = comparison_table(frame)
     row = next(r for r in table.rows if r.key == "likelihood")
     assert best_models(table, row) == {"a"}

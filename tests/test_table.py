@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from genbench.formatting import format_estimate
-from genbench.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
 from genbench.records import NOT_AVAILABLE, Record, to_frame
+from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
+from genbench.report.summary import summarise
+from genbench.report.table import comparison_markdown, comparison_table, measurements_markdown
 from genbench.rundir import RunDir
-from genbench.summary import summarise
-from genbench.table import comparison_markdown, comparison_table, measurements_markdown
 
 
 def ll(model, seed, value, stderr=0.5, estimator="exact", **kw):
@@ -41,10 +41,14 @@ def test_format_estimate_shows_the_digits_the_uncertainty_allows():
 
 
 def test_likelihood_marks_follow_the_rules():
+    """How a figure was had is read from its records' details, never parsed from the estimator's label."""
     frame = to_frame([
-        ll("exact", 0, -10.0),
-        ll("bound", 0, -9.0, estimator="iw-bound(K=1000)"),
-        ll("dequant", 0, -20.0, estimator="bound+dequantized"),
+        ll("exact", 0, -10.0, details={"likelihood": "exact"}),
+        ll("bound", 0, -9.0, estimator="iw-bound(K=1000)", details={"likelihood": "importance-weighted bound",
+                                                                     "k": 1000}),
+        ll("dequant", 0, -20.0, estimator="bound+dequantized", details={"likelihood": "dequantized bound"}),
+        ll("own", 0, -15.0, estimator="bound(T=1000)", details={"likelihood": "model's bound",
+                                                                 "bound": {"bound": "variational", "T": 1000}}),
         Record.not_available("log_likelihood", "gan defines no likelihood", estimator="none").identify(
             model="gan", dataset="d", seed=0),
         Record.not_available("log_likelihood", "PCA models real-valued vectors").identify(
@@ -52,10 +56,13 @@ def test_likelihood_marks_follow_the_rules():
     ])
     table = comparison_table(frame)
     marks = {m: table.cell("likelihood", m).mark for m in table.models}
-    assert marks == {"exact": CHECK, "bound": UNSURE, "dequant": CHECK, "gan": CROSS, "pca": NOT_APPLICABLE}
+    assert marks == {"exact": CHECK, "bound": UNSURE, "dequant": CHECK, "own": UNSURE, "gan": CROSS,
+                     "pca": NOT_APPLICABLE}
     assert "bound (K=1000)" in table.cell("likelihood", "bound").text
+    assert table.cell("likelihood", "own").text.startswith("variational bound (T=1000), -15.00 ± 0.50 nats")
+    assert "importance-weighted with K = 1000 samples" in table.rules["likelihood"]
     text = comparison_markdown(table)
-    assert "not measured yet" in text and "Rules:" in text
+    assert "not requested" in text and "Rules:" in text  # no sampling metric was asked for
 
 
 def test_measurements_table_shows_status_for_missing_values():
@@ -116,7 +123,7 @@ def test_where_modes_are_known_quality_is_the_high_quality_share_and_no_referenc
     assert table.cell("quality", "a").text == "high quality 97.00 ± 0.40%, FID 1.00 ± 0.10 (raw, n=2000)"
     assert table.cell("quality", "c").text == "c cannot sample"
     assert table.cell("coverage", "a").text == "coverage 0.900 ± 0.010, 8 modes (raw, n=2000)"
-    assert table.cell("coverage", "b").text == "not measured yet"
+    assert table.cell("coverage", "b").text == "not measured"  # others measured it; b has no record
 
 
 def test_sampling_marks_are_relative_to_the_fastest_model():

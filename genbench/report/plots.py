@@ -14,29 +14,28 @@ import re
 import pandas as pd
 
 from genbench.atomic import write_bytes
-from genbench.figures import figure_png, pyplot
-from genbench.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
 from genbench.records import OK, TIMED
-from genbench.summary import model_order
-from genbench.table import ComparisonTable
+from genbench.report.drawing import figure_png, pyplot
+from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
+from genbench.report.summary import Summary
+from genbench.report.table import ComparisonTable
 
-HEADLINE = ("log_likelihood", "bits_per_dim", "fid", "kid", "is", "precision", "recall", "density", "coverage",
-            "modes_captured", "high_quality", "samples_per_second", "likelihood_examples_per_second",
-            "smoothness_mean", "smoothness_p99", "mig", "factor_vae_score")
 MARK_SCORE = {CHECK: 2.0, UNSURE: 1.0, CROSS: 0.0}
 
 
-def metric_bars_png(frame: pd.DataFrame) -> bytes | None:
-    """Bars of every headline metric measured, error bars across seeds."""
+def metric_bars_png(summary: Summary) -> bytes | None:
+    """Bars of every headline figure measured (its declaration says which), error bars across seeds."""
     import seaborn as sns
 
     plt = pyplot()
-    ok = frame[(frame.status == OK) & frame.metric.isin(HEADLINE)].copy()
+    frame = summary.frame
+    headline = [m for m in dict.fromkeys(frame.metric) if "[" not in m and summary.output(m).headline]
+    ok = frame[(frame.status == OK) & frame.metric.isin(headline)].copy()
     ok = ok[ok.value.map(math.isfinite)]
     if ok.empty:
         return None
-    metrics = [m for m in HEADLINE if m in set(ok.metric)]
-    models = model_order(frame)
+    metrics = [m for m in headline if m in set(ok.metric)]
+    models = summary.models
     columns = min(3, len(metrics))
     rows = math.ceil(len(metrics) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
@@ -52,12 +51,12 @@ def metric_bars_png(frame: pd.DataFrame) -> bytes | None:
                 row = data[data.model == model].iloc[0]
                 if math.isfinite(row.stderr):
                     ax.errorbar(i, row.value, yerr=row.stderr, color="black", capsize=3)
-        unit = data.unit.iloc[0]
-        ax.set_title(f"{metric} ({unit})" if unit else metric, fontsize=10)
+        output = summary.output(metric)
+        ax.set_title(output.title(), fontsize=10)
         ax.set_xlabel("")
         ax.set_ylabel("")
         ax.tick_params(axis="x", rotation=30, labelsize=8)
-        if metric in ("samples_per_second", "likelihood_examples_per_second"):
+        if output.log_scale:
             ax.set_yscale("log")
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
@@ -95,11 +94,12 @@ def table_heatmap_png(table: ComparisonTable) -> bytes:
 SWEEP = re.compile(r"^samples_per_second\[batch=(\d+)\]$")
 
 
-def sampling_sweep_png(frame: pd.DataFrame) -> bytes | None:
+def sampling_sweep_png(summary: Summary) -> bytes | None:
     """Samples per second against batch size (log-log), one line per model, across seeds."""
     import seaborn as sns
 
     plt = pyplot()
+    frame = summary.frame
     sweep = frame[(frame.status == OK) & (frame.estimator == TIMED) & frame.metric.str.match(SWEEP)].copy()
     if sweep.empty:
         return None
@@ -107,18 +107,19 @@ def sampling_sweep_png(frame: pd.DataFrame) -> bytes | None:
     sweep["samples/s"] = sweep.value
     fig, ax = plt.subplots(figsize=(5.5, 4))
     sns.lineplot(data=sweep, x="batch size", y="samples/s", hue="model", marker="o", errorbar="se", ax=ax,
-                 hue_order=[m for m in model_order(frame) if m in set(sweep.model)])
+                 hue_order=[m for m in summary.models if m in set(sweep.model)])
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_title("Efficient sampling: samples/s by batch size", fontsize=10)
     return figure_png(fig)
 
 
-def save_plots(folder, frame: pd.DataFrame, table: ComparisonTable) -> list[str]:
+def save_plots(folder, table: ComparisonTable) -> list[str]:
     """Write every figure that metrics.csv supports into ``folder``; return their file names."""
     written = []
-    for name, png in (("metrics.png", metric_bars_png(frame)), ("table.png", table_heatmap_png(table)),
-                      ("sampling-speed.png", sampling_sweep_png(frame))):
+    summary = table.summary
+    for name, png in (("metrics.png", metric_bars_png(summary)), ("table.png", table_heatmap_png(table)),
+                      ("sampling-speed.png", sampling_sweep_png(summary))):
         if png is not None:
             write_bytes(folder / name, png)
             written.append(name)

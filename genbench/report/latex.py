@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 
 from genbench.formatting import decimals_for
-from genbench.marks import CHECK, CROSS, Cell
-from genbench.table import ComparisonTable, best_models
+from genbench.outputs import Output
+from genbench.report.marks import CHECK, CROSS, Cell
+from genbench.report.table import ComparisonTable, best_models, measurement_rows
 
 PREAMBLE = "% requires \\usepackage{booktabs} and \\usepackage{amssymb}\n"
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -38,21 +39,19 @@ def number(value: float, uncertainty: float) -> str:
     return f"${value:.{decimals}f} \\pm {uncertainty:.{decimals}f}$"
 
 
-FORMS = {"fid": ("FID ", ""), "is": ("IS ", ""), "high_quality": ("HQ ", ""), "coverage": ("cov. ", ""),
-         "log_likelihood": ("", " nats"), "samples_per_second": ("", "/s"), "mig": ("MIG ", ""),
-         "smoothness_mean": ("mean step ", "")}
-"""How a cell's figure is labelled in LaTeX, by its metric: (prefix, suffix)."""
-
-
-def cell_source(cell: Cell, bold: bool) -> str:
+def cell_source(cell: Cell, bold: bool, output: Output) -> str:
+    """A comparison cell: its mark and its figure, labelled as the figure's declaration says."""
     mark = {CHECK: r"\checkmark", CROSS: r"$\times$"}.get(cell.mark, escape(cell.mark))
     if not math.isfinite(cell.value):
         return mark or "--"
-    figure = number(cell.value, cell.uncertainty)
+    scale = 100 if output.style == "percent" else 1
+    figure = number(scale * cell.value, scale * cell.uncertainty)
     if bold:
         figure = rf"$\mathbf{{{figure.strip('$')}}}$"
-    prefix, suffix = FORMS.get(cell.metric, ("", ""))
-    return f"{mark} {escape(prefix)}{figure}{escape(suffix)}".strip()
+    if output.style == "count" or output.unit:
+        return f"{mark} {figure} {escape(output.unit or output.label)}".strip()
+    percent = r"\%" if output.style == "percent" else ""
+    return f"{mark} {escape(output.label)} {figure}{percent}".strip()
 
 
 def comparison_latex(table: ComparisonTable, *, caption: str, label: str, notes: list[str]) -> str:
@@ -64,7 +63,8 @@ def comparison_latex(table: ComparisonTable, *, caption: str, label: str, notes:
              header, r"\midrule"]
     for row in table.rows:
         best = best_models(table, row)
-        cells = [cell_source(table.cell(row.key, m), m in best) for m in models]
+        cells = [cell_source(table.cell(row.key, m), m in best, table.summary.output(table.cell(row.key, m).metric))
+                 for m in models]
         title = escape(row.title)
         lines.append(" & ".join([title, *cells]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
@@ -73,6 +73,18 @@ def comparison_latex(table: ComparisonTable, *, caption: str, label: str, notes:
         lines += [escape(note) + r"\par" for note in notes]
         lines.append(r"\end{minipage}")
     lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def measurements_latex(table: ComparisonTable, *, caption: str, label: str) -> str:
+    """Every measurement (rows) for every column, mean ± uncertainty, as a second ``table`` environment."""
+    models = table.models
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{escape(caption)}}}", rf"\label{{{label}}}",
+             r"\small", rf"\begin{{tabular}}{{l{'r' * len(models)}}}", r"\toprule",
+             " & ".join(["", *(escape(m) for m in models)]) + r" \\", r"\midrule"]
+    for _, heading, cells in measurement_rows(table.summary):
+        lines.append(" & ".join([escape(heading), *(escape(c) for c in cells)]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 

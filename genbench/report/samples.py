@@ -15,22 +15,15 @@ import torch
 from genbench.atomic import write_bytes
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data
+from genbench.model import Capability, GenerativeModel
+from genbench.report.drawing import DPI, figure_png, pyplot
+from genbench.rng import make_generator
+from genbench.sample_set import FixedSamples
 
 GRID_SIZE = 64
 """Samples in a grid (8 × 8 images, or the number of rows of a categorical table / 1000 points)."""
 MIN_GRID_PIXELS = 384
 """Small images are enlarged by a whole factor (nearest neighbour) until the grid is this wide."""
-DPI = 110
-"""Resolution of every matplotlib figure genbench writes."""
-
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
@@ -45,14 +38,6 @@ def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
     image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def figure_png(fig) -> bytes:
-    """A matplotlib figure as PNG bytes (the figure is closed)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    pyplot().close(fig)
     return buffer.getvalue()
 
 
@@ -161,3 +146,16 @@ def samples_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
 
 def save_samples(path: Path, samples: torch.Tensor, data: Data, title: str) -> None:
     write_bytes(path, samples_png(samples, data, title))
+
+
+def save_sample_figures(model: GenerativeModel, data: Data, stem: Path, label: str, seed: int) -> None:
+    """STEM.png: the model's samples; STEM-decoded.png: the decoder's means at latent draws (no
+    observation noise), for models with a decoder, as papers show VAE samples."""
+    generator = make_generator(seed)
+    n = samples_needed(data.info)
+    if model.has(Capability.SAMPLE):
+        samples = model.sample(min(n, len(model)) if isinstance(model, FixedSamples) else n, generator)
+        save_samples(stem.with_name(stem.name + ".png"), samples, data, f"{label} (seed {seed})")
+    if model.has(Capability.DECODER) and data.info.value_type is not ValueType.CATEGORICAL:
+        decoded = model.decode(model.sample_latent(n, generator))
+        save_samples(stem.with_name(stem.name + "-decoded.png"), decoded, data, f"{label}: decoded latent draws")

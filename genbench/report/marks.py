@@ -1,0 +1,359 @@
+"""The comparison table's rows and the written rules that give each cell its mark.
+
+Every rule reads only the summary of metrics.csv (``genbench.report.summary``), so ``genbench report``
+gives the same marks from the CSV alone. A rule's printed text is built from the constants its judge
+uses and from the settings the run's records carry (T, bins, k, σ, K), so that it describes the run
+it is printed under. The rules are printed under every table.
+
+A row's ``judge`` marks one model seeing the whole summary, for rules relative to the best model and
+to the real-vs-real reference column (``genbench.records.REFERENCES``); every figure's direction and
+label come from its declaration (``genbench.outputs``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import pandas as pd
+
+from genbench.records import (
+    DEQUANTIZED_BOUND,
+    EXACT,
+    IW_BOUND,
+    LIKELIHOOD,
+    MODEL_BOUND,
+    NO_ESTIMATOR,
+    OK,
+    REFERENCES,
+)
+from genbench.report.summary import Summary
+
+CHECK, CROSS, UNSURE, NOT_APPLICABLE = "✓", "✗", "?", "n/a"
+NOT_REQUESTED = "not requested"
+"""The cell of a row whose metrics the run did not ask for."""
+NOT_MEASURED = "not measured"
+"""The cell of a model that has no record of a metric other models have (a column added later)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    mark: str
+    text: str
+    value: float = math.nan
+    uncertainty: float = math.nan
+    metric: str = ""
+    """The metrics.csv name of ``value`` (its direction decides the best model)."""
+    label: str = ""
+    """The figure's short form for compact tables: ``FID 18``, ``0.82``, ``exact``."""
+
+    def __str__(self) -> str:
+        return f"{self.mark} {self.text}".strip()
+
+
+Judge = Callable[[str, Summary], Cell]
+Rule = Callable[[Summary], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    key: str
+    title: str
+    meaning: str
+    rule: Rule
+    """The rule's text for this summary (its thresholds and the run's settings)."""
+    judge: Judge
+    """judge(model, summary) → the model's cell."""
+    metrics: tuple[str, ...]
+    """The figures the row reads: a run that requested none of them has nothing to mark."""
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def measured(row: pd.Series | None) -> bool:
+    """Whether a summary row holds a finite figure (not missing, n/a or failed)."""
+    return row is not None and row.status == OK and math.isfinite(row.value)
+
+
+def requested(summary: Summary, metrics: tuple[str, ...]) -> bool:
+    return any(metric in set(summary.rows.metric) for metric in metrics)
+
+
+def unmeasured_cell(row: pd.Series | None, summary: Summary, metric: str) -> Cell | None:
+    """The cell of a figure that is missing, n/a or failed (None when it was measured)."""
+    if row is None:
+        return Cell("", NOT_MEASURED if metric in set(summary.rows.metric) else NOT_REQUESTED)
+    if measured(row):
+        return None
+    if row.estimator == NO_ESTIMATOR:
+        return Cell(CROSS, row.reason, label="none")
+    return Cell(NOT_APPLICABLE, row.reason if row.status != "failed" else f"failed: {row.reason}", label="n/a")
+
+
+def significantly_worse(value: float, uncertainty: float, other: float, other_uncertainty: float,
+                        higher_is_better: bool) -> bool:
+    """Worse than ``other`` by more than twice the combined standard error (NaN counts as zero)."""
+    gap = (other - value) if higher_is_better else (value - other)
+    sigma = math.sqrt(sum(u * u for u in (uncertainty, other_uncertainty) if math.isfinite(u)))
+    return gap > 2 * sigma
+
+
+def measured_rows(metric: str, summary: Summary) -> dict[str, pd.Series]:
+    """Every column's row of ``metric`` that holds a finite figure, by model label."""
+    return {m: rows[metric] for m, rows in summary.by_model.items() if measured(rows.get(metric))}
+
+
+def worse_than_best(model: str, metric: str, summary: Summary) -> bool:
+    """Whether ``model``'s figure is significantly worse than the best model's (reference columns aside)."""
+    higher = summary.output(metric).higher_is_better
+    row = summary.by_model[model][metric]
+    models = [r for m, r in measured_rows(metric, summary).items() if m not in REFERENCES]
+    best = (max if higher else min)(models, key=lambda r: r.value)
+    return significantly_worse(row.value, row.uncertainty, best.value, best.uncertainty, higher)
+
+
+def relative_mark(model: str, metric: str, summary: Summary) -> str:
+    """✓ not significantly worse than the real-vs-real reference; ✗ significantly worse than the
+    best model; ? otherwise (and when no reference was measured). Reference columns get ✓."""
+    if model in REFERENCES:
+        return CHECK
+    higher = summary.output(metric).higher_is_better
+    row = summary.by_model[model][metric]
+    found = measured_rows(metric, summary)
+    reference = next((found[m] for m in REFERENCES if m in found), None)
+    if reference is not None and not significantly_worse(row.value, row.uncertainty, reference.value,
+                                                         reference.uncertainty, higher):
+        return CHECK
+    return CROSS if worse_than_best(model, metric, summary) else UNSURE
+
+
+def level_mark(good: float) -> Callable[[str, str, Summary], str]:
+    """A mark for figures whose ideal is known rather than measured: ✓ when the figure is at least
+    as good as ``good`` (in the figure's direction); else ✗ when it is significantly worse than the
+    best model's, ? otherwise."""
+    def mark(model: str, metric: str, summary: Summary) -> str:
+        value = summary.by_model[model][metric].value
+        if (value >= good) if summary.output(metric).higher_is_better else (value <= good):
+            return CHECK
+        return CROSS if worse_than_best(model, metric, summary) else UNSURE
+
+    return mark
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    metric: str
+    where_known: bool = False
+    """Measured only on some data (the modes of a known mixture): when no model has any figure of the row,
+    the cell gives the reason of the first figure that is not such."""
+
+
+def sample_cell(model: str, summary: Summary, figures: tuple[Figure, ...],
+                mark: Callable[[str, str, Summary], str] = relative_mark) -> Cell:
+    """The cell of a measured row. The marked figure is the first of ``figures`` that some model
+    measured (the same for every column); the others that this model measured follow it, then the
+    feature space and n; the mark is ``mark``'s (``relative_mark``: against real data and the best)."""
+    rows = summary.by_model[model]
+    marked = next((f for f in figures if any(measured(r.get(f.metric)) for r in summary.by_model.values())),
+                  None)
+    if marked is None:  # no model measured any: the reason of the row's main figure
+        main = next((f for f in figures if not f.where_known and f.metric in rows), None) or figures[0]
+        return unmeasured_cell(rows.get(main.metric), summary, main.metric) or Cell("", NOT_REQUESTED)
+    row = rows.get(marked.metric)
+    missing = unmeasured_cell(row, summary, marked.metric)
+    if missing is not None:
+        return missing
+    parts = [summary.output(f.metric).cell(rows[f.metric].value, rows[f.metric].uncertainty)
+             for f in (marked, *figures) if f is marked or (f.metric != marked.metric and measured(rows.get(f.metric)))]
+    prefix = "real-vs-real reference: " if model in REFERENCES else ""
+    where = ", ".join(p for p in (row.extractor, f"n={row.n}") if p)
+    text = f"{prefix}{', '.join(dict.fromkeys(parts))} ({where})"
+    return Cell(mark(model, marked.metric, summary), text, row.value, row.uncertainty, marked.metric,
+                summary.output(marked.metric).compact(row.value))
+
+
+def sigma_gap(symbol: str) -> str:
+    return f"gap to {symbol} > 2√(u² + u_{symbol}²)"
+
+
+# -------------------------------------------------------------------------------------------- sampling
+SPEED_CHECK, SPEED_UNSURE = 1e-2, 1e-3
+"""Sampling marks: ✓ at ≥ 1/100 of the fastest model's samples/s, ? at ≥ 1/1000, ✗ below. The fastest is
+usually a trivial sampler (naive Bayes, PCA); a network that samples in one pass stays within two orders
+of magnitude of it (1/14 on shapes on 2 CPU cores), while an autoregressive model makes one pass per
+dimension (64 on digits, 400 on shapes) and falls behind by that factor again."""
+SAMPLES_PER_SECOND = "samples_per_second"
+
+
+def sampling_cell(model: str, summary: Summary) -> Cell:
+    row = summary.by_model[model].get(SAMPLES_PER_SECOND)
+    missing = unmeasured_cell(row, summary, SAMPLES_PER_SECOND)
+    if missing is not None:
+        return missing
+    fastest = max(r[SAMPLES_PER_SECOND].value for m, r in summary.by_model.items()
+                  if m not in REFERENCES and measured(r.get(SAMPLES_PER_SECOND)))
+    ratio = row.value / fastest
+    mark = CHECK if ratio >= SPEED_CHECK else UNSURE if ratio >= SPEED_UNSURE else CROSS
+    batch = row.n if pd.notna(row.n) else "?"
+    text = f"{row.value:.3g} samples/s at batch {batch} ({ratio:.2g}× the fastest)"
+    return Cell(mark, text, row.value, row.uncertainty, SAMPLES_PER_SECOND, f"{row.value:.2g}/s")
+
+
+def sampling_rule(summary: Summary) -> str:
+    return (f"Figure: samples per second of model.sample at its best batch size (after warm-up, synchronised on "
+            f"the GPU). ✓ at ≥ {SPEED_CHECK:g} of the fastest model's (one pass of a network is within that of a "
+            f"trivial sampler), ? at ≥ {SPEED_UNSURE:g}, ✗ below (one pass per dimension, as an autoregressive "
+            "model makes, falls there); ✗ when the model cannot sample.")
+
+
+# ------------------------------------------------------------------------------- quality and coverage
+QUALITY_FIGURES = (Figure("high_quality", where_known=True), Figure("fid"), Figure("is"))
+COVERAGE_FIGURES = (Figure("coverage"), Figure("recall"), Figure("modes_captured", where_known=True))
+
+
+def quality_cell(model: str, summary: Summary) -> Cell:
+    return sample_cell(model, summary, QUALITY_FIGURES)
+
+
+def coverage_cell(model: str, summary: Summary) -> Cell:
+    return sample_cell(model, summary, COVERAGE_FIGURES)
+
+
+SAMPLE_RULE = (
+    "The figure, in the dataset's feature space (the extractor and n are in the cell), has a standard error u "
+    "(bootstrap, or seed-to-seed over several seeds; zero when neither was measured). R is the real-vs-real "
+    "figure at the same n (the true-density or real-data column), B the best figure among the models. ✓ when "
+    "the model is not measurably worse than real data (|gap to R| ≤ 2√(u² + u_R²) or better than R); ✗ when it "
+    f"is measurably worse than the best model ({sigma_gap('B')}); ? otherwise, or when no reference was "
+    "measured; n/a when the figure could not be measured (the reason is given); ✗ when the model cannot sample. "
+    "The reference column itself is ✓."
+)
+
+
+def quality_rule(summary: Summary) -> str:
+    sigmas = summary.setting("high_quality", "sigmas")
+    within = f"{sigmas:g}σ" if sigmas is not None else "kσ (the modes metric's sigmas)"
+    return (f"Figure: the share of samples within {within} of a mode where the modes are known (rings; higher is "
+            "better), else FID (lower is better). On 2-D coordinates FID compares only means and covariances, so "
+            "a single Gaussian over the ring scores as well as the ring; the high-quality share does not. "
+            + SAMPLE_RULE)
+
+
+def coverage_rule(summary: Summary) -> str:
+    k = summary.setting("coverage", "k")
+    ball = f"{k}-nearest-neighbour ball" if k is not None else "k-nearest-neighbour ball"
+    return (f"Figure: coverage, the share of real examples whose {ball} holds a sample (Naeem et al. 2020; "
+            "higher is better). " + SAMPLE_RULE)
+
+
+# ---------------------------------------------------------------------------------------- latent space
+SMOOTHNESS_FIGURES = (Figure("smoothness_mean"), Figure("smoothness_p99"))
+INTERPRETABILITY_FIGURES = (Figure("mig"), Figure("factor_vae_score"))
+STRAIGHT = math.pi / 2
+"""✓ needs decoded paths straighter, on the whole, than a half-circle: mean step (length / end distance) ≤ π/2."""
+JUMP_SHARE = 0.5
+"""✗ when the p99 step carries this share of its path (p99 of T·step/L ≥ T/2): jumps between regions."""
+DISENTANGLED = 0.2
+"""✓ needs MIG ≥ 0.2."""
+
+
+def smoothness_cell(model: str, summary: Summary) -> Cell:
+    def mark(model: str, metric: str, summary: Summary) -> str:
+        p99 = summary.by_model[model].get("smoothness_p99")
+        steps = p99.details.get("steps") if measured(p99) else None
+        if steps is not None and p99.value >= JUMP_SHARE * steps:  # a step that carries half its path: a jump
+            return CROSS
+        return level_mark(STRAIGHT)(model, metric, summary)
+
+    return sample_cell(model, summary, SMOOTHNESS_FIGURES, mark)
+
+
+def smoothness_rule(summary: Summary) -> str:
+    steps = summary.setting("smoothness_p99", "steps")
+    t = f"T = {steps}" if steps is not None else "T (the metric's steps)"
+    jump = f"{JUMP_SHARE * steps:g}" if steps is not None else "T/2"
+    return (f"Figure: decoded straight lines between latent codes (of test pairs; of prior draws for a model "
+            f"without an encoder), {t} steps each, in the dataset's feature space (the quality metrics'). The mean "
+            "step: Σ path length / Σ distance between the ends, 1 for straight, evenly walked paths (lower is "
+            "better); then the p99 step: the 99th percentile of T·step / path length, 1 at an even pace, T for a "
+            f"path made in one step. ✓ when the mean step is at most π/2 ≈ {STRAIGHT:.2f} (decoded paths "
+            f"straighter, on the whole, than a half-circle over the same ends) and the p99 step below {jump}; ✗ "
+            f"when the p99 step reaches {jump} (1% of steps each carry half a path: jumps) or the mean step is "
+            f"measurably worse than the best model's ({sigma_gap('B')}, u the standard errors); ? otherwise; ✗ "
+            "when the model has no decoder; n/a without a feature space (categories).")
+
+
+def interpretability_cell(model: str, summary: Summary) -> Cell:
+    return sample_cell(model, summary, INTERPRETABILITY_FIGURES, level_mark(DISENTANGLED))
+
+
+def interpretability_rule(summary: Summary) -> str:
+    bins = summary.setting("mig", "bins")
+    histogram = f"{bins}-bin histograms" if bins is not None else "histograms of the metric's bins"
+    return (f"Figure: MIG, the mutual information gap of the encoder's codes against the dataset's known factors "
+            f"(shapes; Chen et al. 2018; {histogram}; 1 when each factor lives in one code dimension alone, 0 when "
+            "no dimension stands out; higher is better); then the FactorVAE score (Kim & Mnih 2018; chance is 1/K "
+            f"for K factors). ✓ when MIG ≥ {DISENTANGLED:g} (a factor's best dimension holds, on average, "
+            f"{DISENTANGLED:.0%} of the factor's entropy more than the next; on shapes' test split codes independent "
+            "of the factors score below 0.01, the factors themselves 0.99); ✗ when MIG is measurably below the best "
+            f"model's ({sigma_gap('B')}); ? otherwise; ✗ when the model has no encoder; n/a on data without known "
+            "factors.")
+
+
+# ---------------------------------------------------------------------------------------- likelihood
+LOG_LIKELIHOOD = "log_likelihood"
+
+
+def likelihood_cell(model: str, summary: Summary) -> Cell:
+    rows = summary.by_model[model]
+    row = rows.get(LOG_LIKELIHOOD)
+    missing = unmeasured_cell(row, summary, LOG_LIKELIHOOD)
+    if missing is not None:
+        return missing
+    figure = f"{summary.output(LOG_LIKELIHOOD).format(row.value, row.uncertainty)} {row.unit}"
+    speed = rows.get("likelihood_examples_per_second")
+    if measured(speed):
+        figure += f", {speed.value:.3g} examples/s"
+    kind = row.details.get(LIKELIHOOD)
+    if kind == EXACT:
+        return Cell(CHECK, f"exact, {figure}", row.value, row.uncertainty, LOG_LIKELIHOOD, "exact")
+    if kind == DEQUANTIZED_BOUND:
+        return Cell(CHECK, f"exact density, dequantized bound, {figure}", row.value, row.uncertainty,
+                    LOG_LIKELIHOOD, "exact density")
+    if kind == IW_BOUND:
+        bound = f"bound (K={row.details.get('k', '?')})"
+    elif kind == MODEL_BOUND:
+        settings = dict(row.details.get("bound", {}))
+        name = f"{settings.pop('bound')} bound" if "bound" in settings else "bound"
+        bound = f"{name} ({', '.join(f'{k}={v}' for k, v in settings.items())})" if settings else name
+    else:  # a record written before likelihood kinds were recorded
+        bound = f"bound ({row.estimator})"
+    return Cell(UNSURE, f"{bound}, {figure}", row.value, row.uncertainty, LOG_LIKELIHOOD, bound)
+
+
+def likelihood_rule(summary: Summary) -> str:
+    k = summary.setting(LOG_LIKELIHOOD, "k")
+    samples = f"K = {k} samples" if k is not None else "K samples"
+    return ("✓ when the model gives its exact likelihood (on discrete data a continuous density is measured through "
+            "dequantization, a bound on the same event space); ? when only a bound is available (importance-"
+            f"weighted with {samples}, or the model's own, such as a variational bound); ✗ when the model defines "
+            "none; n/a when the model cannot represent the data.")
+
+
+ROWS: tuple[Row, ...] = (
+    Row("sampling", "Efficient sampling", "generating is cheap and uses the parallelism of the hardware",
+        sampling_rule, sampling_cell, (SAMPLES_PER_SECOND,)),
+    Row("quality", "High-quality samples", "samples are indistinguishable from the training data",
+        quality_rule, quality_cell, tuple(f.metric for f in QUALITY_FIGURES)),
+    Row("coverage", "Coverage", "samples represent the whole training distribution, not a subset",
+        coverage_rule, coverage_cell, tuple(f.metric for f in COVERAGE_FIGURES)),
+    Row("latent_smooth", "Well-behaved latent space",
+        "every latent point decodes to a plausible example; small changes in z give small changes in x",
+        smoothness_rule, smoothness_cell, tuple(f.metric for f in SMOOTHNESS_FIGURES)),
+    Row("latent_interpretable", "Interpretable latent space",
+        "moving along one latent dimension changes one interpretable property", interpretability_rule,
+        interpretability_cell, tuple(f.metric for f in INTERPRETABILITY_FIGURES)),
+    Row("likelihood", "Efficient likelihood",
+        "the probability of a new example can be computed efficiently and accurately", likelihood_rule,
+        likelihood_cell, (LOG_LIKELIHOOD,)),
+)
