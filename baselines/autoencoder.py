@@ -12,6 +12,7 @@ data's grid). It has no likelihood.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import ClassVar
 
@@ -42,27 +43,46 @@ class AEConfig(EarlyStoppingConfig):
         require_positive(**{f"hidden[{i}]": h for i, h in enumerate(self.hidden)})
 
 
-def build_encoder_decoder(model: GenerativeModel, info: DataInfo, code_size: int) -> None:
-    """The encoder (network input → ``code_size``), decoder (latent → observation parameters)
-    and observation model that every autoencoder-like model shares."""
-    config = model.config
-    model.latent_dim_ = model.resolved_latent_dim(info)
-    model.observation = observation_model(info)
-    model.encoder = nets.encoder(info, code_size, config.hidden, width=config.width)
-    model.decoder = nets.decoder(model.latent_dim_, model.observation.n_params, tuple(reversed(config.hidden)),
-                                 info, width=config.width)
+class EncoderDecoder(GenerativeModel):
+    """What every autoencoder-like model shares: an encoder (network input → ``code_size`` outputs), a
+    decoder (latent → observation parameters) and the observation model that fits the data, trained by
+    the shared loop on the model's ``loss``; decoding gives the observation model's mean."""
+
+    config_class = AEConfig
+    steps_by_budget: ClassVar[dict[str, int]] = DEFAULT_STEPS
+
+    def code_size(self, info: DataInfo) -> int:
+        """The encoder's outputs per example: the latent dimension (a VAE: a mean and a log-variance each)."""
+        return self.resolved_latent_dim(info)
+
+    def _build(self, info: DataInfo) -> None:
+        config = self.config
+        self.latent_dim_ = self.resolved_latent_dim(info)
+        self.observation = observation_model(info)
+        self.encoder = nets.encoder(info, self.code_size(info), config.hidden, width=config.width)
+        self.decoder = nets.decoder(self.latent_dim_, self.observation.n_params, tuple(reversed(config.hidden)),
+                                    info, width=config.width)
+
+    @abc.abstractmethod
+    def loss(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """The training objective in nats per example, averaged over the batch."""
+
+    def _fit(self, x, x_val, generator) -> None:
+        self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
+                              desc=f"train {self.name}", epoch_examples=self.epoch_examples)
+
+    def _decode(self, z):
+        return self.observation.mean(self.decoder(z))
 
 
-class Autoencoder(GenerativeModel):
+class Autoencoder(EncoderDecoder):
     """Deterministic autoencoder; samples by decoding a Gaussian fitted to its training codes."""
 
     name = "ae"
-    config_class = AEConfig
     capabilities = frozenset({Capability.SAMPLE, Capability.ENCODER, Capability.DECODER})
-    steps_by_budget: ClassVar[dict[str, int]] = DEFAULT_STEPS
 
     def _build(self, info: DataInfo) -> None:
-        build_encoder_decoder(self, info, self.resolved_latent_dim(info))
+        super()._build(info)
         d = self.latent_dim_
         self.register_buffer("code_mean_", torch.zeros(d))
         self.register_buffer("code_cholesky_", torch.eye(d))
@@ -73,8 +93,7 @@ class Autoencoder(GenerativeModel):
         return -self.observation.log_prob(self.decoder(z), x).mean()
 
     def _fit(self, x, x_val, generator) -> None:
-        self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
-                              desc=f"train {self.name}", epoch_examples=self.epoch_examples)
+        super()._fit(x, x_val, generator)
         with torch.no_grad():
             codes = torch.cat([self._encode(batch) for batch in x.split(1024)]).double()
             covariance = torch.cov(codes.T).reshape(len(self.code_mean_), -1)
@@ -92,6 +111,3 @@ class Autoencoder(GenerativeModel):
 
     def _encode(self, x):
         return self.encoder(network_input(x, self._info))
-
-    def _decode(self, z):
-        return self.observation.mean(self.decoder(z))

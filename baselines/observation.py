@@ -24,6 +24,7 @@ from genbench.data.info import DataInfo, ValueType
 from genbench.rng import rand, randn
 
 LOG_SCALE_MIN, LOG_SCALE_MAX = -7.0, 5.0
+LOG_2PI = math.log(2 * math.pi)
 
 
 class ObservationModel(abc.ABC):
@@ -75,16 +76,20 @@ class Bernoulli(ObservationModel):
         return self._shape(torch.sigmoid(params))
 
 
-class DiscretizedLogistic(ObservationModel):
-    """Per-feature logistic(μ, s) integrated over the bin [x - Δ/2, x + Δ/2]; edges take the tails."""
+class LocationScale(ObservationModel):
+    """A location μ and a log-scale per feature (the scale clamped for numerical safety)."""
 
     @property
     def n_params(self) -> int:
         return 2 * self.info.dim
 
-    def _split(self, params):
-        mu, log_s = params.chunk(2, dim=1)
-        return mu, log_s.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+    def _split(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        location, log_scale = params.chunk(2, dim=1)
+        return location, log_scale.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+
+
+class DiscretizedLogistic(LocationScale):
+    """Per-feature logistic(μ, s) integrated over the bin [x - Δ/2, x + Δ/2]; edges take the tails."""
 
     def log_prob(self, params, x):
         mu, log_s = self._split(params)
@@ -152,21 +157,13 @@ class Categorical(ObservationModel):
         return self._shape(self.log_softmax(params).argmax(-1))
 
 
-class Gaussian(ObservationModel):
+class Gaussian(LocationScale):
     """Diagonal Gaussian N(μ, diag σ²), log σ clamped for numerical safety."""
-
-    @property
-    def n_params(self) -> int:
-        return 2 * self.info.dim
-
-    def _split(self, params):
-        mu, log_sigma = params.chunk(2, dim=1)
-        return mu, log_sigma.clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
 
     def log_prob(self, params, x):
         mu, log_sigma = self._split(params)
         z = (x.reshape(len(x), -1) - mu) * torch.exp(-log_sigma)
-        return (-0.5 * z.pow(2) - log_sigma - 0.5 * math.log(2 * math.pi)).sum(1)
+        return (-0.5 * z.pow(2) - log_sigma - 0.5 * LOG_2PI).sum(1)
 
     def sample(self, params, generator):
         mu, log_sigma = self._split(params)

@@ -18,10 +18,10 @@ matrix:
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 
+from genbench.baselines.observation import LOG_2PI
 from genbench.config import Config, require_positive
 from genbench.data.info import DataInfo, ValueType
 from genbench.errors import UsageError
@@ -93,7 +93,7 @@ class PCA(GenerativeModel):
         q, dim = self.components_.shape
         mahalanobis = (proj.pow(2) / lam).sum(1) + (d.pow(2).sum(1) - proj.pow(2).sum(1)) / sigma2
         log_det = lam.log().sum() + (dim - q) * sigma2.log()
-        return -0.5 * (dim * math.log(2 * math.pi) + log_det + mahalanobis)
+        return -0.5 * (dim * LOG_2PI + log_det + mahalanobis)
 
     def _sample_latent(self, n, generator):
         """Codes of x = μ + U z + σ ε: z ~ N(0, diag(λ - σ²)), the latent part of the PPCA density."""

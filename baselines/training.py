@@ -10,11 +10,10 @@ import torch
 from torch import nn
 
 from genbench.config import Config, require, require_positive
+from genbench.defaults import BUDGETS
 from genbench.errors import TrainingFailed
 from genbench.progress import progress
 from genbench.rng import child_generator, derive_seed, make_generator
-
-BUDGETS = ("smoke", "default", "paper")
 
 
 @dataclasses.dataclass(frozen=True)

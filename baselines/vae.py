@@ -13,19 +13,14 @@ trick, z = μ + σ ⊙ ε, ε ~ N(0, I), and the analytic KL term (Kingma & Well
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import ClassVar
 
 import torch
 
-from genbench.baselines.autoencoder import DEFAULT_STEPS, AEConfig, build_encoder_decoder
-from genbench.baselines.observation import network_input
-from genbench.baselines.training import train
+from genbench.baselines.autoencoder import AEConfig, EncoderDecoder
+from genbench.baselines.observation import LOG_2PI, network_input
 from genbench.data.info import DataInfo
-from genbench.model import Capability, GenerativeModel
+from genbench.model import Capability
 from genbench.rng import randn
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,17 +38,16 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
     return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
 
 
-class VAE(GenerativeModel):
+class VAE(EncoderDecoder):
     """Variational autoencoder (convolutional on images); likelihood by the importance-weighted bound."""
 
     name = "vae"
     config_class = VAEConfig
     capabilities = frozenset({Capability.SAMPLE, Capability.IMPORTANCE_SAMPLER, Capability.ENCODER,
                               Capability.DECODER})
-    steps_by_budget: ClassVar[dict[str, int]] = DEFAULT_STEPS
 
-    def _build(self, info: DataInfo) -> None:
-        build_encoder_decoder(self, info, 2 * self.resolved_latent_dim(info))
+    def code_size(self, info: DataInfo) -> int:
+        return 2 * self.resolved_latent_dim(info)  # a mean and a log-variance per latent
 
     # ------------------------------------------------------------------------------ the objective
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,10 +65,6 @@ class VAE(GenerativeModel):
         """Negative ELBO in nats per example, averaged over the batch."""
         log_likelihood, kl = self.elbo_terms(x, generator)
         return (kl - log_likelihood).mean()
-
-    def _fit(self, x, x_val, generator) -> None:
-        self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
-                              desc=f"train {self.name}", epoch_examples=self.epoch_examples)
 
     # -------------------------------------------------------------------------------- the contract
     def _sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -100,6 +90,3 @@ class VAE(GenerativeModel):
 
     def _encode(self, x):
         return self.posterior(x)[0]
-
-    def _decode(self, z):
-        return self.observation.mean(self.decoder(z))

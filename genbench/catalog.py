@@ -1,10 +1,10 @@
 """The registries of models, datasets, metrics and feature extractors, filled here by explicit calls.
 
 A new model, dataset, metric or extractor is one new module plus one line below, which names its
-class by import path: nothing is imported until the name is used, so ``import genbench.catalog``
-and a mistyped name cost no torch import. Models from
-outside genbench need no line here: an installed package names them in the entry-point group
-``genbench.models`` (``MODEL_ENTRY_POINTS``), or the user gives an import path
+class by import path and says whether a plain ``genbench run`` uses it (``default=True``). Nothing is
+imported until a name is used, so ``import genbench.catalog`` and a mistyped name cost no torch
+import. Models from outside genbench need no line here: an installed package names them in the
+entry-point group ``genbench.models`` (``MODEL_ENTRY_POINTS``), or the user gives an import path
 (``mypackage.models:MyModel``).
 """
 
@@ -23,12 +23,12 @@ if TYPE_CHECKING:
 MODEL_ENTRY_POINTS = "genbench.models"
 MODELS: Registry[GenerativeModel] = Registry("model", "genbench.model:GenerativeModel",
                                              entry_point_group=MODEL_ENTRY_POINTS, import_paths=True)
-MODELS.register("naive-bayes", "genbench.baselines.naive_bayes:NaiveBayes")
-MODELS.register("pca", "genbench.baselines.pca:PCA")
-MODELS.register("ae", "genbench.baselines.autoencoder:Autoencoder")
-MODELS.register("vae", "genbench.baselines.vae:VAE")
-MODELS.register("beta-vae", "genbench.baselines.beta_vae:BetaVAE")
-MODELS.register("gan", "genbench.baselines.gan:GAN")
+MODELS.register("naive-bayes", "genbench.baselines.naive_bayes:NaiveBayes", default=True)
+MODELS.register("pca", "genbench.baselines.pca:PCA", default=True)
+MODELS.register("ae", "genbench.baselines.autoencoder:Autoencoder", default=True)
+MODELS.register("vae", "genbench.baselines.vae:VAE", default=True)
+MODELS.register("beta-vae", "genbench.baselines.beta_vae:BetaVAE", default=True)
+MODELS.register("gan", "genbench.baselines.gan:GAN", default=True)
 
 DATASETS: Registry[DatasetSource] = Registry("dataset", "genbench.data.source:DatasetSource")
 DATASETS.register("digits", "genbench.data.digits:Digits")
@@ -41,12 +41,12 @@ DATASETS.register("fashion-mnist", "genbench.data.torchvision_sets:FashionMnist"
 DATASETS.register("cifar10", "genbench.data.torchvision_sets:Cifar10")
 
 METRICS: Registry[Metric] = Registry("metric", "genbench.metric:Metric")
-METRICS.register("log-likelihood", "genbench.metrics.likelihood:LogLikelihood")
-METRICS.register("fidelity", "genbench.metrics.fidelity:Fidelity")
-METRICS.register("modes", "genbench.metrics.modes:RingModes")
-METRICS.register("sampling-speed", "genbench.metrics.throughput:SamplingThroughput")
-METRICS.register("latent-smoothness", "genbench.metrics.smoothness:LatentSmoothness")
-METRICS.register("disentanglement", "genbench.metrics.disentanglement:Disentanglement")
+METRICS.register("log-likelihood", "genbench.metrics.likelihood:LogLikelihood", default=True)
+METRICS.register("fidelity", "genbench.metrics.fidelity:Fidelity", default=True)
+METRICS.register("modes", "genbench.metrics.modes:RingModes", default=True)
+METRICS.register("sampling-speed", "genbench.metrics.throughput:SamplingThroughput", default=True)
+METRICS.register("latent-smoothness", "genbench.metrics.smoothness:LatentSmoothness", default=True)
+METRICS.register("disentanglement", "genbench.metrics.disentanglement:Disentanglement", default=True)
 
 EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features:FeatureExtractor")
 EXTRACTORS.register("inception", "genbench.metrics.extractors:InceptionExtractor")

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -24,8 +24,10 @@ from genbench.atomic import write_bytes, write_json
 from genbench.data.info import DataInfo
 from genbench.environment import package_versions
 from genbench.errors import CheckpointError, GenbenchError
-from genbench.model import GenerativeModel
 from genbench.registry import Registry, class_path
+
+if TYPE_CHECKING:
+    from genbench.model import GenerativeModel
 
 FORMAT = "genbench-checkpoint"
 VERSION = 1

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from genbench.defaults import DEFAULT_DATASET, DEFAULT_METRICS, DEFAULT_MODELS, DEFAULT_SEEDS
+from genbench.catalog import METRICS, MODELS
+from genbench.defaults import BUDGETS, DEFAULT_DATASET, DEFAULT_SEEDS
 from genbench.errors import GenbenchError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -82,15 +83,15 @@ def build_parser() -> Parser:
                               "them, and write a run directory (config, environment, metrics.csv, tables).",
                               epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--models", default=None, metavar="SPECS",
-                     help=f"comma-separated models with options (default: {','.join(DEFAULT_MODELS)})")
+                     help=f"comma-separated models with options (default: {','.join(MODELS.defaults())})")
     run.add_argument("--dataset", default=None, metavar="SPEC",
                      help="dataset with options, or the path of your own data: a folder of PNG/JPEG images "
                      f"or a .npy, .npz or .pt file (default: {DEFAULT_DATASET})")
     run.add_argument("--metrics", default=None, metavar="SPECS",
-                     help=f"comma-separated metrics with options (default: {','.join(DEFAULT_METRICS)})")
+                     help=f"comma-separated metrics with options (default: {','.join(METRICS.defaults())})")
     run.add_argument("--seeds", default=None, metavar="LIST",
                      help=f"comma-separated seeds (default: {','.join(map(str, DEFAULT_SEEDS))})")
-    run.add_argument("--budget", default=None, choices=("smoke", "default", "paper"),
+    run.add_argument("--budget", default=None, choices=BUDGETS,
                      help="training budget: smoke (seconds), default (minutes on CPU), paper")
     run.add_argument("--epochs", default=None, type=_positive_int, metavar="N",
                      help="train every model for N epochs (overrides --budget)")

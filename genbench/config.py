@@ -49,6 +49,18 @@ class Config:
         values = {name: coerce(name, value, hints[name]) for name, value in options.items()}
         return cls(**values)
 
+    @classmethod
+    def given(cls: type[C], config: Config | None, options: Mapping[str, Any], *, owner: str) -> C:
+        """``config`` (an instance of this class) or one built from keyword ``options``, never both: what a
+        model, metric or dataset source does with its constructor's arguments."""
+        if config is not None and options:
+            raise TypeError("pass either a config or keyword options, not both")
+        if config is None:
+            return cls.from_options(options, owner=owner)
+        if not isinstance(config, cls):
+            raise TypeError(f"{owner} takes a {cls.__name__}, got {type(config).__name__}")
+        return config
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 

@@ -1,6 +1,7 @@
-"""What ``genbench run`` does when asked nothing: one place, importable without torch."""
+"""What ``genbench run`` does when asked nothing: one place, importable without torch. The default models
+and metrics are said where they are registered (``genbench.catalog``, ``default=True``)."""
 
-DEFAULT_MODELS = ("naive-bayes", "pca", "ae", "vae", "beta-vae", "gan")
 DEFAULT_DATASET = "digits"
-DEFAULT_METRICS = ("log-likelihood", "fidelity", "modes", "sampling-speed", "latent-smoothness", "disentanglement")
 DEFAULT_SEEDS = (0,)
+BUDGETS = ("smoke", "default", "paper")
+"""Training budgets, in optimiser steps per model family (each trained model's ``steps_by_budget``)."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import torch
 
 from genbench.data.splits import Data
-from genbench.defaults import DEFAULT_METRICS
 from genbench.errors import GenbenchError
 from genbench.metric import EvalContext, Metric
 from genbench.model import GenerativeModel
@@ -22,7 +22,11 @@ def measure(model: GenerativeModel, data: Data, metrics: Sequence[Metric], conte
     """Every metric's records for ``model``: measured, n/a with the reason, or failed with it."""
     records: list[Record] = []
     for metric in metrics:
-        records.extend(metric.declared(metric_records(model, data, metric, context)))
+        try:
+            records.extend(metric.declared(metric_records(model, data, metric, context)))
+        except GenbenchError as error:  # a metric that breaks its own declarations fails its records alone
+            log.warning("%s on %s: %s", model.name, data.name, error)
+            records.extend(metric.declared(metric.failed(str(error))))
     return records
 
 
@@ -45,6 +49,13 @@ def metric_records(model: GenerativeModel, data: Data, metric: Metric, context: 
         return metric.failed(f"{type(error).__name__}: {error}")
 
 
+def eval_context(**fields: Any) -> EvalContext:
+    """An evaluation context with genbench's feature extractors (``catalog.EXTRACTORS``)."""
+    from genbench import catalog
+
+    return EvalContext(extractors=catalog.EXTRACTORS, **fields)
+
+
 def evaluate(
     model: GenerativeModel,
     data: Data,
@@ -57,8 +68,8 @@ def evaluate(
     """Tidy records (the columns of metrics.csv) of ``metrics`` (names or objects) for ``model``."""
     from genbench import catalog
 
-    names = DEFAULT_METRICS if metrics is None else metrics
+    names = catalog.METRICS.defaults() if metrics is None else metrics
     resolved = [m if isinstance(m, Metric) else catalog.METRICS.get(m)() for m in names]
-    context = EvalContext(seed=seed, device=torch.device(device) if device else model.device)
+    context = eval_context(seed=seed, device=torch.device(device) if device else model.device)
     records = measure(model, data, resolved, context)
     return to_frame(r.identify(model=label or model.name, dataset=data.name, seed=seed) for r in records)

@@ -10,7 +10,7 @@ import abc
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
@@ -22,16 +22,24 @@ from genbench.outputs import Output, base_name
 from genbench.records import Record
 from genbench.rng import make_generator
 
+if TYPE_CHECKING:
+    from genbench.features import FeatureExtractor
+    from genbench.registry import Registry
+
 
 @dataclasses.dataclass
 class EvalContext:
-    """What every metric may use: the seed, the device, a cache folder, local weight files."""
+    """What every metric may use: the seed, the device, a cache folder, local weight files, and the
+    feature extractors by name (``genbench.evaluation.eval_context`` gives the catalog's)."""
 
     seed: int = 0
     device: torch.device = dataclasses.field(default_factory=lambda: torch.device("cpu"))
     cache_dir: Path | None = None
     weights: dict[str, Path] = dataclasses.field(default_factory=dict)
     """Local weight files by feature-extractor name (``genbench run --inception-weights PATH``)."""
+    extractors: Registry[FeatureExtractor] | None = None
+    """The registry sample-based metrics find their feature extractor in (passed in, so that metrics
+    depend on no registry of the layer above them)."""
 
     def generator(self, purpose: str) -> torch.Generator:
         """A CPU generator seeded from (seed, purpose): independent, reproducible streams per metric."""
@@ -54,11 +62,7 @@ class Metric(abc.ABC):
     it also measures a file of samples (``genbench score``)."""
 
     def __init__(self, config: Config | None = None, **options: Any):
-        if config is not None and options:
-            raise TypeError("pass either a config or keyword options, not both")
-        self.config = config if config is not None else self.config_class.from_options(
-            options, owner=f"metric {self.name}"
-        )
+        self.config = self.config_class.given(config, options, owner=f"metric {self.name}")
 
     def missing_capability(self, model: GenerativeModel) -> str | None:
         """Why ``model`` lacks what this metric needs (None when it has it)."""

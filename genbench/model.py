@@ -59,13 +59,7 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
 
     def __init__(self, config: Config | None = None, **options: Any):
         super().__init__()
-        if config is not None and options:
-            raise TypeError("pass either a config or keyword options, not both")
-        if config is None:
-            config = self.config_class.from_options(options, owner=f"model {self.name}")
-        elif not isinstance(config, self.config_class):
-            raise TypeError(f"{self.name} takes a {self.config_class.__name__}, got {type(config).__name__}")
-        self.config = config
+        self.config = self.config_class.given(config, options, owner=f"model {self.name}")
         self.info_: DataInfo | None = None
         self.history_: list[dict[str, float]] = []
         self.trained_on_: dict[str, Any] = {}  # what fit saw: see training_data_description

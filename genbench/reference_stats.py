@@ -12,7 +12,7 @@ from genbench.data.resolve import dataset_source
 from genbench.devices import resolve_device
 from genbench.environment import package_versions
 from genbench.errors import UsageError
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.reference_file import write_reference_file
 from genbench.specs import Spec
@@ -42,7 +42,7 @@ def write_statistics(dataset: Spec, output: Path, *, extractor: str = "auto", n:
     folder = Path(data_dir) if data_dir else None
     source.check_available(data_dir=folder, download=download)
     data = source.load(data_dir=folder, download=download)
-    context = EvalContext(device=resolve_device(device),
+    context = eval_context(device=resolve_device(device),
                           weights={"inception": Path(inception_weights)} if inception_weights else {})
     reference = fidelity.reference(data, context)
     if reference is None:

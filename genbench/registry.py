@@ -74,6 +74,7 @@ class Registry(Generic[T]):
         self.entry_point_group = entry_point_group
         self.import_paths = import_paths
         self._entries: dict[str, Entry[T] | str] = {}
+        self._defaults: list[str] = []
 
     @property
     def base(self) -> type[T]:
@@ -81,13 +82,21 @@ class Registry(Generic[T]):
             self._base = _import(self._base)
         return self._base
 
-    def register(self, name: str, target: type[T] | str, summary: str | None = None) -> None:
-        """Register ``target`` (a class, or the import path of one, checked when first asked for)."""
+    def register(self, name: str, target: type[T] | str, summary: str | None = None, *, default: bool = False,
+                 ) -> None:
+        """Register ``target`` (a class, or the import path of one, checked when first asked for);
+        ``default``: part of what a command uses when asked nothing (``defaults``)."""
         if not name or name != name.strip() or any(c in name for c in ",:= "):
             raise ValueError(f"{self.kind} name {name!r} must be non-empty without ',', ':', '=' or spaces")
         if name in self._entries:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._entries[name] = target if isinstance(target, str) else self._registered(name, target, summary)
+        if default:
+            self._defaults.append(name)
+
+    def defaults(self) -> tuple[str, ...]:
+        """The names registered as defaults, in registration order."""
+        return tuple(self._defaults)
 
     def _registered(self, name: str, target: object, summary: str | None = None) -> Entry[T]:
         if not (isinstance(target, type) and issubclass(target, self.base)):

@@ -8,7 +8,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from genbench.defaults import DEFAULT_DATASET, DEFAULT_METRICS, DEFAULT_MODELS, DEFAULT_SEEDS
+from genbench.catalog import METRICS, MODELS
+from genbench.defaults import DEFAULT_DATASET, DEFAULT_SEEDS
 from genbench.specs import Spec, parse_dataset_spec, parse_seeds, parse_spec, parse_specs
 
 
@@ -17,8 +18,8 @@ class RunConfig:
     """What ``genbench run`` was asked to do (config.json's "run" entry)."""
 
     dataset: Spec = Spec(DEFAULT_DATASET)
-    models: tuple[Spec, ...] = tuple(Spec(m) for m in DEFAULT_MODELS)
-    metrics: tuple[Spec, ...] = tuple(Spec(m) for m in DEFAULT_METRICS)
+    models: tuple[Spec, ...] = tuple(Spec(m) for m in MODELS.defaults())
+    metrics: tuple[Spec, ...] = tuple(Spec(m) for m in METRICS.defaults())
     seeds: tuple[int, ...] = DEFAULT_SEEDS
     device: str = "auto"
     budget: str = "default"

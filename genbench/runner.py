@@ -26,8 +26,8 @@ from genbench.data.splits import Data
 from genbench.devices import resolve_device
 from genbench.environment import environment
 from genbench.errors import CheckpointError, GenbenchError, UsageError
-from genbench.evaluation import measure
-from genbench.metric import EvalContext, Metric
+from genbench.evaluation import eval_context, measure
+from genbench.metric import Metric
 from genbench.model import GenerativeModel
 from genbench.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
 from genbench.records import REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, Record, normalise, to_frame
@@ -112,7 +112,7 @@ def prepare(the_plan: Plan, data: Data | None = None) -> Data:
     run = the_plan.run
     data = data if data is not None else load_data(the_plan)
     refuse_foreign_checkpoints(the_plan.models, data)
-    context = EvalContext(seed=run.seeds[0], device=resolve_device(run.device), weights=run.weights())
+    context = eval_context(seed=run.seeds[0], device=resolve_device(run.device), weights=run.weights())
     for metric in the_plan.metrics:
         metric.prepare(data, context)
     return data
@@ -306,7 +306,7 @@ def run_cell(
     except (GenbenchError, RuntimeError, ValueError) as error:  # a figure is never worth a failed cell
         log.warning("%s seed %s: a figure was not drawn: %s", cell.label, seed, error)
     start_time = time.perf_counter()
-    records = measure(model, data, metrics, EvalContext(seed=seed, device=device, weights=weights or {}))
+    records = measure(model, data, metrics, eval_context(seed=seed, device=device, weights=weights or {}))
     timing["evaluate_seconds"] = time.perf_counter() - start_time
     return finish(records), timing
 

@@ -18,7 +18,6 @@ from typing import Any
 from genbench import catalog, runner
 from genbench.data.sample_files import read_samples
 from genbench.data.splits import Data
-from genbench.defaults import DEFAULT_METRICS
 from genbench.errors import UsageError
 from genbench.metric import Metric
 from genbench.metrics.samples import SampleOptions
@@ -35,7 +34,7 @@ SCORED = "scored"
 
 def default_metrics() -> tuple[Spec, ...]:
     """The default metrics that measure samples alone (fidelity, modes)."""
-    return tuple(Spec(name) for name in DEFAULT_METRICS if catalog.METRICS.get(name).from_samples)
+    return tuple(Spec(name) for name in catalog.METRICS.defaults() if catalog.METRICS.get(name).from_samples)
 
 
 def protocol_n(metric: Metric, data: Data) -> int | None:

@@ -34,26 +34,19 @@ a larger n. The other figures need a few more samples than their neighbourhood s
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from genbench.cache import Cache, cache_root
 from genbench.config import require, require_positive
-from genbench.data.info import ValueType
-from genbench.data.splits import Data, Split
-from genbench.errors import UsageError
+from genbench.data.splits import Data
 from genbench.features import FeatureExtractor, PreparedExtractor
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
 from genbench.metrics.coverage import density_coverage, expected_coverage
-from genbench.metrics.extractors import INCEPTION_ENV
+from genbench.metrics.feature_space import FeatureSet, FeatureSpace, Reference, extract_features
 from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gaussian_statistics
 from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
@@ -76,7 +69,6 @@ OWN_BALLS = frozenset({"recall"})
 """Figures built on the generated points' own k-NN balls: their bootstrap keeps each drawn row once."""
 FIDELITY_SEED = 2020
 """torch-fidelity's default ``rng_seed`` (IS shuffling, KID subsets); a run's seed is added to it."""
-REFERENCE_SUBSET_SEED = 0
 PRC_BATCH = 4096
 """Rows of distances torch-fidelity's precision/recall holds at once (its memory-saving variant)."""
 KID_WHOLE_SETS_MAX = 4096
@@ -105,53 +97,9 @@ class FidelityOptions(SampleOptions):
         require_positive(k=self.k, prc_k=self.prc_k, kid_subsets=self.kid_subsets, isc_splits=self.isc_splits)
         require(self.kid_subset_size is None or self.kid_subset_size >= 2,
                 f"kid_subset_size must be at least 2, got {self.kid_subset_size}")
-        if self.extractor != "auto":
-            from genbench import catalog
-
-            catalog.EXTRACTORS.get(self.extractor)  # raises UnknownNameError, listing the valid names
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureSet:
-    """Features (N, D) and, where the extractor has them, class logits (N, C); CPU float32."""
-
-    features: torch.Tensor
-    logits: torch.Tensor | None = None
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    def rows(self, index: torch.Tensor) -> FeatureSet:
-        return FeatureSet(self.features[index], None if self.logits is None else self.logits[index])
-
-
-class TensorRows(Dataset):
-    """A tensor (N, ...) as the Dataset torch-fidelity reads: item i is row i."""
-
-    def __init__(self, x: torch.Tensor):
-        self.x = x
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.x[index]
 
 
 # ------------------------------------------------------------------------------------------ stages
-def extract_features(module: Any, prepared: PreparedExtractor, inputs: torch.Tensor, batch_size: int,
-                     device: torch.device) -> FeatureSet:
-    """Run torch-fidelity's feature loop over ``inputs`` (already the extractor's input format)."""
-    from torch_fidelity.utils import get_featuresdict_from_dataset
-
-    from genbench.metrics.fidelity_extractors import on_device
-
-    with on_device(device):
-        out = get_featuresdict_from_dataset(TensorRows(inputs), module, batch_size, device.type == "cuda",
-                                            True, False)
-    return FeatureSet(out[prepared.features].float(), out[prepared.logits].float() if prepared.logits else None)
-
-
 def inception_score(logits: torch.Tensor, splits: int, rng_seed: int) -> tuple[float, float]:
     """torch-fidelity's IS: exp E[KL(p(y|x) ‖ p(y))] per split, mean and std over ``splits``."""
     from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
@@ -296,111 +244,7 @@ ESTIMATORS = {
 }
 
 
-# ----------------------------------------------------------------------------------- the reference
-@dataclasses.dataclass
-class Reference:
-    """What every model's measurement on one dataset shares: the extractor and the real features (None
-    when only their statistics are known, from a pytorch-fid file)."""
-
-    extractor: PreparedExtractor
-    module: Any
-    real: FeatureSet | None
-    real_stats: GaussianStatistics
-    split: str
-    cache_hit: bool
-    origin: dict[str, Any] = dataclasses.field(default_factory=dict)
-    """Where the reference came from, when not from the split itself (a statistics file)."""
-
-    @property
-    def n(self) -> int | None:
-        """Reference examples behind the statistics (None: unknown)."""
-        return self.real_stats.n if self.real_stats.n > 0 else None
-
-    def describe(self, data: Data) -> dict[str, Any]:
-        return {"split": self.split, "n": self.n, "dataset_fingerprint": data.fingerprint[:16], **self.origin}
-
-
-def reference_rows(split: Split, n: int) -> torch.Tensor:
-    """The reference examples: the whole split, or a fixed random subset of n (seed 0) when it is larger."""
-    if n >= len(split):
-        return torch.arange(len(split))
-    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(REFERENCE_SUBSET_SEED))
-    return order[:n].sort().values
-
-
-def load_reference(prepared: PreparedExtractor, module: Any, data: Data, split: Split, n: int, batch_size: int,
-                   context: EvalContext) -> Reference:
-    """The reference set's features and Gaussian statistics, from the cache or computed and cached."""
-    from torch_fidelity import __version__ as fidelity_version
-
-    rows = reference_rows(split, n)
-    parts = {"kind": "reference-features", "dataset": data.fingerprint, "split": split.name, "n": len(rows),
-             "subset_seed": REFERENCE_SUBSET_SEED, "extractor": prepared.describe(),
-             "logits": prepared.logits, "torch_fidelity": fidelity_version}
-
-    def compute() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        real = extract_features(module, prepared, prepared.to_input(split.x[rows]), batch_size, context.device)
-        stats = gaussian_statistics(real.features)
-        tensors = {"features": real.features, "fid_mean": stats.mean, "fid_cov": stats.cov}
-        if real.logits is not None:
-            tensors["logits"] = real.logits
-        return tensors, {"rows": len(rows)}
-
-    tensors, _, hit = Cache(cache_root(context.cache_dir), "references").fetch(parts, compute)
-    real = FeatureSet(tensors["features"], tensors.get("logits"))
-    stats = GaussianStatistics(tensors["fid_mean"].to(context.device), tensors["fid_cov"].to(context.device), len(real))
-    return Reference(prepared, module, real, stats, split.name, hit)
-
-
-def reference_from_file(path: Path, prepared: PreparedExtractor, module: Any, data: Data, split: Split, n: int,
-                        device: torch.device) -> Reference:
-    """The reference read from a statistics file, refused (``UsageError``, exit 2) when it was not measured
-    under this run's protocol: another extractor or weights, n, split or dataset. A pytorch-fid file says
-    none of these: it is used for FID alone, with a warning, when its dimension fits."""
-    from genbench.metrics.reference_file import read_reference_file
-
-    file = read_reference_file(path)
-    if file.dim != prepared.dim:
-        raise UsageError(f"{path} holds statistics of {file.dim}-dimensional features; the {prepared.name} "
-                         f"extractor gives {prepared.dim}")
-    if file.provenance is None:
-        log.warning("%s holds only mu and sigma (pytorch-fid's format): its extractor, weights and n cannot be "
-                    "checked against this run's %s features; FID alone is computed from it", path, prepared.name)
-        stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), 0)
-        return Reference(prepared, module, None, stats, split.name, False, file.describe())
-    saved, dataset = file.provenance.get("extractor", {}), file.provenance.get("dataset", {})
-    expected = {"extractor": (saved.get("name"), prepared.name),
-                "extractor weights (SHA-256)": (saved.get("weights_sha256"), prepared.weights_sha256),
-                "n": (dataset.get("n"), n), "split": (dataset.get("split"), split.name),
-                "dataset fingerprint": (dataset.get("fingerprint"), data.fingerprint)}
-    for what, (theirs, ours) in expected.items():
-        if theirs != ours:
-            raise UsageError(f"{path} was computed with {what} {theirs}; this run's protocol has {ours} "
-                             "(figures under different protocols are never compared): write it again with "
-                             "genbench stats under this run's options")
-    features = None if file.features is None else FeatureSet(file.features)
-    stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), n)
-    return Reference(prepared, module, features, stats, split.name, False, file.describe())
-
-
 # ------------------------------------------------------------------------------------- the adapter
-def auto_extractor(data: Data, context: EvalContext) -> str | None:
-    """The extractor ``auto`` stands for on ``data`` (None: none fits)."""
-    info = data.info
-    if info.value_type is ValueType.CONTINUOUS and len(info.shape) == 1:
-        return "raw"
-    if info.is_image and info.value_type is not ValueType.CATEGORICAL:
-        if context.weights.get("inception") or os.environ.get(INCEPTION_ENV):
-            return "inception"
-        return "domain" if info.n_classes else None
-    return None
-
-
-NO_FEATURE_SPACE = ("{name} is categorical: nearest-neighbour balls and Gaussian statistics on category codes "
-                    "mean little (one-hot distances take a handful of values, so ties decide every k-NN radius); "
-                    "the exact log-likelihood compares these models")
-
-
 class Fidelity(Metric):
     """IS, FID, KID, precision/recall (torch-fidelity) and density/coverage, on one feature space."""
 
@@ -412,51 +256,23 @@ class Fidelity(Metric):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._references: dict[str, Reference] = {}
+        self.space = FeatureSpace(self.config.extractor, self.config.reference)
 
     def extractor_for(self, data: Data, context: EvalContext) -> tuple[FeatureExtractor | None, str | None]:
         """The extractor to use on ``data`` and, when there is none, why."""
-        from genbench import catalog
-
-        name = self.config.extractor if self.config.extractor != "auto" else auto_extractor(data, context)
-        if name is None:
-            if data.info.value_type is ValueType.CATEGORICAL:
-                return None, NO_FEATURE_SPACE.format(name=data.name)
-            return None, (f"no feature space for {data.name}: it has no labels to train the domain classifier "
-                          "on; give Inception weights (--inception-weights) for inception")
-        extractor = catalog.EXTRACTORS.get(name)()
-        reason = extractor.unsupported_reason(data.info)
-        return (None, reason) if reason else (extractor, None)
+        return self.space.extractor_for(data, context)
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
-        if data.info.value_type is ValueType.CATEGORICAL:
-            return NO_FEATURE_SPACE.format(name=data.name)
-        return None
+        return self.space.unavailable_reason(data)
 
     def reference(self, data: Data, context: EvalContext) -> Reference | None:
-        """The extractor and the real reference set on ``data`` (built once per dataset, device and
-        weights; None when no extractor fits)."""
-        extractor, _ = self.extractor_for(data, context)
-        if extractor is None:
-            return None
-        key = json.dumps([data.fingerprint, extractor.name, str(context.device), str(cache_root(context.cache_dir)),
-                          {k: str(v) for k, v in context.weights.items()}, os.environ.get(INCEPTION_ENV)])
-        if key not in self._references:
-            from genbench.metrics.fidelity_extractors import build
-
-            o: FidelityOptions = self.config
-            split = o.reference_split(data)
-            prepared = extractor.prepare(data, context)
-            module = build(prepared, context.device)
-            if o.reference is not None:
-                self._references[key] = reference_from_file(Path(o.reference), prepared, module, data, split,
-                                                            o.sample_count(split), context.device)
-            else:
-                self._references[key] = load_reference(prepared, module, data, split, o.sample_count(split),
-                                                       o.batch_size, context)
-        return self._references[key]
+        """The extractor and the real reference set on ``data`` (None when no extractor fits)."""
+        o: FidelityOptions = self.config
+        split = o.reference_split(data)
+        return self.space.reference(data, context, split, o.sample_count(split), o.batch_size)
 
     def prepare(self, data: Data, context: EvalContext) -> None:
+        self.space.warn_when_absent(data, context, "IS, FID, KID, precision/recall and density/coverage")
         self.reference(data, context)
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:

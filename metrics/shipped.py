@@ -14,12 +14,11 @@ genbench cannot hold) has its classifier trained once and cached, as before.
 To regenerate the shipped files (after changing the architecture or training options, which changes
 their keys), on a quiet machine, then commit them with the baselines that depend on them:
 
-    python -m genbench.metrics.shipped digits shapes
+    python -m genbench.ship_classifiers digits shapes
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +32,17 @@ from genbench.errors import GenbenchError
 
 FOLDER = Path(__file__).resolve().parent / "shipped"
 FORMAT = 1
+
+
+def write_shipped(name: str, key: Mapping[str, Any], state: Mapping[str, torch.Tensor], meta: Mapping[str, Any],
+                  folder: Path = FOLDER) -> Path:
+    """Write a classifier as a shipped file pair ``domain-<name>.pt/.json`` with its key and SHA-256."""
+    weights = folder / f"domain-{name}.pt"
+    save_tensors(weights, state)
+    meta = {**meta, "dataset": name, "trained_with": {"torch": torch.__version__}}
+    write_json(weights.with_suffix(".json"), {"format": FORMAT, "key": as_json(key), "meta": meta,
+                                              "sha256": file_sha256(weights)})
+    return weights
 
 
 def find_shipped(key: Mapping[str, Any], folder: Path = FOLDER) -> tuple[Path, dict[str, Any]] | None:
@@ -49,31 +59,3 @@ def find_shipped(key: Mapping[str, Any], folder: Path = FOLDER) -> tuple[Path, d
                                 "genbench is damaged; reinstall it")
         return weights, entry["meta"]
     return None
-
-
-def ship(name: str, folder: Path = FOLDER) -> Path:
-    """Train the domain classifier of the registered dataset ``name`` afresh and write it to ``folder``."""
-    import genbench
-    from genbench.metrics.extractors import domain_key, train_domain_entry
-
-    data = genbench.load_dataset(name)
-    key = domain_key(data)
-    state, meta = train_domain_entry(data, torch.device("cpu"))
-    weights = folder / f"domain-{name}.pt"
-    save_tensors(weights, state)
-    meta = {**meta, "dataset": name, "trained_with": {"torch": torch.__version__}}
-    write_json(weights.with_suffix(".json"), {"format": FORMAT, "key": as_json(key), "meta": meta,
-                                              "sha256": file_sha256(weights)})
-    return weights
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Regenerate the domain classifiers shipped with genbench.")
-    parser.add_argument("datasets", nargs="+", help="registered dataset names, e.g. digits shapes")
-    for name in parser.parse_args().datasets:
-        weights = ship(name)
-        print(f"{weights}: sha256 {file_sha256(weights)}")  # noqa: T201 - a command-line tool
-
-
-if __name__ == "__main__":
-    main()

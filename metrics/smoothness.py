@@ -44,7 +44,7 @@ from genbench.config import require
 from genbench.data.splits import Data, Split
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
-from genbench.metrics.fidelity import Fidelity, extract_features
+from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features
 from genbench.metrics.samples import SampleOptions, decode_all, encode_all, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import LOWER, Output
@@ -161,20 +161,25 @@ class LatentSmoothness(Metric):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        # The quality metrics' feature space: Fidelity.reference's extractor and module, cached by content.
-        self.features = Fidelity(extractor=self.config.extractor)
+        self.space = FeatureSpace(self.config.extractor)  # the quality metrics' features (the same cache keys)
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
-        return self.features.unavailable_reason(model, data)
+        return self.space.unavailable_reason(data)
+
+    def reference(self, data: Data, context: EvalContext) -> Reference | None:
+        """The feature space of the quality metrics on ``data``: their extractor, and their reference set
+        (the split's default n, whatever the pairs), so that the cache entry is theirs."""
+        split = self.config.reference_split(data)
+        return self.space.reference(data, context, split, SampleOptions().sample_count(split), self.config.batch_size)
 
     def prepare(self, data: Data, context: EvalContext) -> None:
-        self.features.prepare(data, context)
+        self.reference(data, context)
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         o: SmoothnessOptions = self.config
-        ref = self.features.reference(data, context)
+        ref = self.reference(data, context)
         if ref is None:
-            return self.not_available(self.features.extractor_for(data, context)[1] or "no feature space")
+            return self.not_available(self.space.extractor_for(data, context)[1] or "no feature space")
         split = o.reference_split(data)
         n = o.pair_count(split)
         if n < 2:

@@ -209,7 +209,10 @@ def test_help_teaches(cli):
 
 
 def test_help_states_the_defaults_a_plain_run_uses(cli):
-    from genbench.defaults import DEFAULT_DATASET, DEFAULT_METRICS, DEFAULT_MODELS
+    from genbench.catalog import METRICS, MODELS
+    from genbench.defaults import DEFAULT_DATASET
+
+    DEFAULT_MODELS, DEFAULT_METRICS = MODELS.defaults(), METRICS.defaults()
     from genbench.runner import RunConfig
 
     plain = RunConfig()

@@ -7,7 +7,7 @@ import torch
 
 import genbench
 from genbench import catalog
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context
 from genbench.metrics.likelihood import LogLikelihood
 from genbench.model import Capability
 from genbench.records import TIMED
@@ -41,8 +41,8 @@ def test_every_registered_model_passes_the_contract_check(name, dataset, dataset
 @pytest.mark.parametrize("name", MODELS)
 def test_same_seed_gives_the_same_metrics(name, digits, fast):
     metric = LogLikelihood(k=4)
-    first = metric.compute(fit(name, digits, fast), digits, EvalContext(seed=3)) if _has_likelihood(name) else []
-    second = metric.compute(fit(name, digits, fast), digits, EvalContext(seed=3)) if _has_likelihood(name) else []
+    first = metric.compute(fit(name, digits, fast), digits, eval_context(seed=3)) if _has_likelihood(name) else []
+    second = metric.compute(fit(name, digits, fast), digits, eval_context(seed=3)) if _has_likelihood(name) else []
     assert [r for r in first if r.estimator != TIMED] == [r for r in second if r.estimator != TIMED]
 
 

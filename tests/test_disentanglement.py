@@ -9,8 +9,7 @@ import torch
 from sklearn.metrics import mutual_info_score
 
 from genbench.config import NoOptions
-from genbench.evaluation import measure
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context, measure
 from genbench.metrics.disentanglement import (
     Disentanglement,
     discretize,
@@ -166,7 +165,7 @@ class FactorEncoder(GenerativeModel):
 
 def records(model, data, seed=0, bootstrap=5, **options):
     metric = Disentanglement(bootstrap=bootstrap, **options)
-    return {r.metric: r for r in measure(model, data, [metric], EvalContext(seed=seed))}
+    return {r.metric: r for r in measure(model, data, [metric], eval_context(seed=seed))}
 
 
 def test_the_oracle_encoder_scores_near_one_on_shapes(shapes):

@@ -10,9 +10,10 @@ import genbench
 from genbench import catalog
 from genbench.cache import Cache, load_tensors
 from genbench.errors import DataMissingError
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context
 from genbench.metrics.extractors import DomainExtractor, InceptionExtractor, RawExtractor, to_uint8_rgb
-from genbench.metrics.fidelity import Fidelity, auto_extractor, extract_features
+from genbench.metrics.feature_space import auto_extractor, extract_features
+from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.fidelity_extractors import build
 from genbench.records import NOT_AVAILABLE
 
@@ -37,7 +38,7 @@ def inception_weights(tmp_path_factory):
 
 
 def test_inception_loads_a_local_state_dict_through_torch_fidelity(digits, inception_weights):
-    context = EvalContext(weights={"inception": inception_weights})
+    context = eval_context(weights={"inception": inception_weights})
     prepared = InceptionExtractor().prepare(digits, context)
     assert prepared.weights == inception_weights and len(prepared.weights_sha256) == 64
     assert prepared.provenance["resize"].startswith("8×8 → 299×299, bilinear")
@@ -52,8 +53,8 @@ def test_inception_loads_a_local_state_dict_through_torch_fidelity(digits, incep
 
 def test_with_inception_weights_auto_picks_inception_and_refuses_small_n(digits, inception_weights):
     """n = 4 ≪ 2048: FID n/a (the reason names KID), the other figures are computed."""
-    context = EvalContext(weights={"inception": inception_weights})
-    assert auto_extractor(digits, context) == "inception" and auto_extractor(digits, EvalContext()) == "domain"
+    context = eval_context(weights={"inception": inception_weights})
+    assert auto_extractor(digits, context) == "inception" and auto_extractor(digits, eval_context()) == "domain"
     model = genbench.make_model("naive-bayes").fit(digits.train)
     records = {r.metric: r for r in Fidelity(n=12, bootstrap=0, kid_subset_size=4).compute(model, digits, context)}
     assert records["fid"].status == NOT_AVAILABLE and "2048 dimensions (inception)" in records["fid"].reason
@@ -71,7 +72,7 @@ def no_inception_anywhere(tmp_path, monkeypatch):
 
 def test_offline_without_weights_is_one_clear_error(digits, tmp_path, no_inception_anywhere):
     with pytest.raises(DataMissingError) as error:
-        InceptionExtractor().prepare(digits, EvalContext())
+        InceptionExtractor().prepare(digits, eval_context())
     message = str(error.value)
     assert "weights-inception-2015-12-05-6726825d.pth" in message and str(tmp_path) in message
     assert "GENBENCH_OFFLINE=1 forbids downloading" in message and "--inception-weights PATH" in message
@@ -80,15 +81,15 @@ def test_offline_without_weights_is_one_clear_error(digits, tmp_path, no_incepti
 
 def test_a_missing_or_unsafe_weights_file_is_refused(digits, tmp_path):
     with pytest.raises(DataMissingError, match="no file at .*nope.pth .*--inception-weights"):
-        InceptionExtractor().prepare(digits, EvalContext(weights={"inception": tmp_path / "nope.pth"}))
+        InceptionExtractor().prepare(digits, eval_context(weights={"inception": tmp_path / "nope.pth"}))
     pickled = tmp_path / "code.pth"
     torch.save({"fc.weight": torch.zeros(1008, 2048), "hook": print}, pickled)  # a pickled global: refused
     with pytest.raises(DataMissingError, match="not usable as Inception weights"):
-        InceptionExtractor().prepare(digits, EvalContext(weights={"inception": pickled}))
+        InceptionExtractor().prepare(digits, eval_context(weights={"inception": pickled}))
     wrong = tmp_path / "wrong.pth"
     torch.save({"fc.weight": torch.zeros(10, 20)}, wrong)
     with pytest.raises(DataMissingError, match="not a torch-fidelity Inception state dict"):
-        InceptionExtractor().prepare(digits, EvalContext(weights={"inception": wrong}))
+        InceptionExtractor().prepare(digits, eval_context(weights={"inception": wrong}))
 
 
 def test_run_with_inception_offline_stops_before_training_with_one_line(cli, tmp_path, no_inception_anywhere):
@@ -107,7 +108,7 @@ def test_images_become_uint8_rgb_once():
 
 
 def test_domain_classifier_is_trained_once_per_dataset_and_cached(digits):
-    context = EvalContext()  # the session's cache folder: the classifier may be there already
+    context = eval_context()  # the session's cache folder: the classifier may be there already
     first = DomainExtractor().prepare(digits, context)
     assert first.provenance["classifier_test_accuracy"] > 0.9
     stamp = first.weights.stat().st_mtime_ns
@@ -123,7 +124,7 @@ def test_domain_classifier_is_trained_once_per_dataset_and_cached(digits):
 
 
 def test_reference_features_are_cached_by_content(digits, tmp_path):
-    context = EvalContext(cache_dir=tmp_path)
+    context = eval_context(cache_dir=tmp_path)
     first = Fidelity(bootstrap=0).reference(digits, context)
     assert not first.cache_hit
     again = Fidelity(bootstrap=0).reference(digits, context)
@@ -151,8 +152,8 @@ def test_a_corrupt_cache_entry_is_recomputed(tmp_path):
 
 
 def test_extractors_per_dataset(digits, rings, wardrobe):
-    assert auto_extractor(rings, EvalContext()) == "raw"
-    assert auto_extractor(wardrobe, EvalContext()) is None
+    assert auto_extractor(rings, eval_context()) == "raw"
+    assert auto_extractor(wardrobe, eval_context()) is None
     assert RawExtractor().unsupported_reason(digits.info).startswith("the raw extractor takes continuous vectors")
     assert DomainExtractor().unsupported_reason(rings.info).startswith("the domain extractor takes images")
     assert catalog.EXTRACTORS.names() == ["inception", "domain", "raw"]
@@ -176,7 +177,7 @@ def test_built_in_labelled_datasets_use_the_shipped_classifier(name, monkeypatch
         raise AssertionError("a shipped classifier must not be retrained")
 
     monkeypatch.setattr(extractors, "train_domain_net", no_training)
-    prepared = DomainExtractor().prepare(genbench.load_dataset(name), EvalContext())
+    prepared = DomainExtractor().prepare(genbench.load_dataset(name), eval_context())
     shipped = json.loads(prepared.weights.with_suffix(".json").read_text())
     assert prepared.weights.parent.name == "shipped" and prepared.weights_sha256 == shipped["sha256"]
     assert prepared.provenance["weights_origin"].startswith("shipped with genbench")

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import genbench
-from genbench.evaluation import measure
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context, measure
 from genbench.metrics.coverage import expected_coverage
-from genbench.metrics.fidelity import FIDELITY_SEED, PRC_BATCH, Fidelity, TensorRows, reference_rows
+from genbench.metrics.feature_space import TensorRows, reference_rows
+from genbench.metrics.fidelity import FIDELITY_SEED, PRC_BATCH, Fidelity
 from genbench.records import NOT_AVAILABLE, OK
 from genbench.reference import RealData, TrueModel
 
@@ -31,7 +31,7 @@ def by_metric(records):
 def digits_figures(digits, sampler):
     """Real (train) vs test, and noise vs test, in domain features, n = 359 (the test split)."""
     metric = Fidelity()
-    context = EvalContext()
+    context = eval_context()
     real = by_metric(measure(RealData(digits.train), digits, [metric], context))
     noisy = by_metric(measure(sampler(noise(digits.info), digits.info), digits, [metric], context))
     return real, noisy
@@ -82,7 +82,7 @@ def fixed_inputs(digits, sampler):
     g = torch.Generator().manual_seed(0)
     x = digits.info.quantize(digits.train.x[:300] + 0.2 * torch.randn(300, 1, 8, 8, generator=g))
     metric = Fidelity(n=300, bootstrap=0, kid_subset_size=200, kid_subsets=20)
-    context = EvalContext(seed=3)
+    context = eval_context(seed=3)
     records = by_metric(measure(sampler(lambda n, generator: x[:n], digits.info), digits, [metric], context))
     return x, metric, context, records
 
@@ -142,7 +142,7 @@ def test_density_coverage_equal_prdc_on_the_same_features(digits, fixed_inputs):
 def test_fid_below_the_feature_dimension_is_refused_with_a_way_out(digits):
     """n = 100 ≤ 128 domain features: FID is n/a (not failed: the protocol, not the model, rules it
     out, and every model gets the same), and the reason points to KID or a larger n."""
-    records = by_metric(measure(RealData(digits.train), digits, [Fidelity(n=100, bootstrap=0)], EvalContext()))
+    records = by_metric(measure(RealData(digits.train), digits, [Fidelity(n=100, bootstrap=0)], eval_context()))
     fid = records["fid"]
     assert fid.status == NOT_AVAILABLE and fid.n == 100
     assert "use KID" in fid.reason and "n ≥ 129" in fid.reason
@@ -151,8 +151,8 @@ def test_fid_below_the_feature_dimension_is_refused_with_a_way_out(digits):
 
 def test_the_same_seed_gives_the_same_records(digits, sampler):
     model = sampler(noise(digits.info), digits.info)
-    first = measure(model, digits, [Fidelity(n=200, bootstrap=3)], EvalContext(seed=1))
-    again = measure(model, digits, [Fidelity(n=200, bootstrap=3)], EvalContext(seed=1))
+    first = measure(model, digits, [Fidelity(n=200, bootstrap=3)], eval_context(seed=1))
+    again = measure(model, digits, [Fidelity(n=200, bootstrap=3)], eval_context(seed=1))
     assert [r.row() for r in first] == [r.row() for r in again]
 
 
@@ -162,9 +162,9 @@ def test_bootstrap_matches_the_spread_of_independent_draws(rings):
     (a 15-draw standard deviation by ±19%, a 20-replicate one by ±16%), so agreement within a factor
     1.8 is asked: recall (distinct-row replicates) and precision, coverage, FID (plain ones)."""
     truth = TrueModel(rings.true_distribution, rings.info)
-    reported = by_metric(measure(truth, rings, [Fidelity(n=500, bootstrap=20)], EvalContext(seed=0)))
+    reported = by_metric(measure(truth, rings, [Fidelity(n=500, bootstrap=20)], eval_context(seed=0)))
     quick = Fidelity(n=500, bootstrap=0)
-    draws = [by_metric(measure(truth, rings, [quick], EvalContext(seed=s))) for s in range(1, 16)]
+    draws = [by_metric(measure(truth, rings, [quick], eval_context(seed=s))) for s in range(1, 16)]
     for name in ("recall", "precision", "coverage", "fid"):
         observed = float(np.std([d[name].value for d in draws], ddof=1))
         assert 1 / 1.8 < reported[name].stderr / observed < 1.8, (name, reported[name].stderr, observed)
@@ -174,16 +174,16 @@ def test_bootstrap_matches_the_spread_of_independent_draws(rings):
 
 def test_categorical_data_get_a_reason_not_a_number(wardrobe, fast):
     model = genbench.make_model("naive-bayes").fit(wardrobe.train)
-    records = measure(model, wardrobe, [Fidelity()], EvalContext())
+    records = measure(model, wardrobe, [Fidelity()], eval_context())
     assert {r.status for r in records} == {NOT_AVAILABLE}
     assert "categorical" in records[0].reason
 
 
-def test_options_are_checked():
+def test_options_are_checked(digits):
     from genbench.errors import UsageError
 
-    with pytest.raises(UsageError, match="unknown extractor 'inceptoin'"):
-        Fidelity(extractor="inceptoin")
+    with pytest.raises(UsageError, match="unknown extractor 'inceptoin'"):  # checked against the context's registry
+        Fidelity(extractor="inceptoin").prepare(digits, eval_context())
     with pytest.raises(UsageError, match="unknown option 'kk'"):
         Fidelity(kk=3)
     with pytest.raises(UsageError, match="bootstrap needs at least 2"):

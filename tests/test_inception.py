@@ -12,9 +12,10 @@ import pytest
 import torch
 
 import genbench
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context
 from genbench.metrics.extractors import InceptionExtractor
-from genbench.metrics.fidelity import Fidelity, extract_features
+from genbench.metrics.feature_space import extract_features
+from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.fidelity_extractors import build
 from genbench.metrics.inception_port import MIXED, block_names, packaged_torchscript, port, read_torchscript
 from genbench.records import NOT_AVAILABLE, OK
@@ -34,7 +35,7 @@ def offline_context(tmp_path_factory):
     """No weights given and an empty torch hub cache: the packaged network is the only Inception here."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch-home")))
-        yield EvalContext()
+        yield eval_context()
 
 
 def images(size: int, count: int = 2) -> torch.Tensor:
@@ -113,7 +114,7 @@ def test_offline_the_packaged_network_is_the_inception_extractor(digits, offline
 
 
 def test_a_torchscript_given_as_weights_is_ported_too(digits, tmp_path):
-    prepared = InceptionExtractor().prepare(digits, EvalContext(weights={"inception": TORCHSCRIPT}))
+    prepared = InceptionExtractor().prepare(digits, eval_context(weights={"inception": TORCHSCRIPT}))
     assert prepared.logits is None and prepared.provenance["weights_source"].endswith("(TorchScript, ported)")
 
 

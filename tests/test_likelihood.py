@@ -14,7 +14,7 @@ import genbench
 from genbench.config import Config
 from genbench.data import DataInfo, Split, ValueType
 from genbench.data.splits import Data
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context
 from genbench.metrics.likelihood import LogLikelihood, importance_sampled_log_likelihood, iw_bound
 from genbench.model import Capability, GenerativeModel
 from genbench.rng import randn
@@ -171,7 +171,7 @@ def test_metric_records_say_exact_or_bound(digits):
     nb = genbench.make_model("naive-bayes").fit(digits.train)
     pca = genbench.make_model("pca", latent_dim=4).fit(digits.train)
     metric = LogLikelihood()
-    context = EvalContext(seed=0)
+    context = eval_context(seed=0)
     nb_records = {r.metric: r for r in metric.declared(metric.compute(nb, digits, context))}
     pca_records = {r.metric: r for r in metric.declared(metric.compute(pca, digits, context))}
     assert nb_records["log_likelihood"].estimator == "exact"
@@ -189,7 +189,7 @@ def test_iw_records_carry_k():
     model = fitted(inflate=1.2)
     x = torch.from_numpy(model.marginal().rvs(30, random_state=4)).float()
     data = Data(INFO, Split(x, INFO), Split(x, INFO, name="val"), Split(x, INFO, name="test"))
-    records = LogLikelihood(k=25).compute(model, data, EvalContext())
+    records = LogLikelihood(k=25).compute(model, data, eval_context())
     assert records[0].estimator == "iw-bound(K=25)" and records[0].details["k"] == 25
     assert records[0].details["likelihood"] == "importance-weighted bound"
 

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 import genbench
-from genbench.evaluation import measure
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context, measure
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.modes import RingModes, mode_coverage, true_high_quality_share
 from genbench.reference import TrueModel
@@ -38,7 +37,7 @@ def test_rule_counts_modes_with_a_high_quality_sample():
 
 
 def records(model, data, metric, seed=0):
-    return {r.metric: r for r in measure(model, data, [metric], EvalContext(seed=seed))}
+    return {r.metric: r for r in measure(model, data, [metric], eval_context(seed=seed))}
 
 
 def test_the_true_mixture_captures_every_mode_with_the_closed_form_share(rings):

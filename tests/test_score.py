@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import genbench
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context
 from genbench.metrics.samples import draw_samples
 from genbench.rundir import RunDir
 
@@ -27,7 +27,7 @@ def gan_run(tmp_path_factory):
     assert main(["run", "--models", "gan,vae", "--budget", "smoke", "--metrics", "log-likelihood:k=4,fidelity",
                  "--out", str(out), "--quiet"]) == 0
     model = genbench.load_model(out / "checkpoints" / "gan-seed0")
-    samples = draw_samples(model, 359, EvalContext(seed=0).generator("fidelity"), 500).numpy()
+    samples = draw_samples(model, 359, eval_context(seed=0).generator("fidelity"), 500).numpy()
     np.savez(root / "gan.npz", x=samples)
     folder = root / "gan-pngs"
     folder.mkdir()

@@ -10,8 +10,7 @@ import torch
 from genbench.config import NoOptions
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data, Split
-from genbench.evaluation import measure
-from genbench.metric import EvalContext
+from genbench.evaluation import eval_context, measure
 from genbench.metrics.smoothness import (
     LatentSmoothness,
     SmoothnessOptions,
@@ -126,7 +125,7 @@ class DecoderOnly(AffineDecoder):
 
 
 def records(model, data, metric, seed=0):
-    return {r.metric: r for r in measure(model, data, [metric], EvalContext(seed=seed))}
+    return {r.metric: r for r in measure(model, data, [metric], eval_context(seed=seed))}
 
 
 def test_an_affine_decoder_scores_exactly_one_in_raw_features(rings):
@@ -173,7 +172,7 @@ def test_models_without_a_decoder_and_categorical_data_are_not_available(rings, 
     assert got["smoothness_mean"].status == NOT_AVAILABLE and "categorical" in got["smoothness_mean"].reason
 
 
-def test_options_are_checked():
+def test_options_are_checked(digits):
     from genbench.errors import UnknownNameError, UsageError
 
     assert SmoothnessOptions().steps == 10 and SmoothnessOptions(n=5).n == 5
@@ -182,4 +181,4 @@ def test_options_are_checked():
     with pytest.raises(UsageError, match="unknown option"):
         LatentSmoothness(pairs=3)
     with pytest.raises(UnknownNameError):
-        LatentSmoothness(extractor="nope")
+        LatentSmoothness(extractor="nope").prepare(digits, eval_context())

@@ -59,11 +59,7 @@ class DatasetSource(abc.ABC):
     config_class: ClassVar[type[Config]] = NoOptions
 
     def __init__(self, options: Config | None = None, **kwargs: Any):
-        if options is not None and kwargs:
-            raise TypeError("pass either an options object or keyword options, not both")
-        self.config = options if options is not None else self.config_class.from_options(
-            kwargs, owner=f"dataset {self.name}"
-        )
+        self.config = self.config_class.given(options, kwargs, owner=f"dataset {self.name}")
 
     @abc.abstractmethod
     def load(self, *, data_dir: Path | None = None, download: bool = False) -> Data:

@@ -23,18 +23,23 @@ from genbench.report.table import ComparisonTable
 MARK_SCORE = {CHECK: 2.0, UNSURE: 1.0, CROSS: 0.0}
 
 
+def headline_panels(summary: Summary) -> list[str]:
+    """The figures of metrics.png: every headline figure (its declaration says so) that holds a finite value."""
+    frame = summary.frame
+    measured = frame[(frame.status == OK) & frame.value.map(math.isfinite)]
+    return [m for m in dict.fromkeys(measured.metric) if "[" not in m and summary.output(m).headline]
+
+
 def metric_bars_png(summary: Summary) -> bytes | None:
-    """Bars of every headline figure measured (its declaration says which), error bars across seeds."""
+    """Bars of every headline figure measured, error bars across seeds."""
     import seaborn as sns
 
     plt = pyplot()
     frame = summary.frame
-    headline = [m for m in dict.fromkeys(frame.metric) if "[" not in m and summary.output(m).headline]
-    ok = frame[(frame.status == OK) & frame.metric.isin(headline)].copy()
-    ok = ok[ok.value.map(math.isfinite)]
-    if ok.empty:
+    metrics = headline_panels(summary)
+    if not metrics:
         return None
-    metrics = [m for m in headline if m in set(ok.metric)]
+    ok = frame[(frame.status == OK) & frame.metric.isin(metrics) & frame.value.map(math.isfinite)]
     models = summary.models
     columns = min(3, len(metrics))
     rows = math.ceil(len(metrics) / columns)

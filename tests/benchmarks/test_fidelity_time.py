@@ -19,8 +19,9 @@ import torch
 import genbench
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import make_data
-from genbench.metric import EvalContext
-from genbench.metrics.fidelity import FIDELITY_SEED, PRC_BATCH, Fidelity, TensorRows
+from genbench.evaluation import eval_context
+from genbench.metrics.feature_space import TensorRows
+from genbench.metrics.fidelity import FIDELITY_SEED, PRC_BATCH, Fidelity
 
 N = 10_000
 ROUNDS = 3
@@ -50,7 +51,7 @@ def setup(request, cache, sampler):
     else:
         data = digits10k()
         samples = data.train.x[:N]
-    context = EvalContext(cache_dir=cache)
+    context = eval_context(cache_dir=cache)
     Fidelity(bootstrap=0).prepare(data, context)  # train the classifier and cache the reference
     return data, sampler(lambda n, generator: samples[:n], data.info), context
 
