@@ -51,7 +51,7 @@ def device_description(device: torch.device) -> dict[str, Any]:
 
     return {"type": device.type, "name": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(), "cores_available": available_cores(),
-            "load_average_at_start": load_average()}
+            "load_average_at_start": None if load_average() is None else round(load_average(), 2)}
 
 
 def environment(device: torch.device) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class Output:
 
     def title(self) -> str:
         """The label with the unit and direction, for a plot panel: ``FID (lower is better)``."""
-        unit = f" ({self.unit})" if self.unit and self.style != "count" else ""
+        unit = f" ({self.unit})" if self.unit not in ("", self.label) and self.style != "count" else ""
         direction = f", {self.better} is better" if self.better else ""
         return f"{self.label}{unit}{direction}"
 

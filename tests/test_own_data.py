@@ -439,3 +439,20 @@ def test_list_mentions_paths(cli):
     result = cli("list", "datasets")
     assert "mnist" in result.out and "cifar10" in result.out and "PATH" in result.out
     assert "value_type=none" in result.out  # as the command line takes it
+
+
+def test_an_unlabelled_image_folder_says_why_quality_is_missing(tmp_path, cli):
+    """No labels, no domain classifier, no feature space: said at the start, and as the reason of both rows."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(60):
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(folder / f"{i:03d}.png")
+    result = cli("run", "--dataset", folder, "--models", "pca", "--metrics", "fidelity", "--out", tmp_path / "r")
+    assert result.code == 0, result.err
+    first = result.err.splitlines()[0]
+    assert first.startswith("genbench: IS, FID, KID, precision/recall and density/coverage will be n/a: no feature "
+                            "space for imgs: it has no labels")
+    table = pd.read_csv(tmp_path / "r" / "table.csv", keep_default_na=False).set_index(["property", "model"])
+    for row in ("High-quality samples", "Coverage"):
+        assert table.loc[(row, "pca"), "text"].startswith("no feature space for imgs"), row

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from genbench.config import option_text
 from genbench.report.html import LEGEND, comparison_html, figures_html, measurements_html, page, rules_html
 from genbench.report.table import ComparisonTable
 from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, LATENT, SAMPLES, RunDir, safe_name
@@ -38,21 +39,26 @@ def setup_html(rundir: RunDir) -> str:
         return ""
     config, dataset, env = docs.get(CONFIG, {}), docs.get(DATASET, {}), docs.get(ENVIRONMENT, {})
     run = config.get("run", {})
+    splits = dataset.get("splits", {})
     facts: list[tuple[str, Any]] = [
-        ("dataset", f"{dataset.get('name', run.get('dataset', ''))} — splits {dataset.get('splits', '')}, "
-                    f"fingerprint {str(dataset.get('fingerprint', ''))[:16]}"),
-        ("models", "; ".join(f"{label}: {', '.join(f'{k}={v}' for k, v in entry.get('config', {}).items())}"
-                             for label, entry in config.get("models", {}).items())),
+        ("dataset", f"{dataset.get('name', run.get('dataset', ''))}: {' / '.join(str(v) for v in splits.values())} "
+                    f"({'/'.join(splits)}), fingerprint {str(dataset.get('fingerprint', ''))[:16]}…"),
         ("metrics", ", ".join(run.get("metrics", []))),
-        ("seeds, budget", f"{run.get('seeds', '')}, {run.get('budget', '')}"),
-        ("device", ", ".join(f"{k} {v}" for k, v in env.get("device", {}).items())),
+        ("seeds", ", ".join(map(str, run.get("seeds", [])))),
+        ("budget", run.get("budget", "")),
+        ("device", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in env.get("device", {}).items())),
         ("versions", ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)),
         ("source", (env.get("git") or {}).get("commit", "not a git checkout")),
     ]
     items = "".join(f"<dt>{html.escape(name)}</dt><dd>{html.escape(str(value))}</dd>" for name, value in facts if value)
+    models = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(entry.get('name', ''))}</td><td>"
+                     + html.escape(", ".join(f"{k}={option_text(v)}" for k, v in entry.get("config", {}).items()))
+                     + "</td></tr>" for label, entry in config.get("models", {}).items())
+    table = (f'<table class="genbench"><tr><th>column</th><th>model</th><th>options</th></tr>{models}</table>'
+             if models else "")
     raw = "".join(f"<details><summary>{html.escape(name)}</summary><pre>{html.escape(json.dumps(doc, indent=2))}"
                   "</pre></details>" for name, doc in docs.items())
-    return f'<dl class="config">{items}</dl>{raw}'
+    return f'<dl class="config">{items}</dl>{table}{raw}'
 
 
 def report_page(rundir: RunDir, table: ComparisonTable, caption: str, notes: list[str], figures: list[str]) -> str:

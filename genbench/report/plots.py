@@ -1,26 +1,29 @@
-"""Figures of a run, drawn with seaborn from metrics.csv alone (``genbench report`` redraws them).
+"""Figures of a run, drawn with seaborn and matplotlib from metrics.csv alone (``genbench report`` redraws them).
 
-- ``metrics.png``: one bar chart per headline metric, a bar per model, error bars across seeds
-  (the standard error; with one seed, the record's own standard error);
-- ``table.png``: the comparison table as a heatmap of its marks, each cell annotated;
-- ``sampling-speed.png``: samples per second against batch size, one line per model.
+- ``metrics.png``: a panel per headline figure (its declaration says which), a point per model with its
+  error bar (across seeds, or the record's own standard error), the direction that is better in the
+  title, the best model starred, and the real-data reference as a dashed line with its band, not a bar;
+- ``table.png``: the comparison table as a grid coloured by mark, each cell with its mark and figure
+  (or the reason there is none), with a title and a legend of the colours;
+- ``sampling-speed.png``: samples per second against batch size, one line per model, the legend beside.
 """
 
 from __future__ import annotations
 
 import math
 import re
-
-import pandas as pd
+import textwrap
 
 from genbench.atomic import write_bytes
-from genbench.records import OK, TIMED
+from genbench.records import OK, REFERENCES, TIMED
 from genbench.report.drawing import figure_png, pyplot
-from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
+from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE, Cell
 from genbench.report.summary import Summary
 from genbench.report.table import ComparisonTable
 
-MARK_SCORE = {CHECK: 2.0, UNSURE: 1.0, CROSS: 0.0}
+COLOURS = {CHECK: "#9fd39f", UNSURE: "#f2d98c", CROSS: "#e8a0a0", NOT_APPLICABLE: "#e6e6e6", "": "#f5f5f5"}
+MEANING = {CHECK: "✓ has the property", UNSURE: "? in between, or no reference to tell", CROSS: "✗ lacks it",
+           NOT_APPLICABLE: "n/a cannot be measured here"}
 
 
 def headline_panels(summary: Summary) -> list[str]:
@@ -30,69 +33,103 @@ def headline_panels(summary: Summary) -> list[str]:
     return [m for m in dict.fromkeys(measured.metric) if "[" not in m and summary.output(m).headline]
 
 
+def panel(ax, summary: Summary, metric: str, palette: dict[str, object]) -> None:
+    """One metric: models as points with error bars, the reference as a dashed line with its band."""
+    output = summary.output(metric)
+    rows = {m: r for m, r in ((m, summary.by_model[m].get(metric)) for m in summary.models)
+            if r is not None and r.status == OK and math.isfinite(r.value)}
+    models = [m for m in rows if m not in REFERENCES]
+    values = [rows[m].value for m in models]
+    errors = [rows[m].uncertainty if math.isfinite(rows[m].uncertainty) else 0.0 for m in models]
+    for i, model in enumerate(models):
+        ax.errorbar(i, values[i], yerr=errors[i], fmt="o", ms=7, capsize=4, color=palette[model])
+    if models and output.higher_is_better is not None:
+        best = (max if output.higher_is_better else min)(range(len(models)), key=lambda i: values[i])
+        ax.plot(best, values[best], marker="*", ms=16, color=palette[models[best]], markeredgecolor="black",
+                linestyle="none")
+    for reference in (m for m in REFERENCES if m in rows):
+        row = rows[reference]
+        ax.axhline(row.value, color="0.35", linestyle="--", linewidth=1.2, label=f"{reference} (reference)")
+        if math.isfinite(row.uncertainty):
+            ax.axhspan(row.value - row.uncertainty, row.value + row.uncertainty, color="0.85", zorder=0)
+        ax.legend(loc="best", fontsize=7, frameon=False)
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels(models, rotation=30, ha="right", fontsize=8)
+    ax.set_xlim(-0.6, len(models) - 0.4)
+    arrow = {True: " ↑", False: " ↓"}.get(output.higher_is_better, "")
+    ax.set_title(output.title() + arrow, fontsize=10)
+    if output.log_scale:
+        ax.set_yscale("log")
+    ax.grid(axis="y", color="0.92")
+
+
 def metric_bars_png(summary: Summary) -> bytes | None:
-    """Bars of every headline figure measured, error bars across seeds."""
+    """A panel per headline figure measured (see the module docstring)."""
     import seaborn as sns
 
     plt = pyplot()
-    frame = summary.frame
     metrics = headline_panels(summary)
     if not metrics:
         return None
-    ok = frame[(frame.status == OK) & frame.metric.isin(metrics) & frame.value.map(math.isfinite)]
-    models = summary.models
+    palette = dict(zip(summary.models, sns.color_palette("tab10", len(summary.models))))
     columns = min(3, len(metrics))
     rows = math.ceil(len(metrics) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
-    palette = dict(zip(models, sns.color_palette("tab10", len(models))))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.3 * rows), squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
-        data = ok[ok.metric == metric]
-        order = [m for m in models if m in set(data.model)]
-        several_seeds = data.groupby("model").size().max() > 1
-        sns.barplot(data=data, x="model", y="value", hue="model", order=order, palette=palette, ax=ax,
-                    errorbar="se" if several_seeds else None, legend=False)
-        if not several_seeds:  # one seed: the record's own standard error
-            for i, model in enumerate(order):
-                row = data[data.model == model].iloc[0]
-                if math.isfinite(row.stderr):
-                    ax.errorbar(i, row.value, yerr=row.stderr, color="black", capsize=3)
-        output = summary.output(metric)
-        ax.set_title(output.title(), fontsize=10)
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-        ax.tick_params(axis="x", rotation=30, labelsize=8)
-        if output.log_scale:
-            ax.set_yscale("log")
+        panel(ax, summary, metric, palette)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
-    fig.tight_layout()
+    fig.suptitle("Every headline figure by model (★ the best; dashed: real data at the same n)", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.3 * rows)))
     return figure_png(fig)
 
 
+def cell_lines(cell: Cell, table: ComparisonTable, width: int = 26) -> str:
+    """A cell of table.png under its mark: its figure with its uncertainty, or the reason it has none."""
+    if math.isfinite(cell.value):
+        output = table.summary.output(cell.metric)
+        if cell.metric == "log_likelihood":
+            return f"{cell.label}\n{output.format(cell.value, cell.uncertainty)} {output.unit}"
+        if cell.metric == "samples_per_second":
+            return f"{cell.value:.2g} samples/s"
+        return output.cell(cell.value, cell.uncertainty)
+    lines = textwrap.wrap(cell.text, width)
+    return "\n".join(lines[:2]) + ("…" if len(lines) > 2 else "")
+
+
 def table_heatmap_png(table: ComparisonTable) -> bytes:
-    """The six rows × models, coloured by mark (✓ green, ? amber, ✗ red, n/a and unmeasured grey)."""
-    import seaborn as sns
-    from matplotlib.colors import ListedColormap
+    """The six rows × every column, coloured by mark, each cell with its mark and figure, titled, with a legend."""
+    from matplotlib.patches import Patch, Rectangle
 
     plt = pyplot()
-    scores = pd.DataFrame(index=[r.title for r in table.rows], columns=table.models, dtype=float)
-    labels = pd.DataFrame(index=scores.index, columns=table.models, dtype=object)
-    for row in table.rows:
-        for model in table.models:
+    rows, models = table.rows, table.models
+    fig, ax = plt.subplots(figsize=(2.25 * len(models) + 2.6, 0.95 * len(rows) + 1.6))
+    for i, row in enumerate(rows):
+        for j, model in enumerate(models):
             cell = table.cell(row.key, model)
-            scores.loc[row.title, model] = MARK_SCORE.get(cell.mark, math.nan)
-            short = cell.text if len(cell.text) <= 26 else cell.text[:24] + "…"
-            labels.loc[row.title, model] = f"{cell.mark or '·'}\n{short}" if cell.mark != NOT_APPLICABLE else "n/a"
-    fig, ax = plt.subplots(figsize=(2.1 * len(table.models) + 2.5, 0.9 * len(table.rows) + 1))
-    cmap = ListedColormap(["#e8a0a0", "#f2d98c", "#9fd39f"])
-    sns.heatmap(scores, annot=labels, fmt="", cmap=cmap, vmin=-0.5, vmax=2.5, cbar=False, linewidths=1,
-                linecolor="white", ax=ax, annot_kws={"fontsize": 7})
-    ax.set_facecolor("#e6e6e6")
-    for i, j in zip(*scores.isna().to_numpy().nonzero()):  # seaborn leaves masked (grey) cells blank
-        ax.text(j + 0.5, i + 0.5, labels.iat[i, j], ha="center", va="center", fontsize=7, color="#555555")
-    ax.set_ylabel("")
-    ax.tick_params(axis="x", rotation=0, labelsize=8)
-    ax.tick_params(axis="y", labelsize=8)
+            ax.add_patch(Rectangle((j, i), 1, 1, facecolor=COLOURS.get(cell.mark, COLOURS[""]), edgecolor="white",
+                                   linewidth=2))
+            colour = "#333333" if cell.mark != NOT_APPLICABLE else "#666666"
+            ax.text(j + 0.5, i + 0.3, cell.mark or "·", ha="center", va="center", fontsize=12, color=colour)
+            ax.text(j + 0.5, i + 0.62, cell_lines(cell, table), ha="center", va="center", fontsize=7.5, color=colour)
+    for j, model in enumerate(models):
+        if model in REFERENCES:
+            ax.add_patch(Rectangle((j + 0.03, 0.03), 0.94, len(rows) - 0.06, fill=False, linestyle="--",
+                                   edgecolor="0.4", linewidth=1.2))
+    ax.set_xlim(0, len(models))
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks([j + 0.5 for j in range(len(models))])
+    ax.set_xticklabels([f"{m}\n(reference)" if m in REFERENCES else m for m in models], fontsize=8.5)
+    ax.xaxis.tick_top()
+    ax.set_yticks([i + 0.5 for i in range(len(rows))])
+    ax.set_yticklabels([r.title for r in rows], fontsize=8.5)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    dataset = ", ".join(sorted(set(table.summary.frame.dataset)))
+    ax.set_title(f"The lecture's comparison table, measured on {dataset}", fontsize=11, pad=28)
+    ax.legend(handles=[Patch(facecolor=COLOURS[m], label=MEANING[m]) for m in MEANING], loc="upper center",
+              bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=8, frameon=False)
     return figure_png(fig)
 
 
@@ -110,12 +147,18 @@ def sampling_sweep_png(summary: Summary) -> bytes | None:
         return None
     sweep["batch size"] = sweep.metric.str.extract(SWEEP, expand=False).astype(int)
     sweep["samples/s"] = sweep.value
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(6.8, 4))
     sns.lineplot(data=sweep, x="batch size", y="samples/s", hue="model", marker="o", errorbar="se", ax=ax,
                  hue_order=[m for m in summary.models if m in set(sweep.model)])
+    sizes = sorted(set(sweep["batch size"]))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_title("Efficient sampling: samples/s by batch size", fontsize=10)
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([str(s) for s in sizes])
+    ax.minorticks_off()
+    ax.grid(color="0.92")
+    ax.legend(title="model", loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    ax.set_title("Efficient sampling: samples/s by batch size (higher is better)", fontsize=10)
     return figure_png(fig)
 
 
