@@ -18,8 +18,10 @@ import os
 
 log = logging.getLogger(__name__)
 
-SLACK = 0.5
-"""Load beyond the cores, in runnable processes, that still counts as a quiet machine."""
+SLACK = 0.9
+"""Load beyond the cores, in runnable processes, that still counts as a quiet machine. One busy
+process adds 1 to the load; less is the one-minute average's fading trace of work already done
+(0.6 a minute after a pip install), which would slow nothing."""
 
 
 def available_cores() -> int:

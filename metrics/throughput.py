@@ -95,7 +95,7 @@ class SamplingThroughput(Metric):
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
         if model.name in REFERENCES:
-            return "a reference column, not a model: its drawing speed says nothing about generation"
+            return "reference column: drawing stored data says nothing of generation speed"
         return None
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:

@@ -12,6 +12,7 @@ from genbench.threads import available_cores, busy_machine
 def test_a_quiet_machine_says_nothing():
     assert busy_machine(2, load=0.1, cores=2) is None
     assert busy_machine(2, load=2.3, cores=4) is None
+    assert busy_machine(2, load=0.6, cores=2) is None  # the fading trace of a finished job
 
 
 def test_a_busy_machine_is_named_with_the_threads_that_fit():

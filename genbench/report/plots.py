@@ -84,7 +84,7 @@ def metric_bars_png(summary: Summary) -> bytes | None:
     return figure_png(fig)
 
 
-def cell_lines(cell: Cell, table: ComparisonTable, width: int = 26) -> str:
+def cell_lines(cell: Cell, table: ComparisonTable, width: int = 28, most: int = 3) -> str:
     """A cell of table.png under its mark: its figure with its uncertainty, or the reason it has none."""
     if math.isfinite(cell.value):
         output = table.summary.output(cell.metric)
@@ -94,7 +94,7 @@ def cell_lines(cell: Cell, table: ComparisonTable, width: int = 26) -> str:
             return f"{cell.value:.2g} samples/s"
         return output.cell(cell.value, cell.uncertainty)
     lines = textwrap.wrap(cell.text, width)
-    return "\n".join(lines[:2]) + ("…" if len(lines) > 2 else "")
+    return "\n".join(lines[:most]) + ("…" if len(lines) > most else "")
 
 
 def table_heatmap_png(table: ComparisonTable) -> bytes:
@@ -111,7 +111,7 @@ def table_heatmap_png(table: ComparisonTable) -> bytes:
                                    linewidth=2))
             colour = "#333333" if cell.mark != NOT_APPLICABLE else "#666666"
             ax.text(j + 0.5, i + 0.3, cell.mark or "·", ha="center", va="center", fontsize=12, color=colour)
-            ax.text(j + 0.5, i + 0.62, cell_lines(cell, table), ha="center", va="center", fontsize=7.5, color=colour)
+            ax.text(j + 0.5, i + 0.64, cell_lines(cell, table), ha="center", va="center", fontsize=7.5, color=colour)
     for j, model in enumerate(models):
         if model in REFERENCES:
             ax.add_patch(Rectangle((j + 0.03, 0.03), 0.94, len(rows) - 0.06, fill=False, linestyle="--",
