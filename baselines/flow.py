@@ -112,6 +112,23 @@ class AffineCoupling(nn.Module):
         return (y - t) * (-s).exp()
 
 
+def through(layers: nn.ModuleList, x: torch.Tensor, log_det: torch.Tensor | None = None,
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` through the couplings in order, and ``log_det`` (default 0) plus their log |det| per example."""
+    log_det = x.new_zeros(len(x)) if log_det is None else log_det
+    for layer in layers:
+        x, ld = layer(x)
+        log_det = log_det + ld
+    return x, log_det
+
+
+def back_through(layers: nn.ModuleList, y: torch.Tensor) -> torch.Tensor:
+    """The inverse of ``through``: the couplings' inverses in reverse order."""
+    for layer in reversed(layers):
+        y = layer.inverse(y)
+    return y
+
+
 def checkerboard(channels: int, height: int, width: int, parity: int) -> torch.Tensor:
     """(C, H, W) mask with 1 where (i + j + parity) is even."""
     i, j = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
@@ -159,29 +176,16 @@ class Scale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """(what goes on, what is factored out (or None), log |det|)."""
-        log_det = x.new_zeros(len(x))
-        for layer in self.board:
-            x, ld = layer(x)
-            log_det = log_det + ld
+        x, log_det = through(self.board, x)
         if not self.squeezes:
             return x, None, log_det
-        x = squeeze(x)
-        for layer in self.channel:
-            x, ld = layer(x)
-            log_det = log_det + ld
+        x, log_det = through(self.channel, squeeze(x), log_det)
         out, on = x.chunk(2, dim=1)
         return on, out, log_det
 
     def inverse(self, on: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
-        x = on
-        if self.squeezes:
-            x = torch.cat([out, on], dim=1)
-            for layer in reversed(self.channel):
-                x = layer.inverse(x)
-            x = unsqueeze(x)
-        for layer in reversed(self.board):
-            x = layer.inverse(x)
-        return x
+        x = unsqueeze(back_through(self.channel, torch.cat([out, on], dim=1))) if self.squeezes else on
+        return back_through(self.board, x)
 
 
 def scale_shapes(shape: tuple[int, int, int], scales: int) -> list[tuple[tuple[int, int, int], bool]]:
@@ -236,16 +240,10 @@ class VectorFlow(nn.Module):
              for k in range(2 * layers)])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        log_det = x.new_zeros(len(x))
-        for layer in self.layers:
-            x, ld = layer(x)
-            log_det = log_det + ld
-        return x, log_det
+        return through(self.layers, x)
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
-        for layer in reversed(self.layers):
-            z = layer.inverse(z)
-        return z
+        return back_through(self.layers, z)
 
 
 # ----------------------------------------------------------------------------------------- model
