@@ -19,7 +19,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 RUN_EXAMPLES = """\
 examples:
-  genbench run                                   all seven models on digits, every metric (no download)
+  genbench run                                   every default model on digits, every metric (no download)
   genbench run --models vae,gan --seeds 0,1,2    two models, three seeds
   genbench run --dataset rings                   2-D ring of Gaussians with its true density
   genbench run --dataset mnist --data-dir ~/data MNIST from ~/data/MNIST/raw (--download fetches it)
