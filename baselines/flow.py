@@ -46,7 +46,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from genbench.baselines import nets
+from genbench.baselines import nets, standardization
 from genbench.baselines.autoencoder import DEFAULT_STEPS
 from genbench.baselines.training import EarlyStoppingConfig, train
 from genbench.baselines.vae import standard_normal_log_prob
@@ -274,8 +274,7 @@ class Flow(GenerativeModel):
             self.flow = ImageFlow(info.shape, c.layers, c.scales, c.width)
         else:
             self.flow = VectorFlow(info.dim, c.layers, c.hidden)
-        self.register_buffer("shift_", torch.zeros(info.shape))  # continuous data: the training mean
-        self.register_buffer("log_scale_", torch.zeros(info.shape))  # and log standard deviation
+        standardization.register(self, info)  # used on continuous data
 
     # ---------------------------------------------------------------------------- preprocessing P
     def preprocess(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -315,9 +314,7 @@ class Flow(GenerativeModel):
 
     def _fit(self, x, x_val, generator) -> None:
         if self._info.value_type is ValueType.CONTINUOUS:
-            flat = x.double()
-            self.shift_.copy_(flat.mean(0).float())
-            self.log_scale_.copy_(flat.std(0).clamp(min=1e-6).log().float())
+            standardization.fit(self, x)
         self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
                               desc=f"train {self.name}", epoch_examples=self.epoch_examples)
 

@@ -130,10 +130,12 @@ def train(
     generator: torch.Generator | None,
     desc: str,
     epoch_examples: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    after_step: Callable[[], None] | None = None,
 ) -> list[dict[str, float]]:
     """Minimise ``loss_fn(batch, generator)`` with Adam; return the per-epoch history.
 
-    ``epoch_examples(x, generator)`` gives each epoch's examples (dynamic binarization).
+    ``epoch_examples(x, generator)`` gives each epoch's examples (dynamic binarization);
+    ``after_step()`` runs after every optimiser step (a moving average of the weights).
     Raises ``TrainingFailed`` when the loss stops being finite.
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=config.lr)
@@ -154,6 +156,8 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if after_step is not None:
+                after_step()
             total += loss.item() * len(idx)
         entry = {"epoch": epoch, "train_loss": total / len(x)}
         module.eval()

@@ -182,6 +182,14 @@ def check_declared_capabilities(s: Subject) -> None:
             require(bool((log_p <= 1e-6).all()), f"log_prob is a log probability mass on {info.value_type.value} "
                     f"data but exceeds 0 (max {log_p.max().item():.3g}); a density must say likelihood_kind "
                     "= 'density'")
+    if model.has(Capability.LIKELIHOOD_BOUND):
+        bound = model.log_likelihood_bound(x, generator(SAMPLE_SEED))
+        require(tuple(bound.shape) == (len(x),), f"log_likelihood_bound gave shape {tuple(bound.shape)}, "
+                f"expected ({len(x)},)")
+        require(bool(torch.isfinite(bound).all()), "log_likelihood_bound of test examples is not finite")
+        if model.likelihood_kind == "mass":
+            require(bool((bound <= 1e-6).all()), "log_likelihood_bound bounds a log probability mass on "
+                    f"{info.value_type.value} data but exceeds 0 (max {bound.max().item():.3g})")
     if model.has(Capability.IMPORTANCE_SAMPLER):
         z, log_q = model.propose(x, 3, generator(SAMPLE_SEED))
         require(tuple(z.shape[:2]) == (3, len(x)), f"propose(x, 3) gave z of shape {tuple(z.shape)}, expected "
@@ -214,6 +222,7 @@ def check_declared_capabilities(s: Subject) -> None:
 UNDECLARED_CALLS: dict[Capability, tuple[str, Callable[[GenerativeModel, torch.Tensor], object]]] = {
     Capability.EXACT_LIKELIHOOD: ("log_prob", lambda m, x: m.log_prob(x)),
     Capability.IMPORTANCE_SAMPLER: ("propose", lambda m, x: m.propose(x, 2)),
+    Capability.LIKELIHOOD_BOUND: ("log_likelihood_bound", lambda m, x: m.log_likelihood_bound(x)),
     Capability.ENCODER: ("encode", lambda m, x: m.encode(x)),
     Capability.DECODER: ("decode", lambda m, x: m.decode(torch.zeros(len(x), 2))),
 }

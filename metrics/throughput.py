@@ -3,7 +3,10 @@
 Each batch size is called ``warmup`` times untimed, then timed call by call (the device
 synchronised before and after each) until ``repeats`` calls and ``min_seconds`` have passed.
 The figure is the median rate, b / median(seconds per call), with the spread of the per-call
-rates as its uncertainty. Peak memory is the CUDA allocator's high-water mark during the
+rates as its uncertainty. A batch size whose call would take longer than ``max_call_seconds``, by linear
+extrapolation from the last one timed, is not timed (n/a, with the estimate): on a CPU the rate has
+stopped growing long before, and a many-step sampler (DDIM, 20 network passes a call) would spend
+minutes there. Peak memory is the CUDA allocator's high-water mark during the
 timed calls; on the CPU no allocator reports one, and the record says so.
 
 Timed records carry ``estimator = "timed"``: they change from run to run, unlike every other
@@ -68,10 +71,11 @@ class ThroughputOptions(Config):
     warmup: int = 2
     repeats: int = 5
     min_seconds: float = 0.2
+    max_call_seconds: float = 2.0
 
     def validate(self) -> None:
         require(len(self.batch_sizes) > 0, "batch_sizes needs at least one size")
-        require_positive(repeats=self.repeats, min_seconds=self.min_seconds,
+        require_positive(repeats=self.repeats, min_seconds=self.min_seconds, max_call_seconds=self.max_call_seconds,
                          **{f"batch_sizes[{i}]": b for i, b in enumerate(self.batch_sizes)})
         require(self.warmup >= 0, f"warmup must be 0 or more, got {self.warmup}")
 
@@ -101,8 +105,11 @@ class SamplingThroughput(Metric):
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         device = model.device
         generator = context.generator(self.name)
-        records, best = [], None
+        records, best, last = [], None, None
         for batch_size in self.config.batch_sizes:
+            if last is not None and last.value > 0 and batch_size / last.value > self.config.max_call_seconds:
+                records += self.skipped(batch_size, batch_size / last.value, last.n)
+                continue
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             try:
@@ -118,6 +125,7 @@ class SamplingThroughput(Metric):
             record = Record(per_batch(BEST, batch_size), value, spread, n=batch_size,
                             estimator=TIMED, details=details)
             records.append(record)
+            last = record
             if best is None or value > best.value:
                 best = record
             if device.type == "cuda":
@@ -130,3 +138,8 @@ class SamplingThroughput(Metric):
         if best is None:
             raise UsageError("every batch size ran out of memory")
         return [dataclasses.replace(best, metric=BEST), *records]
+
+    def skipped(self, batch_size: int, seconds: float, timed_batch: int) -> list[Record]:
+        reason = (f"not timed: a call would take about {seconds:.2g} s at the rate of batch {timed_batch} "
+                  f"(max_call_seconds={self.config.max_call_seconds:g})")
+        return [Record.not_available(per_batch(m, batch_size), reason) for m in (BEST, PEAK_MEMORY)]

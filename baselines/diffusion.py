@@ -1,0 +1,512 @@
+"""DDPM: a denoising diffusion model (Ho, Jain & Abbeel 2020), sampled by DDIM (Song, Meng & Ermon 2021).
+
+The forward process adds Gaussian noise over T steps, q(x_t | x_{t-1}) = N(√(1 - β_t) x_{t-1}, β_t I),
+so that with α_t = 1 - β_t and ᾱ_t = Π_{s ≤ t} α_s (Ho et al. eq. 4)
+
+    q(x_t | x_0) = N(√ᾱ_t x_0, (1 - ᾱ_t) I),
+
+and its posterior is q(x_{t-1} | x_t, x_0) = N(μ̃_t, β̃_t I) (eqs. 6-7):
+
+    μ̃_t = √ᾱ_{t-1} β_t / (1 - ᾱ_t) · x_0 + √α_t (1 - ᾱ_{t-1}) / (1 - ᾱ_t) · x_t,
+    β̃_t = (1 - ᾱ_{t-1}) / (1 - ᾱ_t) · β_t.
+
+A network ε_θ(x_t, t) predicts the noise; trained on L_simple = E_{t, x_0, ε} ‖ε - ε_θ(√ᾱ_t x_0 + √(1 - ᾱ_t) ε, t)‖²
+(eq. 14; here the mean over values), t uniform on 1 … T. Its prediction of x_0 is
+x̂_0 = (x_t - √(1 - ᾱ_t) ε_θ) / √ᾱ_t, and the reverse process is p(x_{t-1} | x_t) = N(μ̃_t(x̂_0, x_t), σ_t² I)
+with σ_t² = β_t: Ho et al.'s choice that is optimal for x_0 ~ N(0, I), and with an oracle network on Gaussian
+data a bound within Monte Carlo error of log p(x) at T = 1000, where β̃_t leaves 1.35 nats over three values
+(tests/test_diffusion.py).
+
+Schedules: ``linear``, β from 10⁻⁴ to 0.02 over T = 1000 (Ho et al. §4), both ends scaled by 1000 / T for
+other T (as Nichol & Dhariwal 2021's code does); ``cosine``, ᾱ_t = f(t) / f(0), f(t) = cos²((t/T + s) / (1 + s) · π/2),
+s = 0.008 (Nichol & Dhariwal eq. 17). Either way each β_t is at most 0.999 (T < 50 scales linear ones past 1).
+
+**Likelihood.** The variational bound (Ho et al. eq. 5; Sohl-Dickstein et al. 2015):
+
+    -log p(x_0) ≤ L_T + Σ_{t=2..T} L_{t-1} + L_0,
+    L_T = KL(q(x_T | x_0) ‖ N(0, I)),  L_{t-1} = KL(q(x_{t-1} | x_t, x_0) ‖ p(x_{t-1} | x_t)),  L_0 = -log p(x_0 | x_1),
+
+each KL between Gaussians in closed form, at one draw x_t ~ q(x_t | x_0) per term, all T terms (Nichol & Dhariwal
+§2.1 compute it the same way). On discrete data p(x_0 | x_1) is the discretized Gaussian of Ho et al. eq. 13: the
+mass of N(μ_θ(x_1, 1), σ_1²) over each value's bin on the grid scaled to [-1, 1], the outermost bins reaching to
+±∞, so the bound is on the probability of the grid values (17 levels on digits, 2 on binary data). On continuous
+data it is the Gaussian density, in the data's own units (the standardisation's Jacobian counted). With
+``bound_steps=K`` each example's sum over t is estimated from K terms at t drawn uniformly: T/K Σ_k L_{t_k - 1},
+unbiased, and the spread of those draws is in the per-example values the standard error is taken over.
+
+**Sampling.** DDIM (Song et al. eq. 12) over S of the T steps τ_S > … > τ_1 (``sample_steps``, evenly spaced):
+
+    x_{τ_{i-1}} = √ᾱ_{τ_{i-1}} x̂_0 + √(1 - ᾱ_{τ_{i-1}} - σ_i²) ε_θ + σ_i z,
+    σ_i = η √((1 - ᾱ_{τ_{i-1}}) / (1 - ᾱ_{τ_i})) √(1 - ᾱ_{τ_i} / ᾱ_{τ_{i-1}}),
+
+with ᾱ_{τ_0} = ᾱ_0 = 1, so the last step returns x̂_0. η = 0 is deterministic (η = 1 with S = T is the
+reverse process with σ_t² = β̃_t). ``sampler=ddpm`` is the ancestral sampler of the reverse process above,
+every T step: x_{t-1} = μ̃_t(x̂_0, x_t) + √β_t z, the mean at t = 1 (Ho et al. Algorithm 2). On
+bounded data x̂_0 is clipped to [-1, 1] while generating (as Ho et al.'s code does).
+
+**Latent space.** x_T, of the data's size: ``decode`` is deterministic DDIM (η = 0, S steps) from x_T,
+``encode`` the same steps run backwards (DDIM inversion: each step from τ_{i-1} up to τ_i evaluates
+ε_θ(x_{τ_{i-1}}, τ_i), exact as S grows), ``sample_latent`` draws N(0, I).
+
+**Networks.** Images: a small U-Net (``levels`` resolutions, each a residual block with GroupNorm and the
+time embedding, halving while the image is even-sized; skip connections back up). Vectors: an MLP with the time
+embedding added to every hidden layer. Time enters as a sinusoidal embedding (Vaswani et al. 2017). An
+exponential moving average of the weights (``ema``, its decay warmed up as min(ema, (1 + n) / (10 + n)) after n
+steps) is the network every evaluation uses.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genbench.baselines import nets, standardization
+from genbench.baselines.training import EarlyStoppingConfig, train
+from genbench.config import require, require_positive
+from genbench.data.info import DataInfo, ValueType
+from genbench.model import Capability, GenerativeModel
+from genbench.rng import rand, randn
+
+SCHEDULES = ("linear", "cosine")
+SAMPLERS = ("ddim", "ddpm")
+DIFFUSION_STEPS = {"smoke": 40, "default": 3000, "paper": 200_000}
+"""Optimiser steps per budget: diffusion models train longer than autoencoders for the same quality."""
+DEFAULT_SAMPLE_STEPS = 20
+COSINE_OFFSET = 0.008
+MAX_BETA = 0.999
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffusionConfig(EarlyStoppingConfig):
+    """T = ``steps`` noise levels; samples by ``sampler`` (``ddim``: ``sample_steps`` steps with ``eta``;
+    ``ddpm``: ancestral, all T steps); the bound over all T terms, or ``bound_steps`` random ones."""
+
+    steps: int = 1000
+    schedule: str = "linear"
+    sampler: str = "ddim"
+    sample_steps: int | None = None
+    """S for DDIM and for the latent space's decode and encode; None: 20, or T when T is smaller."""
+    eta: float = 0.0
+    bound_steps: int | None = None
+    ema: float = 0.995
+    """Decay of the moving average of the weights used for evaluation (0: the trained weights)."""
+    width: int = 32
+    """Channels of the U-Net's first resolution (doubling once below it)."""
+    levels: int = 2
+    hidden: tuple[int, ...] = (256, 256)
+    """Hidden layers of the MLP on vectors."""
+    patience: int = 0
+    """No early stopping by default: L_simple at random t is noisy, and the moving average smooths instead."""
+
+    def validate(self) -> None:
+        super().validate()
+        require_positive(steps=self.steps, sample_steps=self.sample_steps, width=self.width, levels=self.levels,
+                         bound_steps=self.bound_steps)
+        require_positive(**{f"hidden[{i}]": h for i, h in enumerate(self.hidden)})
+        require(self.schedule in SCHEDULES,
+                f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        require(self.sampler in SAMPLERS, f"unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        require(self.sample_steps is None or self.sample_steps <= self.steps,
+                f"sample_steps ({self.sample_steps}) cannot exceed the diffusion's steps ({self.steps})")
+        require(self.bound_steps is None or self.bound_steps <= self.steps,
+                f"bound_steps ({self.bound_steps}) cannot exceed the diffusion's steps ({self.steps})")
+        require(self.eta >= 0, f"eta must be 0 or more, got {self.eta}")
+        require(0 <= self.ema < 1, f"ema must be in [0, 1), got {self.ema}")
+
+    @property
+    def ddim_steps(self) -> int:
+        return self.sample_steps if self.sample_steps is not None else min(DEFAULT_SAMPLE_STEPS, self.steps)
+
+
+# -------------------------------------------------------------------------------------- the process
+def noise_schedule(name: str, steps: int) -> torch.Tensor:
+    """β_1 … β_T (float64) of the ``linear`` or ``cosine`` schedule."""
+    if name == "linear":
+        scale = 1000 / steps
+        return torch.linspace(scale * 1e-4, scale * 0.02, steps, dtype=torch.float64).clamp(max=MAX_BETA)
+    t = torch.arange(steps + 1, dtype=torch.float64) / steps
+    f = torch.cos((t + COSINE_OFFSET) / (1 + COSINE_OFFSET) * math.pi / 2) ** 2
+    alpha_bar = f / f[0]
+    return (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=MAX_BETA)
+
+
+def gaussian_kl(mean_1, var_1, mean_2, var_2) -> torch.Tensor:
+    """KL(N(μ₁, σ₁²) ‖ N(μ₂, σ₂²)) per value: ½ (log σ₂²/σ₁² + (σ₁² + (μ₁ - μ₂)²) / σ₂² - 1)."""
+    return 0.5 * (torch.log(var_2 / var_1) + (var_1 + (mean_1 - mean_2) ** 2) / var_2 - 1)
+
+
+def log_normal_mass(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+    """log (Φ(upper) - Φ(lower)) for standardised bin edges (±∞ allowed), computed on the side of the
+    distribution's centre so that neither tail cancels: log Φ(b) + log(1 - Φ(a)/Φ(b)), mirrored above 0."""
+    mirror = (lower + upper) > 0
+    a = torch.where(mirror, -upper, lower)
+    b = torch.where(mirror, -lower, upper)
+    log_b = torch.special.log_ndtr(b)
+    return log_b + torch.log1p(-torch.exp(torch.special.log_ndtr(a) - log_b).clamp(max=1 - 1e-15))
+
+
+def discretized_gaussian_log_mass(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, levels: int) -> torch.Tensor:
+    """log of N(mean, std²)'s mass over the bin of each grid value x in [-1, 1] (``levels`` values,
+    bins of width 2 / (levels - 1), the outermost reaching to ±∞): Ho et al. eq. 13, per value."""
+    half = 1.0 / (levels - 1)
+    lower = torch.where(x <= -1 + half / 2, -math.inf, (x - half - mean) / std)
+    upper = torch.where(x >= 1 - half / 2, math.inf, (x + half - mean) / std)
+    return log_normal_mass(lower, upper)
+
+
+class Process(nn.Module):
+    """The schedule's constants as float64 buffers, indexed by t = 0 … T (ᾱ_0 = 1, β_0 = 0)."""
+
+    def __init__(self, schedule: str, steps: int):
+        super().__init__()
+        beta = torch.cat([torch.zeros(1, dtype=torch.float64), noise_schedule(schedule, steps)])
+        self.steps = steps
+        self.register_buffer("beta", beta, persistent=False)
+        self.register_buffer("alpha_bar", torch.cumprod(1 - beta, 0), persistent=False)
+
+    def at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """values[t] shaped to broadcast over a batch like ``like``, in its dtype."""
+        return values[t].to(like.dtype).reshape(-1, *([1] * (like.dim() - 1)))
+
+    def noised(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """x_t = √ᾱ_t x_0 + √(1 - ᾱ_t) ε: a draw of q(x_t | x_0)."""
+        alpha_bar = self.at(self.alpha_bar, t, x0)
+        return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise
+
+    def predicted_x0(self, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        alpha_bar = self.at(self.alpha_bar, t, x_t)
+        return (x_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+
+    def posterior(self, x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ̃_t, β̃_t) of q(x_{t-1} | x_t, x_0), t ≥ 1."""
+        beta, alpha_bar = self.at(self.beta, t, x_t), self.at(self.alpha_bar, t, x_t)
+        alpha_bar_prev = self.at(self.alpha_bar, t - 1, x_t)
+        mean = (alpha_bar_prev.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - alpha_bar_prev) * x_t) / (1 - alpha_bar)
+        return mean, (1 - alpha_bar_prev) / (1 - alpha_bar) * beta
+
+    def reverse_variance(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """σ_t² = β_t of the reverse process p(x_{t-1} | x_t)."""
+        return self.at(self.beta, t, like)
+
+    def ancestral_step(self, x_t: torch.Tensor, eps: torch.Tensor, step: int) -> tuple[torch.Tensor, float]:
+        """The mean μ̃_t(x̂_0, x_t) of p(x_{t-1} | x_t) and the σ of the noise to add: √β_t, none at t = 1
+        (Ho et al. Algorithm 2 returns the mean there)."""
+        t = torch.tensor([step], device=x_t.device)
+        mean, _ = self.posterior(self.predicted_x0(x_t, t, eps), x_t, t)
+        return mean, math.sqrt(self.beta[step].item()) if step > 1 else 0.0
+
+    def implied_noise(self, x_t: torch.Tensor, step: int, x0: torch.Tensor) -> torch.Tensor:
+        """The ε with x_t = √ᾱ_t x_0 + √(1 - ᾱ_t) ε."""
+        a = self.alpha_bar[step].item()
+        return (x_t - math.sqrt(a) * x0) / math.sqrt(1 - a)
+
+    def ddim_step(self, x_t: torch.Tensor, eps: torch.Tensor, step: int, prev: int, eta: float,
+                  ) -> tuple[torch.Tensor, float]:
+        """The mean of x at ``prev`` given x_t at ``step`` and ε_θ, and the σ of the noise to add (Song et al. eq. 12);
+        run upwards (``prev`` > ``step``, η = 0) it is a step of DDIM inversion."""
+        a, a_prev = self.alpha_bar[step].item(), self.alpha_bar[prev].item()
+        sigma = eta * math.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev)) if eta > 0 else 0.0
+        x0_hat = (x_t - math.sqrt(1 - a) * eps) / math.sqrt(a)
+        return math.sqrt(a_prev) * x0_hat + math.sqrt(max(1 - a_prev - sigma**2, 0.0)) * eps, sigma
+
+    def ddim_times(self, sample_steps: int) -> list[int]:
+        """τ_S > … > τ_1: ``sample_steps`` of 1 … T, evenly spaced, T first."""
+        times = torch.linspace(1, self.steps, sample_steps, dtype=torch.float64).round().long().unique()
+        return times.flip(0).tolist()
+
+
+# ----------------------------------------------------------------------------------------- networks
+def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of the step t (N,) → (N, dim): sin and cos at frequencies 10000^(-k / (dim/2))."""
+    half = dim // 2
+    frequencies = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    angles = t.float()[:, None] * frequencies[None]
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+
+class TimeEmbedding(nn.Module):
+    def __init__(self, dim: int, out: int):
+        super().__init__()
+        self.dim = dim
+        self.net = nn.Sequential(nn.Linear(dim, out), nn.SiLU(), nn.Linear(out, out))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return self.net(time_embedding(t, self.dim))
+
+
+def group_norm(channels: int) -> nn.GroupNorm:
+    return nn.GroupNorm(8 if channels % 8 == 0 else 1, channels)
+
+
+class ResidualBlock(nn.Module):
+    """x + conv(SiLU(GN(conv(SiLU(GN(x))) + embedding))), the last convolution starting at zero."""
+
+    def __init__(self, c_in: int, c_out: int, embedding: int):
+        super().__init__()
+        self.norm_in, self.conv_in = group_norm(c_in), nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.embedding = nn.Linear(embedding, c_out)
+        self.norm_out, self.conv_out = group_norm(c_out), nn.Conv2d(c_out, c_out, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv_in(F.silu(self.norm_in(x))) + self.embedding(F.silu(emb))[:, :, None, None]
+        return self.skip(x) + self.conv_out(F.silu(self.norm_out(h)))
+
+
+def unet_channels(shape: tuple[int, int, int], width: int, levels: int) -> list[int]:
+    """Channels per resolution: ``width``, then 2·``width``; a level halves the image while it is even-sized."""
+    _, h, w = shape
+    channels = [width]
+    while len(channels) < levels and h % 2 == 0 and w % 2 == 0 and h >= 4 and w >= 4:
+        channels.append(2 * width)
+        h, w = h // 2, w // 2
+    return channels
+
+
+class UNet(nn.Module):
+    """ε_θ on (C, H, W) images: one residual block per resolution on the way down and up, skips between."""
+
+    def __init__(self, shape: tuple[int, int, int], width: int, levels: int):
+        super().__init__()
+        channels = unet_channels(shape, width, levels)
+        embedding = 4 * width
+        self.time = TimeEmbedding(width, embedding)
+        self.stem = nn.Conv2d(shape[0], width, 3, padding=1)
+        c_prev = [width, *channels[:-1]]
+        self.down = nn.ModuleList([ResidualBlock(c_in, c, embedding) for c_in, c in zip(c_prev, channels)])
+        self.downsample = nn.ModuleList([nn.Conv2d(c, c, 3, stride=2, padding=1) for c in channels[:-1]])
+        self.middle = ResidualBlock(channels[-1], channels[-1], embedding)
+        self.upsample = nn.ModuleList([nn.Conv2d(c_next, c, 3, padding=1)
+                                       for c, c_next in zip(channels[:-1], channels[1:])])
+        self.up = nn.ModuleList([ResidualBlock(2 * c, c, embedding) for c in channels])
+        self.head = nn.Sequential(group_norm(width), nn.SiLU(), nn.Conv2d(width, shape[0], 3, padding=1))
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        emb = self.time(t)
+        h, skips = self.stem(x), []
+        for i, block in enumerate(self.down):
+            h = block(h, emb)
+            skips.append(h)
+            if i < len(self.downsample):
+                h = self.downsample[i](h)
+        h = self.middle(h, emb)
+        for i in reversed(range(len(self.up))):
+            if i < len(self.upsample):
+                h = self.upsample[i](F.interpolate(h, size=skips[i].shape[-2:], mode="nearest"))
+            h = self.up[i](torch.cat([h, skips[i]], dim=1), emb)
+        return self.head(h)
+
+
+class TimeMLP(nn.Module):
+    """ε_θ on vectors: an MLP with the time embedding added to every hidden layer, the output starting at zero."""
+
+    def __init__(self, dim: int, hidden: tuple[int, ...]):
+        super().__init__()
+        self.time = TimeEmbedding(64, hidden[0])
+        sizes = [dim, *hidden]
+        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+        self.embeddings = nn.ModuleList([nn.Linear(hidden[0], b) for b in hidden])
+        self.out = nets.mlp([hidden[-1], dim])
+        nn.init.zeros_(self.out[-1].weight)
+        nn.init.zeros_(self.out[-1].bias)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        emb = F.silu(self.time(t))
+        h = x
+        for layer, embedding in zip(self.layers, self.embeddings):
+            h = F.silu(layer(h) + embedding(emb))
+        return self.out(h)
+
+
+# -------------------------------------------------------------------------------------------- model
+class Diffusion(GenerativeModel):
+    """DDPM trained on L_simple; DDIM sampling; the variational bound; DDIM inversion as its latent space."""
+
+    name = "diffusion"
+    config_class = DiffusionConfig
+    capabilities = frozenset({Capability.SAMPLE, Capability.LIKELIHOOD_BOUND, Capability.ENCODER,
+                              Capability.DECODER})
+    steps_by_budget: ClassVar[dict[str, int]] = DIFFUSION_STEPS
+
+    @classmethod
+    def unsupported_reason(cls, info: DataInfo) -> str | None:
+        if info.value_type is ValueType.CATEGORICAL:
+            return f"diffusion adds Gaussian noise to real values; {info.name} holds categories"
+        return None
+
+    def _build(self, info: DataInfo) -> None:
+        c = self.config
+        self.process = Process(c.schedule, c.steps)
+        self.net = UNet(info.shape, c.width, c.levels) if info.is_image else TimeMLP(info.dim, c.hidden)
+        self.ema_net = copy.deepcopy(self.net).requires_grad_(False)
+        self.register_buffer("ema_updates_", torch.zeros((), dtype=torch.long))
+        standardization.register(self, info)  # used on continuous data
+
+    @property
+    def network(self) -> nn.Module:
+        """The network evaluations use: the moving average, unless ``ema`` is 0."""
+        return self.ema_net if self.config.ema > 0 else self.net
+
+    # ------------------------------------------------------------------------ the network's units
+    @property
+    def bounded(self) -> bool:
+        return self._info.value_type is not ValueType.CONTINUOUS
+
+    def to_network(self, x: torch.Tensor) -> torch.Tensor:
+        """Data → the units the process runs in: [0, 1] → [-1, 1]; continuous data standardised."""
+        if self.bounded:
+            return 2 * x - 1
+        return (x - self.shift_) * (-self.log_scale_).exp()
+
+    def from_network(self, u: torch.Tensor) -> torch.Tensor:
+        """The inverse of ``to_network``, onto the data's grid."""
+        if self.bounded:
+            return self._info.quantize((u + 1) / 2)
+        return u * self.log_scale_.exp() + self.shift_
+
+    def eps(self, x_t: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        t = torch.full((len(x_t),), t, device=x_t.device) if isinstance(t, int) else t
+        return self.network(x_t, t)
+
+    # --------------------------------------------------------------------------------- training
+    def loss(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """L_simple: the mean squared error of the predicted noise at a uniform t."""
+        x0 = self.to_network(x)
+        t = self.random_steps(len(x0), generator, x0.device)
+        noise = randn(*x0.shape, generator=generator, device=x0.device)
+        return (self.net(self.process.noised(x0, t, noise), t) - noise).pow(2).mean()
+
+    def random_steps(self, n: int, generator: torch.Generator | None, device) -> torch.Tensor:
+        """n steps uniform on 1 … T."""
+        u = rand(n, generator=generator, device=device, dtype=torch.float64)
+        return (u * self.process.steps).long().clamp(max=self.process.steps - 1) + 1
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        self.ema_updates_ += 1
+        n = self.ema_updates_.item()
+        decay = min(self.config.ema, (1 + n) / (10 + n))
+        for average, current in zip(self.ema_net.parameters(), self.net.parameters()):
+            average.lerp_(current, 1 - decay)
+
+    def _fit(self, x, x_val, generator) -> None:
+        if not self.bounded:
+            standardization.fit(self, x)
+        self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
+                              desc=f"train {self.name}", epoch_examples=self.epoch_examples,
+                              after_step=self.update_ema if self.config.ema > 0 else None)
+
+    # ------------------------------------------------------------------------------ likelihood
+    def bound_term(self, x0: torch.Tensor, t: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Per example, in nats: L_{t-1} at x_t ~ q(x_t | x_0) for t ≥ 2, L_0 = -log p(x_0 | x_1) at t = 1."""
+        noise = randn(*x0.shape, generator=generator, device=x0.device)
+        x_t = self.process.noised(x0, t, noise)
+        x0_hat = self.process.predicted_x0(x_t.double(), t, self.eps(x_t, t).double())
+        x0, x_t = x0.double(), x_t.double()
+        mean, variance = self.process.posterior(x0_hat, x_t, t)
+        sigma2 = self.process.reverse_variance(t, x_t)
+        true_mean, true_variance = self.process.posterior(x0, x_t, t)
+        kl = gaussian_kl(true_mean, true_variance.clamp(min=1e-300), mean, sigma2).flatten(1).sum(1)
+        if self.bounded:
+            nll = -discretized_gaussian_log_mass(x0, mean, sigma2.sqrt(), self._levels).flatten(1).sum(1)
+        else:
+            nll = 0.5 * ((x0 - mean) ** 2 / sigma2 + torch.log(2 * math.pi * sigma2)).flatten(1).sum(1)
+        return torch.where(t == 1, nll, kl)
+
+    @property
+    def _levels(self) -> int:
+        return 2 if self._info.value_type is ValueType.BINARY else self._info.levels
+
+    def prior_term(self, x0: torch.Tensor) -> torch.Tensor:
+        """L_T = KL(q(x_T | x_0) ‖ N(0, I)) per example."""
+        t = torch.full((len(x0),), self.process.steps, device=x0.device)
+        x0 = x0.double()
+        alpha_bar = self.process.at(self.process.alpha_bar, t, x0)
+        return gaussian_kl(alpha_bar.sqrt() * x0, 1 - alpha_bar, torch.zeros_like(x0),
+                           torch.ones_like(x0)).flatten(1).sum(1)
+
+    def _log_likelihood_bound(self, x, generator):
+        x0 = self.to_network(x)
+        total = self.prior_term(x0)
+        k = self.config.bound_steps
+        if k is None:
+            for step in range(self.process.steps, 0, -1):
+                total = total + self.bound_term(x0, torch.full((len(x0),), step, device=x0.device), generator)
+        else:
+            for _ in range(k):
+                total = total + self.process.steps / k * self.bound_term(
+                    x0, self.random_steps(len(x0), generator, x0.device), generator)
+        log_det = 0.0 if self.bounded else self.log_scale_.double().sum()
+        return -total - log_det
+
+    def bound_settings(self) -> dict:
+        c = self.config
+        settings = {"bound": "variational", "T": c.steps, "schedule": c.schedule}
+        if c.bound_steps is not None:
+            settings["terms"] = f"{c.bound_steps} random t"
+        return settings
+
+    # -------------------------------------------------------------------------------- sampling
+    def generate(self, x_t: torch.Tensor, times: list[int], eta: float | None,
+                 generator: torch.Generator | None) -> torch.Tensor:
+        """From x at τ_S = times[0] down through ``times`` to x_0, in the network's units: DDIM with ``eta``,
+        or the ancestral sampler when ``eta`` is None."""
+        for i, step in enumerate(times):
+            prev = times[i + 1] if i + 1 < len(times) else 0
+            eps = self.eps(x_t, step)
+            if self.bounded:  # x̂_0 clipped to the data's range, ε recomputed from it
+                x0_hat = self.process.predicted_x0(x_t, torch.tensor([step], device=x_t.device), eps).clamp(-1, 1)
+                eps = self.process.implied_noise(x_t, step, x0_hat)
+            if eta is None:
+                x_t, sigma = self.process.ancestral_step(x_t, eps, step)
+            else:
+                x_t, sigma = self.process.ddim_step(x_t, eps, step, prev, eta)
+            if sigma > 0:
+                x_t = x_t + sigma * randn(*x_t.shape, generator=generator, device=x_t.device)
+        return x_t
+
+    def invert(self, x0: torch.Tensor, times: list[int]) -> torch.Tensor:
+        """DDIM inversion: x_0 up through ``times`` (ascending) to x at the last, ε_θ at each step's end."""
+        x, prev = x0, 0
+        for step in times:
+            x, _ = self.process.ddim_step(x, self.eps(x, step), prev, step, 0.0)
+            prev = step
+        return x
+
+    def sampling_plan(self) -> tuple[list[int], float | None]:
+        """The steps and η that ``sample`` uses (η None: ancestral)."""
+        c = self.config
+        if c.sampler == "ddpm":
+            return list(range(c.steps, 0, -1)), None
+        return self.process.ddim_times(c.ddim_steps), c.eta
+
+    def network_shape(self, n: int) -> tuple[int, ...]:
+        return (n, *self._info.shape) if self._info.is_image else (n, self._info.dim)
+
+    def _sample_latent(self, n, generator):
+        return randn(n, self._info.dim, generator=generator, device=self.device)
+
+    def _sample(self, n, generator):
+        times, eta = self.sampling_plan()
+        x_t = self._sample_latent(n, generator).reshape(self.network_shape(n))
+        return self.from_network(self.generate(x_t, times, eta, generator).reshape(n, *self._info.shape))
+
+    def _decode(self, z):
+        x_t = z.reshape(self.network_shape(len(z)))
+        x0 = self.generate(x_t, self.process.ddim_times(self.config.ddim_steps), 0.0, None)
+        x0 = x0.reshape(len(z), *self._info.shape)
+        return self._info.clip((x0 + 1) / 2) if self.bounded else self.from_network(x0)
+
+    def _encode(self, x):
+        x0 = self.to_network(x).reshape(self.network_shape(len(x)))
+        return self.invert(x0, self.process.ddim_times(self.config.ddim_steps)[::-1]).flatten(1)
