@@ -30,7 +30,7 @@ MODELS.register("vae", "genbench.baselines.vae:VAE", default=True)
 MODELS.register("beta-vae", "genbench.baselines.beta_vae:BetaVAE", default=True)
 MODELS.register("gan", "genbench.baselines.gan:GAN", default=True)
 MODELS.register("flow", "genbench.baselines.flow:Flow", default=True)
-MODELS.register("diffusion", "genbench.baselines.diffusion:Diffusion")
+MODELS.register("diffusion", "genbench.baselines.diffusion:Diffusion", default=True)
 
 DATASETS: Registry[DatasetSource] = Registry("dataset", "genbench.data.source:DatasetSource")
 DATASETS.register("digits", "genbench.data.digits:Digits")

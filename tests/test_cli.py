@@ -30,7 +30,7 @@ def test_run_writes_the_run_directory(finished_run):
     assert {"config.json", "environment.json", "dataset.json", "metrics.csv", "table.md", "table.csv",
             "measurements.md", "run.log", "timings.json", "checkpoints", "samples"} <= names
     config = json.loads((finished_run / "config.json").read_text())
-    assert config["run"]["models"] == ["naive-bayes", "pca", "ae", "vae", "beta-vae", "gan", "flow"]
+    assert config["run"]["models"] == ["naive-bayes", "pca", "ae", "vae", "beta-vae", "gan", "flow", "diffusion"]
     assert config["models"]["vae"]["config"]["epochs"] == 2  # the fully resolved options
     assert config["metrics"]["log-likelihood:k=8"]["options"]["k"] == 8
     dataset = json.loads((finished_run / "dataset.json").read_text())
@@ -42,7 +42,7 @@ def test_run_writes_the_run_directory(finished_run):
 def test_metrics_csv_is_long_form_with_every_cell(finished_run):
     frame = pd.read_csv(finished_run / "metrics.csv")
     assert list(frame.columns) == COLUMNS
-    assert set(frame.model) == {"naive-bayes", "pca", "ae", "vae", "beta-vae", "gan", "flow"}
+    assert set(frame.model) == {"naive-bayes", "pca", "ae", "vae", "beta-vae", "gan", "flow", "diffusion"}
     ll = frame[frame.metric == "log_likelihood"].set_index("model")
     assert ll.loc["naive-bayes", "estimator"] == "exact"
     assert ll.loc["pca", "estimator"] == ll.loc["flow", "estimator"] == "bound+dequantized"
@@ -177,7 +177,7 @@ def test_resume_skips_finished_cells(tmp_path, cli, finished_run):
 def test_resume_refuses_new_configuration(tmp_path, cli, finished_run):
     result = cli("run", "--resume", "--out", finished_run, "--models", "vae", "--seeds", "0")
     assert result.code == 2 and result.err.count("\n") == 1
-    assert ("these flags differ from it: --models/--checkpoints (vae here, naive-bayes,pca,ae,vae,beta-vae,gan,flow in "
+    assert ("these flags differ from it: --models/--checkpoints (vae here, naive-bayes,pca,ae,vae,beta-vae,gan,flow,diffusion in "
             "the run) (drop them, or start a new run with another --out)") in result.err  # --seeds 0 is the run's
 
 

@@ -6,7 +6,8 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
-from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
+from genbench.report.families import family_of, lecture_cells
+from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, ROWS, UNSURE
 from genbench.report.table import ComparisonTable, best_models, measurement_rows
 
 STYLE = """
@@ -34,8 +35,15 @@ CLASS = {CHECK: "check", UNSURE: "unsure", CROSS: "cross", NOT_APPLICABLE: "na"}
 
 
 def comparison_html(table: ComparisonTable) -> str:
-    """A <table>: a row per property, a column per model; the full cell text in each cell."""
+    """A <table>: a row per property, a column per model under its family; the full cell text in each cell."""
     head = "".join(f"<th>{html.escape(m)}</th>" for m in table.models)
+    families: list[list] = []
+    for model in table.models:
+        if families and families[-1][0] == family_of(model):
+            families[-1][1] += 1
+        else:
+            families.append([family_of(model), 1])
+    family_row = "".join(f'<th colspan="{n}">{html.escape(f)}</th>' for f, n in families)
     body = []
     for row in table.rows:
         best = best_models(table, row)
@@ -47,7 +55,32 @@ def comparison_html(table: ComparisonTable) -> str:
             cells.append(f'<td class="{" ".join(c for c in classes if c)}">{mark}{html.escape(cell.text)}</td>')
         title = html.escape(row.title)
         body.append(f'<tr><th title="{html.escape(row.meaning)}">{title}</th>{"".join(cells)}</tr>')
-    return f'<table class="genbench"><tr><th></th>{head}</tr>{"".join(body)}</table>\n'
+    return (f'<table class="genbench"><tr><th></th>{family_row}</tr><tr><th></th>{head}</tr>{"".join(body)}'
+            "</table>\n")
+
+
+def lecture_html(table: ComparisonTable) -> str:
+    """The lecture's marks beside the measured ones, per row and lecture-family model, with the agreement count
+    (empty when the table holds no model of the lecture's families)."""
+    cells = lecture_cells(table)
+    if not cells:
+        return ""
+    models = list(dict.fromkeys(c.model for c in cells))
+    head = "".join(f"<th>{html.escape(f'{m} ({family_of(m)})')}</th>" for m in models)
+    rows = []
+    for row in ROWS:
+        tds = []
+        for model in models:
+            cell = next(c for c in cells if c.model == model and c.row == row.title)
+            verdict = "" if not cell.comparable else " ✔ agree" if cell.agrees else " ✘ differ"
+            tds.append(f'<td class="{CLASS.get(cell.measured, "na")}">lecture {html.escape(cell.lecture)} · '
+                       f"measured {html.escape(cell.measured or 'not requested')}{verdict}</td>")
+        rows.append(f"<tr><th>{html.escape(row.title)}</th>{''.join(tds)}</tr>")
+    comparable = [c for c in cells if c.comparable]
+    agreed = sum(c.agrees for c in comparable)
+    return (f'<table class="genbench"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+            f"<p>Agreement: {agreed} of {len(comparable)} measured cells (n/a cells are not counted; the cell "
+            "colour is genbench's mark).</p>")
 
 
 def rules_html(table: ComparisonTable) -> str:
@@ -88,6 +121,7 @@ def comparison_page(table: ComparisonTable, caption: str) -> str:
     return page("genbench comparison", [
         ("Comparison", f'<p class="caption">{html.escape(caption)}</p>{LEGEND}{comparison_html(table)}'
                        f"{rules_html(table)}"),
+        *([("The lecture's marks beside the measured ones", lecture_html(table))] if lecture_html(table) else []),
         ("Measurements", measurements_html(table))])
 
 

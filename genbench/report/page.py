@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from genbench.config import option_text
-from genbench.report.html import LEGEND, comparison_html, figures_html, measurements_html, page, rules_html
+from genbench.report.html import (
+    LEGEND,
+    comparison_html,
+    figures_html,
+    lecture_html,
+    measurements_html,
+    page,
+    rules_html,
+)
 from genbench.report.table import ComparisonTable
 from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, LATENT, SAMPLES, RunDir, safe_name
 
@@ -63,8 +71,10 @@ def setup_html(rundir: RunDir) -> str:
 
 def report_page(rundir: RunDir, table: ComparisonTable, caption: str, notes: list[str], figures: list[str]) -> str:
     root = rundir.path
+    lecture = lecture_html(table)
     sections = [("Comparison", f'<p class="caption">{html.escape(caption)}</p>{LEGEND}{comparison_html(table)}'
                                f"{rules_html(table)}"),
+                *([("The lecture's marks beside the measured ones", lecture)] if lecture else []),
                 ("Measurements", measurements_html(table)
                  + '<ul class="rules">' + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"),
                 ("Figures", figures_html((f"{FIGURES}/{name}", FIGURE_TITLES.get(name, name)) for name in figures))]

@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from genbench.records import NOT_AVAILABLE, OK, REFERENCES
+from genbench.report.families import by_family, family_line, family_of, lecture_cells
 from genbench.report.marks import CROSS, NOT_APPLICABLE, ROWS, Cell, Row
 from genbench.report.summary import Summary
 
@@ -51,7 +52,8 @@ def comparison_table(source: Summary | pd.DataFrame) -> ComparisonTable:
             if model in REFERENCES and cell.mark == CROSS:  # a reference lacks what it does not model
                 cell = dataclasses.replace(cell, mark=NOT_APPLICABLE, text=f"reference column: {cell.text}")
             cells[(row.key, model)] = cell
-    return ComparisonTable(summary.models, ROWS, cells, {row.key: row.rule(summary) for row in ROWS}, summary)
+    return ComparisonTable(by_family(summary.models), ROWS, cells, {row.key: row.rule(summary) for row in ROWS},
+                           summary)
 
 
 def markdown_table(header: list[str], body: list[list[str]]) -> str:
@@ -64,7 +66,33 @@ def markdown_table(header: list[str], body: list[list[str]]) -> str:
 def comparison_markdown(table: ComparisonTable) -> str:
     body = [[row.title, *(str(table.cell(row.key, m)) for m in table.models)] for row in table.rows]
     rules = [f"- **{row.title}** ({row.meaning}): {table.rules[row.key]}" for row in table.rows]
-    return markdown_table(["", *table.models], body) + "\nRules:\n\n" + "\n".join(rules) + "\n"
+    lecture = lecture_markdown(table)
+    return (markdown_table(["", *table.models], body) + f"\nFamilies: {family_line(table.models)}.\n"
+            + "\nRules:\n\n" + "\n".join(rules) + "\n" + (f"\n{lecture}" if lecture else ""))
+
+
+def lecture_markdown(table: ComparisonTable) -> str:
+    """The lecture's marks beside the measured ones (``lecture / measured`` per cell), and the agreement count."""
+    cells = lecture_cells(table)
+    if not cells:
+        return ""
+    models = list(dict.fromkeys(c.model for c in cells))
+    header = ["", *(f"{m} ({family_of(m)})" for m in models)]
+    body = []
+    for row in ROWS:
+        line = [row.title]
+        for model in models:
+            cell = next(c for c in cells if c.model == model and c.row == row.title)
+            shown = cell.measured or "not requested"
+            line.append(f"{cell.lecture} / {shown}" + ("" if not cell.comparable else " ✔" if cell.agrees else " ✘"))
+        body.append(line)
+    comparable = [c for c in cells if c.comparable]
+    agreed = sum(c.agrees for c in comparable)
+    return ("## The lecture's marks beside the measured ones\n\n"
+            "Each cell: the lecture's hand-drawn mark / genbench's measured mark for the family's model, ✔ where they "
+            "agree, ✘ where they do not; cells genbench could not mark here (n/a) are not counted.\n\n"
+            + markdown_table(header, body)
+            + f"\nAgreement: {agreed} of {len(comparable)} measured cells.\n")
 
 
 def comparison_csv(table: ComparisonTable) -> str:
