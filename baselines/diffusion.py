@@ -57,9 +57,11 @@ steps) is the network every evaluation uses.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
+from collections.abc import Iterator
 from typing import ClassVar
 
 import torch
@@ -491,6 +493,23 @@ class Diffusion(GenerativeModel):
         if c.sampler == "ddpm":
             return list(range(c.steps, 0, -1)), None
         return self.process.ddim_times(c.ddim_steps), c.eta
+
+    def sampling_steps_refusal(self, steps: int) -> str | None:
+        """Why ``sampling_steps(steps)`` cannot be had (None when it can)."""
+        if steps > self.config.steps:
+            return f"{steps} sampling steps exceed the diffusion's T = {self.config.steps}"
+        return None
+
+    @contextlib.contextmanager
+    def sampling_steps(self, steps: int) -> Iterator[None]:
+        """Within the block, ``sample`` runs DDIM with ``steps`` steps (η as configured): what the
+        ``sampling-steps`` metric varies."""
+        saved = self.config
+        self.config = saved.replace(sampler="ddim", sample_steps=steps)
+        try:
+            yield
+        finally:
+            self.config = saved
 
     def network_shape(self, n: int) -> tuple[int, ...]:
         return (n, *self._info.shape) if self._info.is_image else (n, self._info.dim)

@@ -49,6 +49,7 @@ METRICS.register("modes", "genbench.metrics.modes:RingModes", default=True)
 METRICS.register("sampling-speed", "genbench.metrics.throughput:SamplingThroughput", default=True)
 METRICS.register("latent-smoothness", "genbench.metrics.smoothness:LatentSmoothness", default=True)
 METRICS.register("disentanglement", "genbench.metrics.disentanglement:Disentanglement", default=True)
+METRICS.register("sampling-steps", "genbench.metrics.sampling_steps:SamplingSteps")
 
 EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features:FeatureExtractor")
 EXTRACTORS.register("inception", "genbench.metrics.extractors:InceptionExtractor")

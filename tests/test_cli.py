@@ -60,7 +60,7 @@ def test_table_has_the_six_rows(finished_run):
         assert f"| {row} |" in table
     assert "Rules:" in table
     csv = pd.read_csv(finished_run / "table.csv")
-    assert set(csv.property) >= {"Efficient likelihood"} and len(set(csv.model)) == 7
+    assert set(csv.property) >= {"Efficient likelihood"} and len(set(csv.model)) == 8
 
 
 def same_figures(a, b):
@@ -177,8 +177,9 @@ def test_resume_skips_finished_cells(tmp_path, cli, finished_run):
 def test_resume_refuses_new_configuration(tmp_path, cli, finished_run):
     result = cli("run", "--resume", "--out", finished_run, "--models", "vae", "--seeds", "0")
     assert result.code == 2 and result.err.count("\n") == 1
-    assert ("these flags differ from it: --models/--checkpoints (vae here, naive-bayes,pca,ae,vae,beta-vae,gan,flow,diffusion in "
-            "the run) (drop them, or start a new run with another --out)") in result.err  # --seeds 0 is the run's
+    assert ("these flags differ from it: --models/--checkpoints (vae here, "
+            "naive-bayes,pca,ae,vae,beta-vae,gan,flow,diffusion in the run) (drop them, or start a new run with "
+            "another --out)") in result.err  # --seeds 0 is the run's
 
 
 def test_resume_accepts_the_command_it_finishes(tmp_path, cli, finished_run):

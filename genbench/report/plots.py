@@ -5,7 +5,9 @@
   title, the best model starred, and the real-data reference as a dashed line with its band, not a bar;
 - ``table.png``: the comparison table as a grid coloured by mark, each cell with its mark and figure
   (or the reason there is none), with a title and a legend of the colours;
-- ``sampling-speed.png``: samples per second against batch size, one line per model, the legend beside.
+- ``sampling-speed.png``: samples per second against batch size, one line per model, the legend beside;
+- ``diffusion-steps.png``: FID and samples/s against the number of sampling steps S (the ``sampling-steps``
+  metric), one line per model, the real-vs-real FID as a dashed line.
 """
 
 from __future__ import annotations
@@ -162,12 +164,50 @@ def sampling_sweep_png(summary: Summary) -> bytes | None:
     return figure_png(fig)
 
 
+STEPS = re.compile(r"^steps_(fid|samples_per_second)\[steps=(\d+)\]$")
+
+
+def steps_png(summary: Summary) -> bytes | None:
+    """FID (left) and samples/s (right, log) against the sampling steps S (log), one line per model."""
+    import seaborn as sns
+
+    plt = pyplot()
+    frame = summary.frame
+    sweep = frame[(frame.status == OK) & frame.metric.str.match(STEPS)].copy()
+    if sweep.empty:
+        return None
+    parts = sweep.metric.str.extract(STEPS)
+    sweep["figure"], sweep["steps S"] = parts[0], parts[1].astype(int)
+    models = [m for m in summary.models if m in set(sweep.model)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, (figure, label) in zip(axes, (("fid", "FID (lower is better)"),
+                                          ("samples_per_second", "samples/s (higher is better)"))):
+        part = sweep[sweep.figure == figure].rename(columns={"value": label})
+        sns.lineplot(data=part, x="steps S", y=label, hue="model", hue_order=models, marker="o", errorbar="se",
+                     ax=ax, legend=ax is axes[-1])
+        ax.set_xscale("log")
+        steps = sorted(set(part["steps S"]))
+        ax.set_xticks(steps)
+        ax.set_xticklabels([str(s) for s in steps])
+        ax.minorticks_off()
+        ax.grid(color="0.92")
+    axes[1].set_yscale("log")
+    reference = next((summary.by_model[m].get("fid") for m in REFERENCES if m in summary.by_model), None)
+    if reference is not None and reference.status == OK:
+        axes[0].axhline(reference.value, color="0.35", linestyle="--", linewidth=1.2, label="real data")
+        axes[0].legend(fontsize=8, frameon=False)
+    axes[1].legend(title="model", loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    fig.suptitle("Quality against sampling steps: FID and samples/s by the number of network passes S", fontsize=10)
+    return figure_png(fig)
+
+
 def save_plots(folder, table: ComparisonTable) -> list[str]:
     """Write every figure that metrics.csv supports into ``folder``; return their file names."""
     written = []
     summary = table.summary
     for name, png in (("metrics.png", metric_bars_png(summary)), ("table.png", table_heatmap_png(table)),
-                      ("sampling-speed.png", sampling_sweep_png(summary))):
+                      ("sampling-speed.png", sampling_sweep_png(summary)),
+                      ("diffusion-steps.png", steps_png(summary))):
         if png is not None:
             write_bytes(folder / name, png)
             written.append(name)

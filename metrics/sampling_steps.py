@@ -1,0 +1,98 @@
+"""The quality-steps trade-off of a many-step sampler: FID and samples/s against the number of steps S.
+
+For each S in ``steps`` the model samples with S network passes (a diffusion model's DDIM steps,
+``GenerativeModel.sampling_steps``): n samples drawn and timed (synchronised on the GPU), their FID in the
+fidelity metric's feature space against the same reference set (``genbench.metrics.fidelity``). The shape of
+Song et al. (2021), Table 1, measured on the run's data. Records: ``steps_fid[steps=S]`` and
+``steps_samples_per_second[steps=S]``; ``figures/sampling-steps.png`` draws both against S.
+
+Not a default metric: at S = 1000 one pass over n = 359 digits costs as much as training the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from genbench.config import require, require_positive
+from genbench.data.splits import Data
+from genbench.devices import synchronize
+from genbench.metric import EvalContext, Metric
+from genbench.metrics.feature_space import FeatureSpace, extract_features
+from genbench.metrics.frechet import frechet_distance, gaussian_statistics
+from genbench.metrics.samples import SampleOptions, draw_samples, sample_provenance
+from genbench.model import Capability, GenerativeModel
+from genbench.outputs import HIGHER, LOWER, Output
+from genbench.records import TIMED, Record
+
+FID, SPEED = "steps_fid", "steps_samples_per_second"
+
+
+def at_steps(metric: str, steps: int) -> str:
+    """The name of one point of the sweep: ``steps_fid[steps=20]``."""
+    return f"{metric}[steps={steps}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class StepsOptions(SampleOptions):
+    steps: tuple[int, ...] = (10, 20, 50, 100, 1000)
+    extractor: str = "auto"
+
+    def validate(self) -> None:
+        super().validate()
+        require(len(self.steps) > 0, "steps needs at least one number of sampling steps")
+        require_positive(**{f"steps[{i}]": s for i, s in enumerate(self.steps)})
+
+
+class SamplingSteps(Metric):
+    """FID and samples/s of a many-step sampler at each number of steps."""
+
+    name = "sampling-steps"
+    config_class = StepsOptions
+    requires_any = frozenset({Capability.SAMPLE})
+    outputs = (
+        Output(FID, "FID by sampling steps", better=LOWER),
+        Output(SPEED, "samples/s by sampling steps", "samples/s", HIGHER, log_scale=True),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.space = FeatureSpace(self.config.extractor)
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        return tuple(at_steps(m, s) for s in self.config.steps for m in (FID, SPEED))
+
+    def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
+        if not hasattr(model, "sampling_steps"):
+            return f"{model.name} samples in one pass: it has no steps to trade for quality"
+        return self.space.unavailable_reason(data)
+
+    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+        o: StepsOptions = self.config
+        split = o.reference_split(data)
+        n = o.sample_count(split)
+        ref = self.space.reference(data, context, split, n, o.batch_size)
+        if ref is None:
+            return self.not_available(self.space.extractor_for(data, context)[1] or "no feature space")
+        details = sample_provenance(n, ref.extractor.describe(), ref.describe(data))
+        records = []
+        for steps in o.steps:
+            reason = model.sampling_steps_refusal(steps)
+            if reason:
+                records += [Record.not_available(at_steps(m, steps), reason) for m in (FID, SPEED)]
+                continue
+            with model.sampling_steps(steps):
+                synchronize(model.device)
+                start = time.perf_counter()
+                x = draw_samples(model, n, context.generator(self.name), o.batch_size)
+                synchronize(model.device)
+                seconds = time.perf_counter() - start
+            fake = extract_features(ref.module, ref.extractor, ref.extractor.to_input(x), o.batch_size, context.device)
+            fid = frechet_distance(gaussian_statistics(fake.features.to(context.device)), ref.real_stats)
+            point = {**details, "steps": steps}
+            records.append(Record(at_steps(FID, steps), fid, n=n, extractor=ref.extractor.name,
+                                  estimator="genbench frechet", details=point))
+            records.append(Record(at_steps(SPEED, steps), n / seconds, n=n, estimator=TIMED,
+                                  details={**point, "seconds": seconds, "batch_size": o.batch_size}))
+        return records
