@@ -455,7 +455,7 @@ class Diffusion(GenerativeModel):
 
     def bound_settings(self) -> dict:
         c = self.config
-        settings = {"bound": "variational", "T": c.steps, "schedule": c.schedule}
+        settings = {"bound": "variational", "T": c.steps}
         if c.bound_steps is not None:
             settings["terms"] = f"{c.bound_steps} random t"
         return settings

@@ -19,6 +19,7 @@ from genbench.data.splits import Data
 from genbench.devices import synchronize
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.feature_space import FeatureSpace, extract_features
+from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.frechet import frechet_distance, gaussian_statistics
 from genbench.metrics.samples import SampleOptions, draw_samples, sample_provenance
 from genbench.model import Capability, GenerativeModel
@@ -85,7 +86,7 @@ class SamplingSteps(Metric):
             with model.sampling_steps(steps):
                 synchronize(model.device)
                 start = time.perf_counter()
-                x = draw_samples(model, n, context.generator(self.name), o.batch_size)
+                x = draw_samples(model, n, context.generator(Fidelity.name), o.batch_size)
                 synchronize(model.device)
                 seconds = time.perf_counter() - start
             fake = extract_features(ref.module, ref.extractor, ref.extractor.to_input(x), o.batch_size, context.device)

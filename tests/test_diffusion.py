@@ -190,7 +190,7 @@ def test_a_trained_model_on_digits_samples_on_the_grid_and_bounds_a_log_mass(dig
     assert torch.equal(samples, digits.info.quantize(samples))
     bound = model.log_likelihood_bound(digits.split("test").x[:8], torch.Generator().manual_seed(2))
     assert bool((bound < 0).all())
-    assert model.bound_settings() == {"bound": "variational", "T": 50, "schedule": "linear"}
+    assert model.bound_settings() == {"bound": "variational", "T": 50}
 
 
 @pytest.mark.parametrize("options,message", [

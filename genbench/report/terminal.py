@@ -15,10 +15,10 @@ from genbench.records import REFERENCES
 from genbench.report.marks import NOT_APPLICABLE, NOT_REQUESTED, Cell
 from genbench.report.table import ComparisonTable
 
-TITLE_WIDTH = 16
+TITLE_WIDTH = 14
 SCREEN = 100
 SHORT_TITLES = {"sampling": "sampling", "quality": "quality", "coverage": "coverage",
-                "latent_smooth": "smooth latent", "latent_interpretable": "interpr. latent", "likelihood": "likelihood"}
+                "latent_smooth": "smooth latent", "latent_interpretable": "interpretable", "likelihood": "likelihood"}
 
 
 def figure(cell: Cell, table: ComparisonTable) -> str:
@@ -52,6 +52,15 @@ def wrapped(text: str, indent: str = "  ") -> list[str]:
     return textwrap.wrap(text, SCREEN, subsequent_indent=indent)
 
 
+def column_widths(models: list[str], rows: list[list[str]]) -> list[int]:
+    """Each column as wide as its name or its widest cell, plus a space, when they fit the screen together;
+    else one width for all, names and cells shortened with "…" to fit."""
+    widths = [max([len(m), 5, *(len(texts[i]) for texts in rows)]) + 1 for i, m in enumerate(models)]
+    if TITLE_WIDTH + sum(widths) <= SCREEN:
+        return widths
+    return [max(6, (SCREEN - TITLE_WIDTH) // max(1, len(models)))] * len(models)
+
+
 def compact_table(table: ComparisonTable, run_dir: Path | None = None) -> str:
     """The table in marks and figures, the rows said once, and the files with everything else."""
     shown, all_na, unrequested = [], [], []
@@ -65,12 +74,12 @@ def compact_table(table: ComparisonTable, run_dir: Path | None = None) -> str:
             all_na.append(f"{row.title}: not measurable here, n/a for every model that could have it ({reason})")
         else:
             shown.append((row, [f"{c.mark} {figure(c, table)}".strip() or "·" for c in cells]))
-    longest = max([len(m) for m in table.models] + [len(t) for _, texts in shown for t in texts] + [1])
-    width = max(6, min(longest + 2, (SCREEN - TITLE_WIDTH) // max(1, len(table.models))))
-    lines = [(" " * TITLE_WIDTH + "".join(f"{short(m, width - 1):<{width}}" for m in table.models)).rstrip()]
+    widths = column_widths(table.models, [texts for _, texts in shown])
+    lines = [(" " * TITLE_WIDTH + "".join(f"{short(m, w - 1):<{w}}" for m, w in zip(table.models, widths))).rstrip()]
     for row, texts in shown:
         title = SHORT_TITLES.get(row.key, row.title)[:TITLE_WIDTH - 1]
-        lines.append(f"{title:<{TITLE_WIDTH}}" + "".join(f"{short(t, width - 1):<{width}}" for t in texts).rstrip())
+        lines.append(f"{title:<{TITLE_WIDTH}}"
+                     + "".join(f"{short(t, w - 1):<{w}}" for t, w in zip(texts, widths)).rstrip())
     figures = "; ".join(f"{SHORT_TITLES.get(row.key, row.title)}: {row_figure(table, row.key)}"
                         for row, _ in shown if row_figure(table, row.key))
     lines += ["", *wrapped(f"figures: {figures}")] if figures else [""]
