@@ -74,7 +74,7 @@ def test_the_same_seed_gives_the_same_metrics_csv(tmp_path, cli, finished_run):
     same_figures(out, finished_run)
     frame = RunDir(out).read_metrics()
     speed = frame[(frame.metric == "likelihood_examples_per_second") & (frame.status == "ok")]
-    assert len(speed) == 5 and (speed.estimator == "timed").all()
+    assert len(speed) == 6 and (speed.estimator == "timed").all()
 
 
 def test_run_prints_the_table_and_where_everything_is(tmp_path, cli):

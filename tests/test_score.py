@@ -83,7 +83,7 @@ def test_into_adds_a_column_to_a_finished_run(gan_run, tmp_path, cli):
         "unavailable", "samples only: log-likelihood needs the model itself, not a file of its samples")
     pd.testing.assert_frame_equal(figures_of(copy, "my-gan"), figures_of(run, "gan"))
     table = (copy / "table.md").read_text()
-    assert table.splitlines()[0] == "|  | gan | vae | my-gan | real-data |"
+    assert table.splitlines()[0] == "|  | vae | gan | my-gan | real-data |"  # by family, yours after
     assert "samples only" in table
     assert json.loads((copy / "config.json").read_text())["scored"]["my-gan"]["seed"] == 0
     again = cli("score", root / "gan.npz", "--into", copy, "--label", "my-gan")
