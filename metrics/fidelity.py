@@ -170,6 +170,15 @@ STATISTICS_ONLY = ("the reference statistics file holds only the Gaussian statis
                    "this figure needs the reference features (genbench stats keeps them)")
 
 
+def fid_refusal(n_fake: int, n_real: int, prepared: PreparedExtractor) -> str | None:
+    """Why FID cannot be had from these sample sizes (None when it can): it needs n > D on both sides."""
+    if min(n_fake, n_real) > prepared.dim:
+        return None
+    return (f"FID needs more samples than feature dimensions for a full-rank covariance: n = {n_fake}, reference "
+            f"{n_real}, {prepared.dim} dimensions ({prepared.name}); use KID, which is unbiased at any n, or "
+            f"n ≥ {prepared.dim + 1} (papers use 50 000 for Inception FID)")
+
+
 def refusals(n_fake: int, n_real: int | None, prepared: PreparedExtractor, o: FidelityOptions,
              real_features: bool = True) -> dict[str, str]:
     """Figures that cannot be computed from these sample sizes or this extractor, with the reason;
@@ -185,11 +194,9 @@ def refusals(n_fake: int, n_real: int | None, prepared: PreparedExtractor, o: Fi
     elif n_fake < o.isc_splits:
         reasons["is"] = f"IS in {o.isc_splits} splits needs at least {o.isc_splits} samples, got {n_fake}"
     smallest = min(n_fake, n_real)
-    if smallest <= prepared.dim:
-        reasons["fid"] = (
-            f"FID needs more samples than feature dimensions for a full-rank covariance: n = {n_fake}, reference "
-            f"{n_real}, {prepared.dim} dimensions ({prepared.name}); use KID, which is unbiased at any n, or "
-            f"n ≥ {prepared.dim + 1} (papers use 50 000 for Inception FID)")
+    fid = fid_refusal(n_fake, n_real, prepared)
+    if fid:
+        reasons["fid"] = fid
     if smallest <= o.prc_k:
         reasons["precision"] = reasons["recall"] = f"precision/recall with k = {o.prc_k} need more than " \
                                                    f"{o.prc_k} samples on each side, got {smallest}"

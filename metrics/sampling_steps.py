@@ -1,7 +1,8 @@
 """The quality-steps trade-off of a many-step sampler: FID and samples/s against the number of steps S.
 
 For each S in ``steps`` the model samples with S network passes (a diffusion model's DDIM steps,
-``GenerativeModel.sampling_steps``): n samples drawn and timed (synchronised on the GPU), their FID in the
+``GenerativeModel.sampling_steps``): n samples drawn and timed after an untimed warm-up draw
+(synchronised on the GPU), their FID in the
 fidelity metric's feature space against the same reference set (``genbench.metrics.fidelity``). The shape of
 Song et al. (2021), Table 1, measured on the run's data. Records: ``steps_fid[steps=S]`` and
 ``steps_samples_per_second[steps=S]``; ``figures/sampling-steps.png`` draws both against S.
@@ -19,7 +20,7 @@ from genbench.data.splits import Data
 from genbench.devices import synchronize
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.feature_space import FeatureSpace, extract_features
-from genbench.metrics.fidelity import Fidelity
+from genbench.metrics.fidelity import Fidelity, fid_refusal
 from genbench.metrics.frechet import frechet_distance, gaussian_statistics
 from genbench.metrics.samples import SampleOptions, draw_samples, sample_provenance
 from genbench.model import Capability, GenerativeModel
@@ -77,6 +78,9 @@ class SamplingSteps(Metric):
         if ref is None:
             return self.not_available(self.space.extractor_for(data, context)[1] or "no feature space")
         details = sample_provenance(n, ref.extractor.describe(), ref.describe(data))
+        too_few = fid_refusal(n, ref.n if ref.n is not None else n, ref.extractor)
+        if too_few:
+            return self.not_available(too_few)
         records = []
         for steps in o.steps:
             reason = model.sampling_steps_refusal(steps)
@@ -84,6 +88,7 @@ class SamplingSteps(Metric):
                 records += [Record.not_available(at_steps(m, steps), reason) for m in (FID, SPEED)]
                 continue
             with model.sampling_steps(steps):
+                model.sample(2, context.generator("warm-up"))  # untimed: first calls pay for lazy setup
                 synchronize(model.device)
                 start = time.perf_counter()
                 x = draw_samples(model, n, context.generator(Fidelity.name), o.batch_size)

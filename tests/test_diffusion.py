@@ -211,3 +211,56 @@ def test_the_command_line_refuses_bad_steps_with_exit_2(cli, tmp_path):
     assert result.code == 2
     assert "sample_steps (2000) cannot exceed the diffusion's steps (1000)" in result.err
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_mixed_precision_trains_and_samples(digits):
+    """amp=true: the U-Net under bfloat16 autocast gives a finite loss and samples on the grid."""
+    model = Diffusion(epochs=1, width=8, steps=50, amp=True)
+    model.fit(digits.train, generator=torch.Generator().manual_seed(0))
+    assert all(math.isfinite(h["train_loss"]) for h in model.history_)
+    samples = model.sample(8, torch.Generator().manual_seed(1))
+    assert torch.equal(samples, digits.info.quantize(samples))
+
+
+def test_the_ema_follows_the_trained_weights_and_is_what_evaluation_uses(digits):
+    """The moving average is updated once per optimiser step (2 epochs × 10 batches of 128 of 1258 examples),
+    differs from the trained weights, and is what evaluation uses; with ema = 0 the trained network is."""
+    model = Diffusion(epochs=2, width=8, steps=50, ema=0.9)
+    model.fit(digits.train, generator=torch.Generator().manual_seed(0))
+    assert model.network is model.ema_net and model.ema_updates_.item() == 20
+    trained = torch.cat([p.flatten() for p in model.net.parameters()])
+    averaged = torch.cat([p.flatten() for p in model.ema_net.parameters()])
+    assert not torch.equal(trained, averaged)
+    plain = Diffusion(ema=0.0, epochs=1, width=8).fit(digits.train)
+    assert plain.network is plain.net and plain.ema_updates_.item() == 0
+
+
+def test_the_steps_metric_measures_each_s_and_agrees_with_fidelity_at_the_model_s_own(digits):
+    """FID and samples/s per S; S > T is n/a with the reason; at the model's own S the samples are the fidelity
+    metric's (one random stream), so the FID is the same number; a one-pass model has no steps to vary."""
+    from genbench.evaluation import eval_context
+    from genbench.metrics.fidelity import Fidelity
+    from genbench.metrics.sampling_steps import SamplingSteps
+
+    model = Diffusion(epochs=1, width=8, steps=50, sample_steps=5)
+    model.fit(digits.train, generator=torch.Generator().manual_seed(0))
+    context = eval_context(seed=0)
+    steps = SamplingSteps(steps=(2, 5, 100), n=200)
+    records = {r.metric: r for r in steps.compute(model, digits, context)}
+    assert records["steps_fid[steps=100]"].status == "unavailable"
+    assert "100 sampling steps exceed the diffusion's T = 50" in records["steps_fid[steps=100]"].reason
+    assert all(records[f"steps_{m}[steps={s}]"].value > 0 for m in ("fid", "samples_per_second") for s in (2, 5))
+    fidelity = {r.metric: r for r in Fidelity(n=200, bootstrap=0).compute(model, digits, context)}
+    assert records["steps_fid[steps=5]"].value == fidelity["fid"].value
+    assert model.config.sample_steps == 5  # restored after the sweep
+    assert SamplingSteps().unavailable_reason(genbench_gan(), digits) == (
+        "gan samples in one pass: it has no steps to trade for quality")
+    too_few = SamplingSteps(steps=(5,), n=100).compute(model, digits, context)
+    assert all(r.status == "unavailable" and "FID needs more samples than feature dimensions" in r.reason
+               for r in too_few)
+
+
+def genbench_gan():
+    import genbench
+
+    return genbench.make_model("gan")
