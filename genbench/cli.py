@@ -174,8 +174,8 @@ def build_parser() -> Parser:
     check.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run directory")
     check.add_argument("--baseline", required=True, type=Path, metavar="PATH", help="the reference JSON")
     check.add_argument("--metrics", default=None, metavar="LIST",
-                       help="comma-separated metric names of metrics.csv (default: those in the baseline; "
-                            "with --update: fid)")
+                       help="comma-separated metric names of metrics.csv (default: those in the baseline, "
+                            "also with --update; fid for a new baseline)")
     check.add_argument("--sigmas", default=3.0, type=float, metavar="Z",
                        help="tolerance in seed-to-seed standard deviations of the difference (default: 3)")
     check.add_argument("--update", action="store_true", help="write the run as the new reference")
@@ -466,7 +466,10 @@ def command_check(args: argparse.Namespace) -> int:
     run = check.run_protocol(rundir.read_json(CONFIG))
     metrics = tuple(m for m in args.metrics.split(",") if m) if args.metrics else None
     if args.update:
-        reference = check.update(args.baseline, frame, dataset, metrics or check.DEFAULT_METRICS, run)
+        if metrics is None:  # keep what the baseline guards; a new one guards FID
+            metrics = (tuple(check.read_reference(args.baseline)["metrics"]) if args.baseline.exists()
+                       else check.DEFAULT_METRICS)
+        reference = check.update(args.baseline, frame, dataset, metrics, run)
         models = ", ".join(reference["values"])
         print(f"wrote {args.baseline}: {', '.join(reference['metrics'])} of {models}")
         return EXIT_OK

@@ -74,6 +74,22 @@ def test_check_passes_on_an_unchanged_run(baseline_run, cli):
     assert "log_likelihood" in result.out and "REGRESSED" not in result.out
 
 
+def test_update_without_metrics_keeps_what_the_baseline_guards(baseline_run, cli, tmp_path):
+    """Rewriting a baseline of log_likelihood without --metrics keeps log_likelihood (not the new-baseline
+    default, FID, which would silently drop every guarded figure); a new baseline guards FID."""
+    import json
+    import shutil
+
+    root, baseline, _ = baseline_run
+    copy = tmp_path / "baseline.json"
+    shutil.copy(baseline, copy)
+    result = cli("check", root / "base", "--baseline", copy, "--update")
+    assert result.code == 0 and "wrote" in result.out
+    assert json.loads(copy.read_text())["metrics"] == ["log_likelihood"]
+    fresh = cli("check", root / "base", "--baseline", tmp_path / "new.json", "--update")
+    assert fresh.code == 2 and "the run has no measured fid to keep as a reference" in fresh.err
+
+
 def test_check_fails_on_a_model_made_worse(baseline_run, cli):
     root, baseline, args = baseline_run
     assert cli("run", "--out", root / "worse", "--epochs", "1", *args).code == 0  # trained a third as long
