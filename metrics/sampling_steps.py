@@ -4,7 +4,8 @@ For each S in ``steps`` the model samples with S network passes (a diffusion mod
 ``GenerativeModel.sampling_steps``): n samples drawn and timed after an untimed warm-up draw
 (synchronised on the GPU), their FID in the
 fidelity metric's feature space against the same reference set (``genbench.metrics.fidelity``). The shape of
-Song et al. (2021), Table 1, measured on the run's data. Records: ``steps_fid[steps=S]`` and
+Song et al. (2021), Table 1, measured on the run's data. Each FID carries its bootstrap standard error over
+the samples (``bootstrap`` replicates, as the fidelity metric's). Records: ``steps_fid[steps=S]`` and
 ``steps_samples_per_second[steps=S]``; ``figures/sampling-steps.png`` draws both against S.
 
 Not a default metric: at S = 1000 one pass over n = 359 digits costs as much as training the model.
@@ -19,10 +20,11 @@ from genbench.config import require, require_positive
 from genbench.data.splits import Data
 from genbench.devices import synchronize
 from genbench.metric import EvalContext, Metric
+from genbench.metrics.bootstrap import Spread, bootstrap
 from genbench.metrics.feature_space import FeatureSpace, extract_features
 from genbench.metrics.fidelity import Fidelity, fid_refusal
 from genbench.metrics.frechet import frechet_distance, gaussian_statistics
-from genbench.metrics.samples import SampleOptions, draw_samples, sample_provenance
+from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output
 from genbench.records import TIMED, Record
@@ -95,10 +97,27 @@ class SamplingSteps(Metric):
                 synchronize(model.device)
                 seconds = time.perf_counter() - start
             fake = extract_features(ref.module, ref.extractor, ref.extractor.to_input(x), o.batch_size, context.device)
-            fid = frechet_distance(gaussian_statistics(fake.features.to(context.device)), ref.real_stats)
+            features = fake.features.to(context.device)
+            fid = frechet_distance(gaussian_statistics(features), ref.real_stats)
             point = {**details, "steps": steps}
-            records.append(Record(at_steps(FID, steps), fid, n=n, extractor=ref.extractor.name,
-                                  estimator="genbench frechet", details=point))
+            records.append(figure_record(at_steps(FID, steps), fid, self.fid_spread(features, ref, fid, n, context,
+                                                                                   steps),
+                                         point, n=n, extractor=ref.extractor.name, estimator="genbench frechet"))
             records.append(Record(at_steps(SPEED, steps), n / seconds, n=n, estimator=TIMED,
                                   details={**point, "seconds": seconds, "batch_size": o.batch_size}))
         return records
+
+    def fid_spread(self, features, ref, fid: float, n: int, context: EvalContext, steps: int) -> Spread | None:
+        """The bootstrap of FID over the samples (repeated rows kept once, as the fidelity metric's), or None
+        with ``bootstrap=0``; a resample with no more distinct rows than dimensions counts as no figure."""
+        replicates = self.config.replicates(n)
+        if not replicates:
+            return None
+
+        def replicate(rows):
+            if len(rows) <= ref.extractor.dim:
+                return {}
+            return {"fid": frechet_distance(gaussian_statistics(features[rows]), ref.real_stats)}
+
+        generator = context.generator(f"{self.name}/bootstrap/{steps}")
+        return bootstrap(replicate, [n], replicates, generator, {"fid": fid}, distinct=True).get("fid")

@@ -245,12 +245,14 @@ def test_the_steps_metric_measures_each_s_and_agrees_with_fidelity_at_the_model_
     model = Diffusion(epochs=1, width=8, steps=50, sample_steps=5)
     model.fit(digits.train, generator=torch.Generator().manual_seed(0))
     context = eval_context(seed=0)
-    steps = SamplingSteps(steps=(2, 5, 100), n=200)
+    steps = SamplingSteps(steps=(2, 5, 100), n=359)
     records = {r.metric: r for r in steps.compute(model, digits, context)}
     assert records["steps_fid[steps=100]"].status == "unavailable"
     assert "100 sampling steps exceed the diffusion's T = 50" in records["steps_fid[steps=100]"].reason
     assert all(records[f"steps_{m}[steps={s}]"].value > 0 for m in ("fid", "samples_per_second") for s in (2, 5))
-    fidelity = {r.metric: r for r in Fidelity(n=200, bootstrap=0).compute(model, digits, context)}
+    assert all(0 < records[f"steps_fid[steps={s}]"].stderr < records[f"steps_fid[steps={s}]"].value for s in (2, 5))
+    assert records["steps_fid[steps=5]"].details["bootstrap"]["replicates"] == 20
+    fidelity = {r.metric: r for r in Fidelity(n=359, bootstrap=0).compute(model, digits, context)}
     assert records["steps_fid[steps=5]"].value == fidelity["fid"].value
     assert model.config.sample_steps == 5  # restored after the sweep
     assert SamplingSteps().unavailable_reason(genbench_gan(), digits) == (

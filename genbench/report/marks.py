@@ -182,7 +182,7 @@ SPEED_CHECK, SPEED_UNSURE = 1e-2, 1e-3
 usually a trivial sampler (naive Bayes, PCA); a network that samples in one pass stays within two orders
 of magnitude of it (1/14 on shapes on 2 CPU cores), while an autoregressive model makes one pass per
 dimension (64 on digits, 400 on shapes) and falls behind by that factor again, as does a diffusion model's
-T = 1000-pass ancestral sampler (1/28 000 on digits). DDIM's 20 passes land between (1/450 on digits: ?)."""
+T = 1000-pass ancestral sampler (1/38 000 on digits). DDIM's 20 passes land between (1/450 on digits: ?)."""
 SAMPLES_PER_SECOND = "samples_per_second"
 
 

@@ -179,12 +179,17 @@ def steps_png(summary: Summary) -> bytes | None:
     parts = sweep.metric.str.extract(STEPS)
     sweep["figure"], sweep["steps S"] = parts[0], parts[1].astype(int)
     models = [m for m in summary.models if m in set(sweep.model)]
+    colours = dict(zip(models, sns.color_palette(n_colors=len(models))))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, (figure, label) in zip(axes, (("fid", "FID (lower is better)"),
                                           ("samples_per_second", "samples/s (higher is better)"))):
         part = sweep[sweep.figure == figure].rename(columns={"value": label})
-        sns.lineplot(data=part, x="steps S", y=label, hue="model", hue_order=models, marker="o", errorbar="se",
-                     ax=ax, legend=ax is axes[-1])
+        sns.lineplot(data=part, x="steps S", y=label, hue="model", hue_order=models, palette=colours, marker="o",
+                     errorbar="se", ax=ax, legend=ax is axes[-1])
+        for model, rows in part.groupby("model"):  # one seed: the figure's own standard error
+            if len(rows) == rows["steps S"].nunique() and rows.stderr.notna().any():
+                ax.errorbar(rows["steps S"], rows[label], yerr=rows.stderr, fmt="none", capsize=3,
+                            ecolor=colours[model])
         ax.set_xscale("log")
         steps = sorted(set(part["steps S"]))
         ax.set_xticks(steps)
