@@ -373,10 +373,10 @@ class Diffusion(GenerativeModel):
             return 2 * x - 1
         return (x - self.shift_) * (-self.log_scale_).exp()
 
-    def from_network(self, u: torch.Tensor) -> torch.Tensor:
-        """The inverse of ``to_network``, onto the data's grid."""
+    def from_network(self, u: torch.Tensor, on_grid: bool = True) -> torch.Tensor:
+        """The inverse of ``to_network``: onto the data's grid (``on_grid`` False: only into its range)."""
         if self.bounded:
-            return self._info.quantize((u + 1) / 2)
+            return self._info.quantize((u + 1) / 2) if on_grid else self._info.clip((u + 1) / 2)
         return u * self.log_scale_.exp() + self.shift_
 
     def eps(self, x_t: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
@@ -526,8 +526,7 @@ class Diffusion(GenerativeModel):
     def _decode(self, z):
         x_t = z.reshape(self.network_shape(len(z)))
         x0 = self.generate(x_t, self.process.ddim_times(self.config.ddim_steps), 0.0, None)
-        x0 = x0.reshape(len(z), *self._info.shape)
-        return self._info.clip((x0 + 1) / 2) if self.bounded else self.from_network(x0)
+        return self.from_network(x0.reshape(len(z), *self._info.shape), on_grid=False)
 
     def _encode(self, x):
         x0 = self.to_network(x).reshape(self.network_shape(len(x)))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from genbench.records import Record, to_frame
-from genbench.report.families import LECTURE, by_family, family_of, lecture_cells
+from genbench.report.families import by_family, family_of
 from genbench.report.html import comparison_html, lecture_html
+from genbench.report.lecture import LECTURE, lecture_cells
 from genbench.report.marks import CHECK, CROSS, UNSURE
 from genbench.report.table import comparison_markdown, comparison_table
 from genbench.report.terminal import compact_table

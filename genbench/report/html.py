@@ -6,8 +6,9 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
-from genbench.report.families import family_of, lecture_cells
-from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, ROWS, UNSURE
+from genbench.report.families import family_groups, family_of
+from genbench.report.lecture import lecture_grid
+from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
 from genbench.report.table import ComparisonTable, best_models, measurement_rows
 
 STYLE = """
@@ -37,13 +38,8 @@ CLASS = {CHECK: "check", UNSURE: "unsure", CROSS: "cross", NOT_APPLICABLE: "na"}
 def comparison_html(table: ComparisonTable) -> str:
     """A <table>: a row per property, a column per model under its family; the full cell text in each cell."""
     head = "".join(f"<th>{html.escape(m)}</th>" for m in table.models)
-    families: list[list] = []
-    for model in table.models:
-        if families and families[-1][0] == family_of(model):
-            families[-1][1] += 1
-        else:
-            families.append([family_of(model), 1])
-    family_row = "".join(f'<th colspan="{n}">{html.escape(f)}</th>' for f, n in families)
+    family_row = "".join(f'<th colspan="{len(models)}">{html.escape(family)}</th>'
+                         for family, models in family_groups(table.models))
     body = []
     for row in table.rows:
         best = best_models(table, row)
@@ -62,24 +58,18 @@ def comparison_html(table: ComparisonTable) -> str:
 def lecture_html(table: ComparisonTable) -> str:
     """The lecture's marks beside the measured ones, per row and lecture-family model, with the agreement count
     (empty when the table holds no model of the lecture's families)."""
-    cells = lecture_cells(table)
-    if not cells:
+    grid = lecture_grid(table)
+    if grid is None:
         return ""
-    models = list(dict.fromkeys(c.model for c in cells))
-    head = "".join(f"<th>{html.escape(f'{m} ({family_of(m)})')}</th>" for m in models)
+    head = "".join(f"<th>{html.escape(f'{m} ({family_of(m)})')}</th>" for m in grid.models)
     rows = []
-    for row in ROWS:
-        tds = []
-        for model in models:
-            cell = next(c for c in cells if c.model == model and c.row == row.title)
-            verdict = "" if not cell.comparable else " ✔ agree" if cell.agrees else " ✘ differ"
-            tds.append(f'<td class="{CLASS.get(cell.measured, "na")}">lecture {html.escape(cell.lecture)} · '
-                       f"measured {html.escape(cell.measured or 'not requested')}{verdict}</td>")
-        rows.append(f"<tr><th>{html.escape(row.title)}</th>{''.join(tds)}</tr>")
-    comparable = [c for c in cells if c.comparable]
-    agreed = sum(c.agrees for c in comparable)
+    for title, cells in grid.rows:
+        tds = "".join(f'<td class="{CLASS.get(c.measured, "na")}">lecture {html.escape(c.lecture)} · measured '
+                      f"{html.escape(c.measured or 'not requested')}"
+                      f"{'' if not c.comparable else ' ✔ agree' if c.agrees else ' ✘ differ'}</td>" for c in cells)
+        rows.append(f"<tr><th>{html.escape(title)}</th>{tds}</tr>")
     return (f'<table class="genbench"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
-            f"<p>Agreement: {agreed} of {len(comparable)} measured cells (n/a cells are not counted; the cell "
+            f"<p>Agreement: {grid.agreed} of {grid.comparable} measured cells (n/a cells are not counted; the cell "
             "colour is genbench's mark).</p>")
 
 
@@ -118,10 +108,11 @@ def figures_html(images: Iterable[tuple[str, str]]) -> str:
 def comparison_page(table: ComparisonTable, caption: str) -> str:
     """table.html: the comparison table coloured by mark, with its legend, rules and measurements, a page
     that reads alone."""
+    lecture = lecture_html(table)
     return page("genbench comparison", [
         ("Comparison", f'<p class="caption">{html.escape(caption)}</p>{LEGEND}{comparison_html(table)}'
                        f"{rules_html(table)}"),
-        *([("The lecture's marks beside the measured ones", lecture_html(table))] if lecture_html(table) else []),
+        *([("The lecture's marks beside the measured ones", lecture)] if lecture else []),
         ("Measurements", measurements_html(table))])
 
 

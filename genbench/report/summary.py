@@ -20,6 +20,7 @@ import pandas as pd
 
 from genbench.outputs import Output, base_name, undeclared
 from genbench.records import FAILED, NOT_AVAILABLE, OK
+from genbench.report.families import by_family
 
 SUMMARY_COLUMNS = ["model", "metric", "value", "uncertainty", "seeds", "unit", "estimator", "extractor",
                    "n", "status", "reason", "details"]
@@ -62,8 +63,9 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def model_order(frame: pd.DataFrame) -> list[str]:
-    """Models in order of first appearance."""
-    return list(dict.fromkeys(frame.model))
+    """Models grouped by family (``genbench.report.families``), in order of first appearance within one: the
+    column order of every table and figure."""
+    return by_family(list(dict.fromkeys(frame.model)))
 
 
 @dataclasses.dataclass(frozen=True)

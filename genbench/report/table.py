@@ -9,7 +9,8 @@ import math
 import pandas as pd
 
 from genbench.records import NOT_AVAILABLE, OK, REFERENCES
-from genbench.report.families import by_family, family_line, family_of, lecture_cells
+from genbench.report.families import family_line, family_of
+from genbench.report.lecture import lecture_grid
 from genbench.report.marks import CROSS, NOT_APPLICABLE, ROWS, Cell, Row
 from genbench.report.summary import Summary
 
@@ -52,7 +53,7 @@ def comparison_table(source: Summary | pd.DataFrame) -> ComparisonTable:
             if model in REFERENCES and cell.mark == CROSS:  # a reference lacks what it does not model
                 cell = dataclasses.replace(cell, mark=NOT_APPLICABLE, text=f"reference column: {cell.text}")
             cells[(row.key, model)] = cell
-    return ComparisonTable(by_family(summary.models), ROWS, cells, {row.key: row.rule(summary) for row in ROWS},
+    return ComparisonTable(summary.models, ROWS, cells, {row.key: row.rule(summary) for row in ROWS},
                            summary)
 
 
@@ -73,26 +74,18 @@ def comparison_markdown(table: ComparisonTable) -> str:
 
 def lecture_markdown(table: ComparisonTable) -> str:
     """The lecture's marks beside the measured ones (``lecture / measured`` per cell), and the agreement count."""
-    cells = lecture_cells(table)
-    if not cells:
+    grid = lecture_grid(table)
+    if grid is None:
         return ""
-    models = list(dict.fromkeys(c.model for c in cells))
-    header = ["", *(f"{m} ({family_of(m)})" for m in models)]
-    body = []
-    for row in ROWS:
-        line = [row.title]
-        for model in models:
-            cell = next(c for c in cells if c.model == model and c.row == row.title)
-            shown = cell.measured or "not requested"
-            line.append(f"{cell.lecture} / {shown}" + ("" if not cell.comparable else " ✔" if cell.agrees else " ✘"))
-        body.append(line)
-    comparable = [c for c in cells if c.comparable]
-    agreed = sum(c.agrees for c in comparable)
+    header = ["", *(f"{m} ({family_of(m)})" for m in grid.models)]
+    body = [[title, *(f"{c.lecture} / {c.measured or 'not requested'}"
+                      + ("" if not c.comparable else " ✔" if c.agrees else " ✘") for c in cells)]
+            for title, cells in grid.rows]
     return ("## The lecture's marks beside the measured ones\n\n"
             "Each cell: the lecture's hand-drawn mark / genbench's measured mark for the family's model, ✔ where they "
             "agree, ✘ where they do not; cells genbench could not mark here (n/a) are not counted.\n\n"
             + markdown_table(header, body)
-            + f"\nAgreement: {agreed} of {len(comparable)} measured cells.\n")
+            + f"\nAgreement: {grid.agreed} of {grid.comparable} measured cells.\n")
 
 
 def comparison_csv(table: ComparisonTable) -> str:

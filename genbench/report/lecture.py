@@ -1,0 +1,80 @@
+"""The lecture's hand-drawn marks beside genbench's measured ones, with the number of cells that agree.
+
+The lecture's columns are families (``genbench.report.families``); each of the table's models of such a family
+is compared with its family's column, row by row. Only cells genbench could mark (✓ ✗ ?) count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from genbench.report.families import family_of
+from genbench.report.marks import CHECK, CROSS, ROWS, UNSURE
+
+if TYPE_CHECKING:
+    from genbench.report.table import ComparisonTable
+
+LECTURE: dict[str, tuple[str, ...]] = {
+    # family → its marks in the order of ``marks.ROWS``: sampling, quality, coverage, well-behaved latent,
+    # interpretable latent, efficient likelihood. Diffusion's column is the one the diffusion issue quotes; the
+    # others are the lecture table as commonly drawn (sampling, quality and coverage are the "generative learning
+    # trilemma" of Xiao et al. 2022). The lecture writes n/a for a GAN's likelihood: it defines none, which
+    # genbench's rule marks ✗.
+    "GANs": (CHECK, CHECK, CROSS, CHECK, UNSURE, CROSS),
+    "VAEs": (CHECK, CROSS, UNSURE, CHECK, UNSURE, CROSS),
+    "flows": (CHECK, CROSS, UNSURE, CHECK, UNSURE, CHECK),
+    "diffusion": (CROSS, CHECK, UNSURE, CROSS, CROSS, CROSS),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LectureCell:
+    row: str
+    family: str
+    model: str
+    lecture: str
+    measured: str
+
+    @property
+    def comparable(self) -> bool:
+        """Whether genbench measured a mark here (not n/a, not requested): only those count."""
+        return self.measured in (CHECK, CROSS, UNSURE)
+
+    @property
+    def agrees(self) -> bool:
+        return self.comparable and self.measured == self.lecture
+
+
+def lecture_cells(table: ComparisonTable) -> list[LectureCell]:
+    """One cell per row × model of a lecture family present in the table."""
+    cells = []
+    for model in table.models:
+        family = family_of(model)
+        if family not in LECTURE:
+            continue
+        for row, lecture in zip(ROWS, LECTURE[family]):
+            cells.append(LectureCell(row.title, family, model, lecture, table.cell(row.key, model).mark))
+    return cells
+
+
+@dataclasses.dataclass(frozen=True)
+class LectureGrid:
+    """What both renderings show: the compared models, each row's cells in their order, and the count."""
+
+    models: list[str]
+    rows: list[tuple[str, list[LectureCell]]]
+    agreed: int
+    comparable: int
+
+
+def lecture_grid(table: ComparisonTable) -> LectureGrid | None:
+    """The grid of ``lecture_cells`` (None when the table holds no model of the lecture's families)."""
+    cells = lecture_cells(table)
+    if not cells:
+        return None
+    models = list(dict.fromkeys(c.model for c in cells))
+    by_place = {(c.row, c.model): c for c in cells}
+    rows = [(row.title, [by_place[(row.title, m)] for m in models]) for row in ROWS]
+    comparable = [c for c in cells if c.comparable]
+    return LectureGrid(models, rows, sum(c.agrees for c in comparable), len(comparable))
