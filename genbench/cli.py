@@ -105,7 +105,9 @@ def build_parser() -> Parser:
                      help="measure every model saved in DIR (a run's checkpoints/ folder, or files written by "
                      "model.save) without training it; <label>-seed<k> files give seeds (default --seeds: those found)")
     run.add_argument("--resume", action="store_true",
-                     help="finish the run in --out, skipping the cells already in its metrics.csv")
+                     help="finish the run in --out, skipping the cells already in its metrics.csv (a cell whose "
+                     "worker died runs again)")
+    _add_sweep_options(run)
     _add_common(run)
 
     score = commands.add_parser(
@@ -212,6 +214,28 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                         "$OMP_NUM_THREADS); use fewer beside other busy processes")
 
 
+def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
+    """Where the cells run: this process, local workers, or Ray."""
+    group = parser.add_argument_group(
+        "running cells in parallel", "each (model, dataset, seed) cell is a unit of work; its results do not depend "
+        "on where it runs (at the same torch thread count)")
+    group.add_argument("--jobs", default=None, type=_positive_int, metavar="N",
+                       help="run N cells at once in N local worker processes, each on cores/N torch threads "
+                       "(default: 1, every cell in this process)")
+    group.add_argument("--devices", default=None, metavar="LIST",
+                       help="one local worker per GPU: cuda:0,cuda:1 or auto (every visible GPU)")
+    group.add_argument("--executor", default="local", choices=("local", "ray"),
+                       help="local (worker processes here) or ray (each cell a Ray task; pip install "
+                       "'genbench[ray]'); default: local")
+    group.add_argument("--ray-address", default=None, metavar="ADDR",
+                       help="the Ray cluster to use (HOST:6379 as `ray start --head` prints, or ray://HOST:10001); "
+                       "default: start Ray on this machine for the sweep")
+    group.add_argument("--cell-cpus", default=1, type=_positive_int, metavar="N",
+                       help="with --executor ray: CPUs (and torch threads) per cell (default: 1)")
+    group.add_argument("--cell-gpus", default=0.0, type=float, metavar="G",
+                       help="with --executor ray: GPUs per cell; a fraction shares one (default: 0)")
+
+
 def _add_reference_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", default=None, type=Path, metavar="FILE",
                         help="reference statistics (genbench stats, or pytorch-fid's mu/sigma .npz) for the fidelity "
@@ -285,7 +309,8 @@ def _configure_logging(args: argparse.Namespace) -> None:
     handler.setFormatter(logging.Formatter("genbench: %(message)s"))
     root = logging.getLogger("genbench")
     root.handlers[:] = [handler]
-    root.setLevel(logging.ERROR if args.quiet else logging.INFO)  # --quiet: errors and the final paths only
+    handler.setLevel(logging.ERROR if args.quiet else logging.INFO)  # --quiet: errors and the final paths only
+    root.setLevel(logging.INFO)  # run.log is complete either way
     root.propagate = False
     if not args.debug:
         # Tracebacks of isolated failures go to the run's log file, not the screen.
@@ -301,38 +326,87 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from genbench.run_config import RunConfig, check_names, differences, from_flags
-    from genbench.rundir import CONFIG, RunDir, default_run_path
+    from genbench import sweep
+    from genbench.rundir import RunDir, default_run_path
 
+    choice = _executor_choice(args)
     if args.resume:
         if args.out is None:
             raise UsageError("--resume needs --out DIR, the run directory to finish")
-        stored = RunDir.existing(args.out).read_json(CONFIG)
-        try:
-            base = RunConfig.from_dict(stored["run"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise UsageError(f"{args.out / CONFIG} is not a genbench run configuration: {error}") from None
-        differ = differences(from_flags(args, base), base)
-        if differ:
-            raise UsageError(f"--resume finishes the run as {args.out / CONFIG} describes it; these flags differ "
-                             f"from it: {'; '.join(differ)} (drop them, or start a new run with another --out)")
+        datasets = sweep.folders_of(args.out)
+        paths = [args.out] if datasets is None else [path for _, path in datasets]
+        if datasets is not None and args.dataset is not None and args.dataset != ",".join(d for d, _ in datasets):
+            raise UsageError(f"--resume finishes the sweep in {args.out} over {','.join(d for d, _ in datasets)}; "
+                             f"drop --dataset {args.dataset}")
+        for path in paths:
+            _refuse_changed_flags(args, path, with_dataset=datasets is None)
         from genbench import runner
 
-        plan, rundir = runner.reopen(args.out, device=args.device, inception_weights=args.inception_weights)
-        _configure_threads(args)
-        data = runner.prepare(plan)
+        reopened = [runner.reopen(path, device=args.device, inception_weights=args.inception_weights)
+                    for path in paths]
+        executor = _start_executor(args, choice)
+        prepared = [(plan, rundir, runner.prepare(plan)) for plan, rundir in reopened]
+        root = args.out if datasets is not None else None
     else:
-        run = from_flags(args, RunConfig())
-        check_names(run)
+        from genbench.run_config import RunConfig, check_names, from_flags
+
+        runs = []
+        for spec in sweep.dataset_list(args.dataset):
+            run = from_flags(argparse.Namespace(**{**vars(args), "dataset": spec and spec.label}), RunConfig())
+            check_names(run)
+            runs.append(run)
         from genbench import runner
 
-        out = args.out if args.out is not None else default_run_path(Path(run.dataset.name).name)
-        plan = runner.plan(run)
+        name = Path(runs[0].dataset.name).name if len(runs) == 1 else "sweep"
+        out = args.out if args.out is not None else default_run_path(name)
+        plans = [runner.plan(run) for run in runs]
         RunDir.refuse_existing(out)
-        _configure_threads(args)
-        data = runner.prepare(plan)
-        rundir = runner.start(plan, out)
-    return _execute(plan, rundir, data, "run", args.quiet)
+        executor = _start_executor(args, choice)
+        datas = [runner.prepare(plan) for plan in plans]
+        if len(plans) == 1:
+            rundirs, root = [runner.start(plans[0], out)], None
+        else:
+            rundirs, root = sweep.start(plans, out), out
+        prepared = list(zip(plans, rundirs, datas))
+    if root is None and executor is None:
+        plan, rundir, data = prepared[0]
+        return _execute(plan, rundir, data, "run", args.quiet)
+    return _execute_sweep(prepared, root, executor, args.quiet)
+
+
+def _refuse_changed_flags(args: argparse.Namespace, path: Path, *, with_dataset: bool) -> None:
+    """``UsageError`` when a flag of a resumed run differs from the run directory's configuration."""
+    from genbench.run_config import RunConfig, differences, from_flags
+    from genbench.rundir import CONFIG, RunDir
+
+    stored = RunDir.existing(path).read_json(CONFIG)
+    try:
+        base = RunConfig.from_dict(stored["run"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise UsageError(f"{path / CONFIG} is not a genbench run configuration: {error}") from None
+    flags = args if with_dataset else argparse.Namespace(**{**vars(args), "dataset": None})
+    differ = differences(from_flags(flags, base), base)
+    if differ:
+        raise UsageError(f"--resume finishes the run as {path / CONFIG} describes it; these flags differ "
+                         f"from it: {'; '.join(differ)} (drop them, or start a new run with another --out)")
+
+
+def _executor_choice(args: argparse.Namespace):
+    from genbench.executors import ExecutorChoice
+
+    return ExecutorChoice(args.executor, args.jobs, args.devices, args.ray_address, args.cell_cpus, args.cell_gpus,
+                          args.threads)
+
+
+def _start_executor(args: argparse.Namespace, choice):
+    """Build the executor (None: every cell in this process) and set this process's threads. The cores are
+    read before ``--threads`` applies: workers share them, and ``--threads`` is then per worker."""
+    from genbench.executors import make_executor
+    from genbench.threads import configure_threads
+
+    cores = configure_threads(None)
+    _configure_threads(args)
+    return None if choice.in_process else make_executor(choice, cores)
 
 
 def _configure_threads(args: argparse.Namespace) -> None:
@@ -355,35 +429,64 @@ def _say_if_busy() -> None:
 
 
 def _execute(plan, rundir, data, command: str, quiet: bool = False, **execute_options) -> int:
-    """Execute a planned run with its log in run.log; print the comparison table (unless ``quiet``) and
-    where the run directory is. The exit status says whether a cell failed."""
+    """Execute a planned run in this process with its log in run.log; print the comparison table (unless
+    ``quiet``) and where the run directory is. The exit status says whether a cell failed."""
     from genbench import runner
+
+    return _finish(command, quiet, rundir.path, lambda: [runner.execute(plan, rundir, data, **execute_options)])
+
+
+def _execute_sweep(prepared, root: Path | None, executor, quiet: bool) -> int:
+    """Execute the cells of one or more prepared datasets with ``executor`` (None: in this process); a sweep
+    over several (``root``) also writes its own metrics.csv and its report across datasets."""
+    from genbench import runner, sweep
+
+    def work():
+        runs = [runner.DatasetRun(plan, rundir, data) for plan, rundir, data in prepared]
+        outcomes = sweep.execute(runs, executor)
+        if root is not None:
+            sweep.write_sweep(root, runs)
+        return outcomes
+
+    return _finish("run", quiet, root if root is not None else prepared[0][1].path, work, several=root is not None)
+
+
+def _finish(command: str, quiet: bool, path: Path, work, several: bool = False) -> int:
+    """Run ``work`` (which returns each dataset's outcome) with its log in ``path``/run.log; print the
+    comparison tables (unless ``quiet``) and where the run directory is. The exit status says whether a cell
+    failed."""
     from genbench.rundir import LOG, METRICS
 
     _say_if_busy()
-    file_handler = logging.FileHandler(rundir.file(LOG), encoding="utf-8")
+    file_handler = logging.FileHandler(path / LOG, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("genbench").addHandler(file_handler)
-    logging.getLogger("genbench").info("run directory: %s", rundir.path)
+    logging.getLogger("genbench").info("run directory: %s", path)
     try:
-        outcome = runner.execute(plan, rundir, data, **execute_options)
+        outcomes = work()
     except KeyboardInterrupt:
-        finished = (f"finished cells are in {rundir.file(METRICS)}" if rundir.file(METRICS).exists()
-                    else "no cell had finished")
+        finished = (f"finished cells are in {METRICS}" if any(path.rglob(METRICS)) else "no cell had finished")
         sys.stderr.write(f"genbench {command}: interrupted; {finished}; finish with: genbench run --resume "
-                         f"--out {rundir.path}\n")
+                         f"--out {path}\n")
         return EXIT_INTERRUPTED
     finally:
         logging.getLogger("genbench").removeHandler(file_handler)
         file_handler.close()
     if not quiet:
-        print(outcome.summary_text, end="")
-    print(f"run directory: {outcome.path}")
-    if outcome.failed_cells:
-        sys.stderr.write(f"genbench {command}: {len(outcome.failed_cells)} cell(s) failed: "
-                         f"{', '.join(outcome.failed_cells)} (reasons in metrics.csv and {LOG})\n")
+        for outcome in outcomes:
+            print(f"{outcome.path.name}:\n{outcome.summary_text}" if several else outcome.summary_text, end="")
+    if several:
+        from genbench.report.sweep import REPORT_HTML
+
+        print(f"sweep report: {path / REPORT_HTML}")
+    print(f"run directory: {path}")
+    failed = [f"{cell} on {o.path.name}" if several else cell for o in outcomes for cell in o.failed_cells]
+    if failed:
+        sys.stderr.write(f"genbench {command}: {len(failed)} cell(s) failed: {', '.join(failed)} "
+                         f"(reasons in metrics.csv and {LOG})\n")
         return EXIT_FAILED
     return EXIT_OK
+
 
 
 def command_score(args: argparse.Namespace) -> int:

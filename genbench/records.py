@@ -24,6 +24,10 @@ EXACT, DEQUANTIZED_BOUND, IW_BOUND, MODEL_BOUND = "exact", "dequantized bound", 
 """``log_prob``; a continuous density's dequantized bound on discrete data; the importance-weighted bound
 (``details["k"]``); the model's own bound (``details["bound"]``: its settings, such as T)."""
 
+LOST = "lost: "
+"""The start of a failed record's reason when its cell returned nothing (its worker process or node died):
+``genbench run --resume`` runs such a cell again; it keeps every other finished cell, failed or not."""
+
 TRUE_DISTRIBUTION = "true-density"
 REAL_DATA = "real-data"
 REFERENCES = (TRUE_DISTRIBUTION, REAL_DATA)

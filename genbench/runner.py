@@ -30,7 +30,7 @@ from genbench.evaluation import eval_context, measure
 from genbench.metric import Metric
 from genbench.model import GenerativeModel
 from genbench.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
-from genbench.records import REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, Record, normalise, to_frame
+from genbench.records import LOST, REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, Record, normalise, to_frame
 from genbench.reference import RealData, TrueModel
 from genbench.report import write_report
 from genbench.report.latent import save_latent_figures
@@ -187,51 +187,112 @@ def record_environment(rundir: RunDir, device: torch.device) -> None:
     rundir.write_json(ENVIRONMENT, {**first, "later_sessions": [*first.get("later_sessions", []), now]})
 
 
-def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[[str], None] = log.info, *,
-            extra_cells: tuple[Cell, ...] = ()) -> RunOutcome:
-    """Run every cell not yet in metrics.csv; write metrics.csv after each and the tables at the end.
-
-    ``data``: the plan's dataset, prepared (``prepare``). ``extra_cells``: columns beyond the plan's models
-    (a samples file), placed after them and before the reference column."""
-    run = the_plan.run
-    device = resolve_device(run.device)
-    record_environment(rundir, device)
-    rundir.write_json(DATASET, describe_data(data))
-    frame = rundir.read_metrics()
-    done = set(zip(frame.model, frame.seed.astype("Int64")))
-    timings = rundir.read_json(TIMINGS) if rundir.file(TIMINGS).exists() else {}
+def run_cells(the_plan: Plan, data: Data, extra_cells: tuple[Cell, ...] = ()) -> list[Cell]:
+    """The run's columns: the planned models, ``extra_cells`` (a samples file), then the reference column
+    (the true distribution where the data has one, else real data where a metric measures it). The driver
+    and every worker build the same list from the same plan."""
     cells = [*(Cell(m.label, m.make, checkpoints=m.checkpoints) for m in the_plan.models), *extra_cells]
     if data.true_distribution is not None:
         truth = data.true_distribution
         cells.append(Cell(TRUE_DISTRIBUTION, lambda: TrueModel(truth, data.info), trained=False))
     elif any(not m.missing_capability(RealData(data.train)) for m in the_plan.metrics):
         cells.append(Cell(REAL_DATA, lambda: RealData(data.train), trained=False))
-    if not rundir.file(SAMPLES).joinpath("data.png").exists():
-        save_samples(rundir.file(SAMPLES) / "data.png", data.test.x[:GRID_SIZE * 16], data, f"{data.name}: test data")
-    order = column_order(frame, [m.label for m in the_plan.models], [c.label for c in extra_cells])
-    busy_said = False
-    skipped = [(c.label, s) for s in run.seeds for c in cells if (c.label, s) in done]
+    return cells
+
+
+class DatasetRun:
+    """The driver's side of one dataset's run directory: which cells remain, and writing each one as it
+    finishes (metrics.csv and timings.json atomically), wherever it ran.
+
+    ``data``: the plan's dataset, prepared (``prepare``). ``extra_cells``: columns beyond the plan's models
+    (a samples file), placed after them and before the reference column."""
+
+    def __init__(self, the_plan: Plan, rundir: RunDir, data: Data, extra_cells: tuple[Cell, ...] = ()):
+        self.plan, self.rundir, self.data = the_plan, rundir, data
+        self.device = resolve_device(the_plan.run.device)
+        record_environment(rundir, self.device)
+        rundir.write_json(DATASET, describe_data(data))
+        self.frame = rundir.read_metrics()
+        lost = self.frame.reason.str.startswith(LOST)
+        self.done = set(zip(self.frame.model[~lost], self.frame.seed[~lost].astype("Int64")))
+        self.timings = rundir.read_json(TIMINGS) if rundir.file(TIMINGS).exists() else {}
+        self.cells = run_cells(the_plan, data, extra_cells)
+        if not rundir.file(SAMPLES).joinpath("data.png").exists():
+            save_samples(rundir.file(SAMPLES) / "data.png", data.test.x[:GRID_SIZE * 16], data,
+                         f"{data.name}: test data")
+        self.order = column_order(self.frame, [m.label for m in the_plan.models], [c.label for c in extra_cells])
+
+    def skipped(self) -> list[tuple[str, int]]:
+        """The (column, seed) cells already in metrics.csv."""
+        return [(c.label, s) for s in self.plan.run.seeds for c in self.cells if (c.label, s) in self.done]
+
+    def pending(self) -> list[tuple[Cell, int]]:
+        """The cells still to run, seed by seed, in column order."""
+        return [(cell, seed) for seed in self.plan.run.seeds for cell in self.cells
+                if (cell.label, seed) not in self.done and (cell.seeds is None or seed in cell.seeds)]
+
+    def record(self, label: str, seed: int, records: list[Record], timing: dict[str, float]) -> None:
+        """Add a finished cell to metrics.csv and timings.json (atomically, in cell order), in place of its
+        records as a lost cell."""
+        earlier = (self.frame.model == label) & (self.frame.seed == seed)
+        self.frame = in_cell_order(pd.concat([self.frame[~earlier], to_frame(records)], ignore_index=True),
+                                   self.order, self.plan.run.seeds)
+        self.rundir.write_metrics(self.frame)
+        self.done.add((label, seed))
+        self.timings[f"{label}/seed={seed}"] = timing
+        self.rundir.write_json(TIMINGS, self.timings)
+
+    def record_lost(self, label: str, seed: int, reason: str) -> list[Record]:
+        """Record a cell whose worker died as failed for every metric, its reason marked ``LOST``, so that
+        ``--resume`` runs it again."""
+        records = [r.identify(model=label, dataset=self.data.name, seed=seed)
+                   for m in self.plan.metrics for r in m.declared(m.failed(f"{LOST}{reason}"))]
+        self.record(label, seed, records, {})
+        return records
+
+    def finish(self) -> RunOutcome:
+        """Write the tables, figures and report of what metrics.csv holds."""
+        text = compact_table(write_report(self.rundir, self.frame), self.rundir.path)
+        frame = self.frame
+        failed = sorted({f"{m} seed {s}" for m, s, st in zip(frame.model, frame.seed, frame.status)
+                         if st == "failed"})
+        return RunOutcome(self.rundir.path, frame, failed, text)
+
+
+def describe_skipped(dataset_run: DatasetRun) -> str | None:
+    skipped = dataset_run.skipped()
+    if not skipped:
+        return None
+    return (f"{len(skipped)} cell(s) already in {dataset_run.rundir.file(METRICS)}, skipped: "
+            + ", ".join(f"{label} seed {seed}" for label, seed in skipped))
+
+
+def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[[str], None] = log.info, *,
+            extra_cells: tuple[Cell, ...] = ()) -> RunOutcome:
+    """Run every cell not yet in metrics.csv in this process; write metrics.csv after each and the tables
+    at the end (``DatasetRun``)."""
+    dataset_run = DatasetRun(the_plan, rundir, data, extra_cells)
+    skipped = describe_skipped(dataset_run)
     if skipped:
-        progress_note(f"{len(skipped)} cell(s) already in {rundir.file(METRICS)}, skipped: "
-                      + ", ".join(f"{label} seed {seed}" for label, seed in skipped))
-    for seed in run.seeds:
-        for cell in cells:
-            if (cell.label, seed) in done or (cell.seeds is not None and seed not in cell.seeds):
-                continue
-            records, timing = run_cell(cell, data, the_plan.metrics, seed, device, rundir, run.weights())
-            frame = in_cell_order(pd.concat([frame, to_frame(records)], ignore_index=True), order, run.seeds)
-            rundir.write_metrics(frame)
-            timings[f"{cell.label}/seed={seed}"] = timing
-            rundir.write_json(TIMINGS, timings)
-            progress_note(describe_cell(cell.label, seed, records, timing))
-            if not busy_said and device.type == "cpu":
-                busy = busy_machine(torch.get_num_threads(), running=True)
-                if busy:
-                    log.warning("%s seed %s ran on an oversubscribed machine: %s", cell.label, seed, busy)
-                    busy_said = True
-    text = compact_table(write_report(rundir, frame), rundir.path)
-    failed = sorted({f"{m} seed {s}" for m, s, st in zip(frame.model, frame.seed, frame.status) if st == "failed"})
-    return RunOutcome(rundir.path, frame, failed, text)
+        progress_note(skipped)
+    execute_cells(dataset_run, progress_note)
+    return dataset_run.finish()
+
+
+def execute_cells(dataset_run: DatasetRun, progress_note: Callable[[str], None] = log.info) -> None:
+    """Run a dataset's pending cells in this process, one after another, writing each as it finishes."""
+    the_plan, device, data = dataset_run.plan, dataset_run.device, dataset_run.data
+    busy_said = False
+    for cell, seed in dataset_run.pending():
+        records, timing = run_cell(cell, data, the_plan.metrics, seed, device, dataset_run.rundir,
+                                   the_plan.run.weights())
+        dataset_run.record(cell.label, seed, records, timing)
+        progress_note(describe_cell(cell.label, seed, records, timing))
+        if not busy_said and device.type == "cpu":
+            busy = busy_machine(torch.get_num_threads(), running=True)
+            if busy:
+                log.warning("%s seed %s ran on an oversubscribed machine: %s", cell.label, seed, busy)
+                busy_said = True
 
 
 def column_order(frame: pd.DataFrame, planned: list[str], extra: list[str]) -> list[str]:

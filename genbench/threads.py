@@ -40,11 +40,16 @@ def load_average() -> float | None:
 
 
 def configure_threads(requested: int | None) -> int:
-    """Set torch's intra-op threads to ``requested`` (None: leave torch's choice); return the number."""
+    """Set torch's intra-op threads, and those of the BLAS numpy calls (KID's kernels), to ``requested``
+    (None: leave each library's choice); return torch's number. Both matter for exact reproduction: a
+    float32 matrix product's last digits depend on how it is split among threads."""
     import torch
 
     if requested is not None:
         torch.set_num_threads(requested)
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=requested, user_api="blas")
     return torch.get_num_threads()
 
 

@@ -1,0 +1,111 @@
+"""Where a sweep's cells run: this process (``--jobs 1``, the default), local worker processes
+(``--jobs N``, ``genbench.executors.local``) or Ray tasks (``--executor ray``,
+``genbench.executors.ray_cluster``).
+
+An executor takes the cells' tasks (``genbench.cells.CellTask``) and yields each one's outcome as it
+finishes (a ``CellResult``, or a ``CellLost`` when its worker died); ``genbench.sweep`` writes them. The
+two share this interface:
+
+    describe() -> str
+    run(tasks, started) -> Iterator[CellResult | CellLost]     (started(task, worker) as each begins)
+
+Workers share the cores: torch waits for all its threads at every kernel, so N workers of T threads
+on fewer than N·T cores run many times slower (three runs of two threads on two cores, each about
+20× slower here). ``threads_per_worker`` divides the cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from genbench.cells import CellLost, CellResult, CellTask
+from genbench.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+LOCAL, RAY = "local", "ray"
+EXECUTORS = (LOCAL, RAY)
+
+
+class Executor(Protocol):
+    def describe(self) -> str: ...
+
+    def run(self, tasks: list[CellTask],
+            started: Callable[[CellTask, str], None]) -> Iterator[CellResult | CellLost]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutorChoice:
+    """The command line's choice: ``--executor``, ``--jobs``, ``--devices``, ``--ray-address``,
+    ``--cell-cpus``, ``--cell-gpus`` and ``--threads``."""
+
+    executor: str = LOCAL
+    jobs: int | None = None
+    devices: str | None = None
+    ray_address: str | None = None
+    cell_cpus: int = 1
+    cell_gpus: float = 0.0
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.executor == RAY and (self.jobs is not None or self.devices is not None):
+            raise UsageError("--jobs and --devices choose local workers; with --executor ray each cell is a Ray "
+                             "task (set its resources with --cell-cpus and --cell-gpus)")
+        if self.executor != RAY and (self.ray_address is not None or self.cell_cpus != 1 or self.cell_gpus != 0):
+            raise UsageError("--ray-address, --cell-cpus and --cell-gpus are for Ray tasks; they need --executor ray")
+        if self.cell_gpus < 0:
+            raise UsageError(f"--cell-gpus must be 0 or more, got {self.cell_gpus:g}")
+
+    @property
+    def in_process(self) -> bool:
+        """True for today's behaviour: every cell in this process, one after another."""
+        return self.executor == LOCAL and (self.jobs or 1) == 1 and self.devices is None
+
+
+def threads_per_worker(jobs: int, cores: int, requested: int | None = None) -> int:
+    """Torch threads for each of ``jobs`` workers on ``cores`` cores: ``requested`` (``--threads``), else an
+    equal share, at least one; a warning when jobs × threads oversubscribes the cores."""
+    threads = requested if requested is not None else max(1, cores // jobs)
+    if jobs * threads > cores:
+        log.warning("%d workers × %d thread(s) oversubscribe the %d core(s) torch may use; each will run many "
+                    "times slower (use --jobs %d, or fewer --threads)", jobs, threads, cores, max(1, cores))
+    return threads
+
+
+def cuda_devices(text: str) -> list[str]:
+    """``--devices``: ``auto`` (every visible CUDA device) or ``cuda:0,cuda:1``."""
+    import torch
+
+    if text == "auto":
+        count = torch.cuda.device_count()
+        if count == 0:
+            raise UsageError("--devices auto found no CUDA device; drop --devices to run on the CPU")
+        return [f"cuda:{i}" for i in range(count)]
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    from genbench.devices import resolve_device
+
+    for device in devices:
+        resolve_device(device)
+    if not devices or len(set(devices)) != len(devices):
+        raise UsageError(f"--devices takes distinct devices separated by commas (cuda:0,cuda:1) or auto; got {text!r}")
+    return devices
+
+
+def make_executor(choice: ExecutorChoice, cores: int) -> Executor:
+    """The executor the command line chose; ``cores``: the torch threads this process may use."""
+    if choice.executor == RAY:
+        from genbench.executors.ray_cluster import RayCluster
+
+        return RayCluster(choice.ray_address, choice.cell_cpus, choice.cell_gpus, cores)
+    from genbench.executors.local import LocalPool
+
+    if choice.devices is not None:
+        devices = cuda_devices(choice.devices)
+        if choice.jobs is not None and choice.jobs != len(devices):
+            raise UsageError(f"--devices gives one worker per device ({len(devices)}); drop --jobs {choice.jobs}")
+        return LocalPool(len(devices), choice.threads or 1, devices)
+    jobs = choice.jobs or 1
+    return LocalPool(jobs, threads_per_worker(jobs, cores, choice.threads))
