@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"genbench": "genbench", "baselines": "genbench.baselines", "metrics": "genbench.metrics"}
 TOP = {"genbench", "genbench.catalog", "genbench.cli", "genbench.__main__", "genbench.runner", "genbench.scoring",
        "genbench.evaluation", "genbench.model_plan", "genbench.run_config", "genbench.reference_stats",
-       "genbench.check", "genbench.testing", "genbench.report", "genbench.ship_classifiers"}
+       "genbench.check", "genbench.testing", "genbench.report", "genbench.ship_classifiers", "genbench.sweep",
+       "genbench.cells", "genbench.executors"}
 """Top-layer modules (and packages, with everything in them)."""
 MIDDLE = ("genbench.baselines", "genbench.metrics")
 

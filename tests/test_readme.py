@@ -6,9 +6,10 @@ blocks in order,
 - a ``python`` block executed (one whose first line is ``# NAME.py`` is written to that file, to be
   imported);
 - a ``bash`` block line by line: ``genbench`` commands (also after ``&&``, and as ``.venv/bin/genbench``)
-  run through the command line in this process, ``export NAME=VALUE`` sets the variable, ``pytest``
-  is collected (``--collect-only``: the suite does not run itself), ``pip``/``python3 -m venv`` are
-  the installation, which CI runs from the project's own files;
+  run through the command line in this process, ``ray`` (start, stop) as the venv's command,
+  ``export NAME=VALUE`` sets the variable, ``pytest`` is collected (``--collect-only``: the suite does
+  not run itself), ``pip``/``python3 -m venv`` are the installation, which CI runs from the project's
+  own files;
 - a ``yaml`` workflow: its ``run:`` steps, as a CI job would, from a checkout without ``runs/``;
 - a ``toml`` block parsed.
 
@@ -19,6 +20,7 @@ CIFAR-10's download) are written by the section's setup below, small, in the rea
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import re
@@ -72,6 +74,7 @@ class Shell:
 
     def __init__(self, work: Path, home: Path, cli, monkeypatch):
         self.work, self.home, self.cli, self.monkeypatch = work, home, cli, monkeypatch
+        self.cleanups: list[Callable[[], object]] = []
 
     def command(self, line: str, where: str) -> None:
         for part in line.split("&&"):
@@ -90,6 +93,13 @@ class Shell:
                 done = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=README.parent, capture_output=True,
                                       text=True)
                 assert done.returncode == 0, f"{where}: pytest {' '.join(args)}: {done.stdout[-500:]}"
+            elif program == "ray":  # a real Ray head on loopback, stopped at the section's end
+                ray = Path(sys.executable).with_name("ray")
+                done = subprocess.run([str(ray), *words[1:]], capture_output=True, text=True)
+                assert done.returncode == 0, f"{where}: ray {' '.join(words[1:])}: {done.stderr[-500:]}"
+                if words[1:2] == ["start"]:
+                    self.cleanups.append(functools.partial(subprocess.run, [str(ray), "stop", "--force"],
+                                                           capture_output=True))
             else:
                 assert program in ("python3", "pip", "tox"), f"{where}: the harness does not know {program}"
 
@@ -194,8 +204,12 @@ def test_readme_section_runs(title, tmp_path, cli, monkeypatch, forget_readme_mo
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     SETUP.get(title, lambda *args: None)(work, home, monkeypatch)
     shell = Shell(work, home, cli, monkeypatch)
-    for block in sections()[title]:
-        shell.block(block)
+    try:
+        for block in sections()[title]:
+            shell.block(block)
+    finally:
+        for cleanup in shell.cleanups:
+            cleanup()
     CHECKS.get(title, lambda work: None)(work)
 
 
@@ -216,7 +230,14 @@ def check_ci_gate(work: Path) -> None:
     assert (work / "results" / "baselines" / "my-models.json").is_file() and (work / "runs" / "ci").is_dir()
 
 
+def check_sweep(work: Path) -> None:
+    for run in ("sweep", "sweep-jobs", "ray"):
+        frame = pd.read_csv(work / "runs" / run / "metrics.csv", keep_default_na=False)
+        assert list(dict.fromkeys(frame.dataset)) == ["digits", "rings"] and (frame.status != "failed").all(), run
+
+
 CHECKS: dict[str, Callable[[Path], None]] = {
+    "Running a sweep on many cores or machines": check_sweep,
     "Benchmark your own model": check_own_model,
     "Guarding FID in CI: `genbench check`": check_ci_gate,
 }
