@@ -11,8 +11,9 @@ misses; nothing is ever invalidated in place.
 
 Files: ``<root>/<kind>/<key>.pt`` holds tensors only (``torch.save`` of a dict of tensors, read
 back with ``torch.load(weights_only=True)``, which refuses pickled code) and ``<key>.json``
-beside it holds the key's parts and any metadata. Both are written atomically; an entry that
-cannot be read is recomputed and overwritten, with a warning.
+beside it holds the key's parts, the tensor file's SHA-256 and any metadata. Both are written
+atomically; an entry that cannot be read, or whose tensor file no longer has that SHA-256 (a flipped
+bit, a truncated copy), is never trusted: it is recomputed and overwritten, with a warning.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 import torch
 
-from genbench.atomic import write_bytes, write_json
+from genbench.atomic import remove_orphans, write_bytes, write_json
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,10 @@ class Cache:
             return None
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("sha256") != file_sha256(tensor_path):
+                raise ValueError("its contents do not match the SHA-256 recorded when it was written")
             tensors = load_tensors(tensor_path)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, AttributeError) as error:
             log.warning("ignoring unreadable cache entry %s (%s); recomputing it", tensor_path, error)
             return None
         if meta.get("key") != as_json(parts):
@@ -116,13 +119,16 @@ class Cache:
         """Write an entry (tensors first, then the JSON that completes it); returns the tensor file."""
         tensor_path, meta_path = self.paths(parts)
         save_tensors(tensor_path, tensors)
-        write_json(meta_path, {"format": FORMAT, "key": as_json(parts), "meta": dict(meta or {})})
+        write_json(meta_path, {"format": FORMAT, "key": as_json(parts), "sha256": file_sha256(tensor_path),
+                               "meta": dict(meta or {})})
         return tensor_path
 
     def fetch(self, parts: Mapping[str, Any],
               compute: Callable[[], tuple[Mapping[str, torch.Tensor], Mapping[str, Any]]],
               ) -> tuple[Tensors, dict[str, Any], bool]:
         """(tensors, metadata, hit): the stored entry, or ``compute()``'s result, stored first."""
+        if self.folder.is_dir():
+            remove_orphans(self.folder)
         found = self.load(parts)
         if found is not None:
             log.debug("cache hit: %s", self.paths(parts)[0])

@@ -294,12 +294,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader (| head) went away: stop quietly, as a Unix tool does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as error:  # a full disk, a read-only folder: the system's words, not a traceback
+        sys.stderr.write(f"genbench {args.command}: {_os_error_text(error)}\n")
+        return EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - the last line of defence against a traceback
         if args.debug:
             raise
         sys.stderr.write(f"genbench {args.command}: internal error: {type(error).__name__}: {error} "
                          "(rerun with --debug for the traceback)\n")
         return EXIT_FAILED
+
+
+def _os_error_text(error: OSError) -> str:
+    where = f" {error.filename}" if error.filename else ""
+    return f"cannot write or read{where}: {error.strerror or error}"
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
@@ -469,6 +477,12 @@ def _finish(command: str, quiet: bool, path: Path, work, several: bool = False) 
         sys.stderr.write(f"genbench {command}: interrupted; {finished}; finish with: genbench run --resume "
                          f"--out {path}\n")
         return EXIT_INTERRUPTED
+    except OSError as error:  # every file is written atomically: what finished is intact
+        if isinstance(error, BrokenPipeError):
+            raise
+        sys.stderr.write(f"genbench {command}: stopped: {_os_error_text(error)}; the cells in {METRICS} are intact; "
+                         f"when it is fixed, finish with: genbench run --resume --out {path}\n")
+        return EXIT_FAILED
     finally:
         logging.getLogger("genbench").removeHandler(file_handler)
         file_handler.close()

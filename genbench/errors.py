@@ -44,6 +44,11 @@ class TrainingFailed(GenbenchError, RuntimeError):
     """Training could not go on: a non-finite loss, divergence, out of memory."""
 
 
+class InvalidSamples(GenbenchError, ValueError):
+    """A model's samples that no metric may compare with the data: NaN or infinite values, the wrong shape or
+    type, values outside the data's range."""
+
+
 class CheckpointError(GenbenchError):
     """A checkpoint that is corrupt, truncated or does not match the model it is loaded into."""
 

@@ -42,10 +42,13 @@ def metric_records(model: GenerativeModel, data: Data, metric: Metric, context: 
         return metric.not_available(reason)
     try:
         return metric.compute(model, data, context)
-    except (GenbenchError, RuntimeError, ValueError) as error:
+    except OSError:  # a full disk is the run's to stop on, not one metric's failure
+        raise
+    except Exception as error:  # noqa: BLE001 - a metric (a plugin's, too) that raises fails its own records
         if isinstance(error, torch.cuda.OutOfMemoryError):
             torch.cuda.empty_cache()
-        log.warning("%s on %s: %s failed: %s", model.name, data.name, metric.name, error, exc_info=True)
+        log.warning("%s on %s: %s failed: %s", model.name, data.name, metric.name, error,
+                    exc_info=not isinstance(error, GenbenchError))
         return metric.failed(f"{type(error).__name__}: {error}")
 
 

@@ -20,7 +20,7 @@ import torch
 from genbench.config import Config, NoOptions
 from genbench.data.info import DataInfo
 from genbench.data.splits import as_examples, fingerprint
-from genbench.errors import CapabilityError, UsageError
+from genbench.errors import CapabilityError, InvalidSamples, UsageError
 from genbench.rng import derive_seed
 
 M = TypeVar("M", bound="GenerativeModel")
@@ -161,9 +161,18 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     @torch.no_grad()
     def draw(self, n: int, generator: torch.Generator | None, batch_size: int = 500) -> torch.Tensor:
         """n samples on the CPU, drawn by ``sample`` in batches of ``batch_size``: the samples that
-        sample-based metrics compare with the data."""
-        return torch.cat([self.sample(min(batch_size, n - start), generator).detach().cpu()
-                          for start in range(0, n, batch_size)])
+        sample-based metrics compare with the data. ``InvalidSamples`` when they are not n examples of the
+        data's shape, type and range (a metric that compared them would report a number, not the fault)."""
+        x = torch.cat([self.sample(min(batch_size, n - start), generator).detach().cpu()
+                       for start in range(0, n, batch_size)])
+        try:
+            self.info_.check(x, f"{self.name}'s samples")
+        except UsageError as error:
+            raise InvalidSamples(str(error)) from None
+        problem = self.info_.value_problem(x) if len(x) == n else f"{len(x)} samples drawn, {n} asked for"
+        if problem:
+            raise InvalidSamples(f"{self.name}'s samples are unusable: {problem}")
+        return x
 
     @torch.no_grad()
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:

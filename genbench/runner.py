@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from genbench import catalog
+from genbench.atomic import remove_orphans
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from genbench.data.resolve import dataset_source
 from genbench.data.source import DatasetSource
@@ -209,6 +210,9 @@ class DatasetRun:
 
     def __init__(self, the_plan: Plan, rundir: RunDir, data: Data, extra_cells: tuple[Cell, ...] = ()):
         self.plan, self.rundir, self.data = the_plan, rundir, data
+        removed = remove_orphans(rundir.path)
+        if removed:
+            log.info("removed %d partial file(s) a killed run left in %s", len(removed), rundir.path)
         self.device = resolve_device(the_plan.run.device)
         record_environment(rundir, self.device)
         rundir.write_json(DATASET, describe_data(data))
@@ -348,7 +352,9 @@ def run_cell(
             model.fit(data.train, data.val, generator=make_generator(seed), device=device)
             timing["fit_seconds"] = time.perf_counter() - start_time
             save_checkpoint(model, stem)
-    except (GenbenchError, RuntimeError, ValueError) as error:
+    except OSError:  # a full disk stops the run (every file written so far is intact)
+        raise
+    except Exception as error:  # noqa: BLE001 - a model (a plugin's, too) that raises fails its own cell
         if isinstance(error, torch.cuda.OutOfMemoryError):
             torch.cuda.empty_cache()
         what = "checkpoint unusable" if isinstance(error, CheckpointError) else "training failed"

@@ -318,8 +318,8 @@ def test_array_layout_errors(tmp_path):
     np.savez(tmp_path / "half.npz", x_train=np.zeros((4, 2)), y_train=np.zeros(4), x_test=np.zeros((2, 2)))
     with pytest.raises(DataFormatError, match="has labels for some splits only"):
         genbench.load_dataset(tmp_path / "half.npz")
-    np.save(tmp_path / "nan.npy", np.array([[0.0, np.nan]] * 10))
-    with pytest.raises(DataFormatError, match="NaN or infinite"):
+    np.save(tmp_path / "nan.npy", np.array([[0.0, np.nan]] * 9 + [[np.inf, 1.0]]))
+    with pytest.raises(DataFormatError, match=r"nan.npy holds 9 NaN and 1 infinite values \(of 20\)"):
         genbench.load_dataset(tmp_path / "nan.npy")
     np.save(tmp_path / "grey.npy", np.arange(30, dtype=np.uint8).reshape(10, 3))
     with pytest.raises(DataFormatError, match="value_type=binary needs only 0 and 1"):

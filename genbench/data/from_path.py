@@ -174,7 +174,9 @@ def encode(
     if kind not in "buif":
         raise DataFormatError(f"{what} holds {every.dtype} values; genbench reads numbers")
     if kind == "f" and not np.isfinite(every).all():
-        raise DataFormatError(f"{what} holds NaN or infinite values")
+        nan, inf = int(np.isnan(every).sum()), int(np.isinf(every).sum())
+        raise DataFormatError(f"{what} holds {nan} NaN and {inf} infinite values (of {every.size}); genbench "
+                              "trains on finite numbers only")
     zero_one = bool(np.isin(every, (0, 1)).all())
     zero_full = bool(is_bytes and np.isin(every, (0, BYTE_LEVELS - 1)).all())
     if requested is None:

@@ -134,6 +134,25 @@ class DataInfo:
             kind = "integer category indices" if self.value_type is ValueType.CATEGORICAL else "floats"
             raise UsageError(f"{what} must hold {kind} for {self.name}, got dtype {x.dtype}")
 
+    def value_problem(self, x: torch.Tensor) -> str | None:
+        """Why the values of ``x`` (examples of this dataset's shape and type) are not this dataset's values:
+        NaN or infinite, outside [0, 1] (binary, discrete) or outside the categories; None when they are."""
+        if x.is_floating_point():
+            bad = int((~torch.isfinite(x)).sum())
+            if bad:
+                return f"{bad} of {x.numel()} values are NaN or infinite"
+        if self.value_type in (ValueType.BINARY, ValueType.DISCRETE):
+            outside = int(((x < 0) | (x > 1)).sum())
+            if outside:
+                return (f"{outside} of {x.numel()} values lie outside [0, 1] (from {float(x.min()):.4g} to "
+                        f"{float(x.max()):.4g})")
+        if self.value_type is ValueType.CATEGORICAL:
+            sizes = torch.tensor(self.n_categories).reshape(self.shape)
+            outside = int(((x < 0) | (x >= sizes)).sum())
+            if outside:
+                return f"{outside} of {x.numel()} values are not category indices"
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["value_type"] = self.value_type.value

@@ -15,6 +15,7 @@ import torch
 from genbench.atomic import write_bytes
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data
+from genbench.errors import InvalidSamples
 from genbench.model import Capability, GenerativeModel
 from genbench.report.drawing import DPI, figure_png, pyplot
 from genbench.rng import make_generator
@@ -145,6 +146,10 @@ def samples_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
 
 
 def save_samples(path: Path, samples: torch.Tensor, data: Data, title: str) -> None:
+    """A figure of ``samples``; ``InvalidSamples`` (no figure) when they are not values of the data."""
+    problem = data.info.value_problem(samples.detach().cpu())
+    if problem:
+        raise InvalidSamples(f"{title}: {problem}")
     write_bytes(path, samples_png(samples, data, title))
 
 
