@@ -89,6 +89,26 @@ class Reference:
     cache_hit: bool
     origin: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Where the reference came from, when not from the split itself (a statistics file)."""
+    cache_parts: dict[str, Any] | None = None
+    """The key of the reference features' cache entry (None: not cached), which the radii's key extends."""
+    _balls: dict[tuple[int, int, int], Any] = dataclasses.field(default_factory=dict)
+
+    def balls(self, prc_k: int, k: int, batch: int, context: EvalContext) -> Any:
+        """The real features' k-NN radii (``genbench.metrics.neighbourhoods.RealBalls``): computed once per
+        reference set and cached beside its features."""
+        from genbench.metrics.neighbourhoods import RealBalls, real_balls
+
+        if (prc_k, k, batch) not in self._balls:
+            def compute() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+                return real_balls(self.real.features.to(context.device), prc_k, k, batch).tensors(), {}
+
+            if self.cache_parts is None:
+                tensors = compute()[0]
+            else:
+                parts = {**self.cache_parts, "kind": "reference-radii", "prc_k": prc_k, "k": k, "batch": batch}
+                tensors = Cache(cache_root(context.cache_dir), "references").fetch(parts, compute)[0]
+            self._balls[(prc_k, k, batch)] = RealBalls.from_tensors(tensors, context.device)
+        return self._balls[(prc_k, k, batch)]
 
     @property
     def n(self) -> int | None:
@@ -128,7 +148,7 @@ def load_reference(prepared: PreparedExtractor, module: Any, data: Data, split: 
     tensors, _, hit = Cache(cache_root(context.cache_dir), "references").fetch(parts, compute)
     real = FeatureSet(tensors["features"], tensors.get("logits"))
     stats = GaussianStatistics(tensors["fid_mean"].to(context.device), tensors["fid_cov"].to(context.device), len(real))
-    return Reference(prepared, module, real, stats, split.name, hit)
+    return Reference(prepared, module, real, stats, split.name, hit, cache_parts=parts)
 
 
 def reference_from_file(path: Path, prepared: PreparedExtractor, module: Any, data: Data, split: Split, n: int,

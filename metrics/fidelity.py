@@ -13,8 +13,11 @@ Stages (pure functions below, pinned by tests; ``Fidelity`` is the thin adapter)
    - KID: torch-fidelity's ``kid_features_to_metric`` (Bińkowski et al. 2018; cubic polynomial
      kernel), on the whole sets up to 4 096 samples, else the mean over 100 subsets of 1 000
      (torch-fidelity's default), as ``kid_subsets_for`` explains;
-   - precision and recall: torch-fidelity's ``prc_features_to_metric`` (Kynkäänniemi et al.
-     2019, k = 3), its memory-saving variant;
+   - precision and recall (Kynkäänniemi et al. 2019, k = 3) and density and coverage (Naeem et al.
+     2020, k = 5): ``genbench.metrics.neighbourhoods``, from shared distance passes with the real
+     set's radii cached beside its features; precision and recall equal torch-fidelity's
+     ``prc_features_to_metric`` bit for bit, density and coverage the reference implementation
+     ``prdc``;
    - FID: genbench's ``frechet_distance`` on float64 statistics of torch-fidelity's features.
      torch-fidelity's own ``fid_statistics_to_metric`` takes the square root of Σ₁Σ₂ through
      ``numpy.linalg.eigvals`` and drops imaginary parts, which goes wrong silently when a
@@ -22,9 +25,7 @@ Stages (pure functions below, pinned by tests; ``Fidelity`` is the thin adapter)
      are, with units that never fire); genbench's takes symmetric square roots by ``eigh`` and
      the nuclear norm of their product by SVD, and refuses a covariance with a negative
      eigenvalue beyond rounding (``genbench.metrics.frechet``). Where torch-fidelity's route is
-     accurate the two agree to 10⁻⁶ (tests); the features are torch-fidelity's;
-   - density and coverage: genbench's chunked kernel (``genbench.metrics.coverage``, Naeem et
-     al. 2020, k = 5), equal to the reference implementation ``prdc``.
+     accurate the two agree to 10⁻⁶ (tests); the features are torch-fidelity's.
 
 Sample-size rules: FID needs more samples than feature dimensions on both sides (n > D), or the
 covariance is singular; below that the record is n/a and says to use KID (unbiased at any n) or
@@ -45,9 +46,10 @@ from genbench.data.splits import Data
 from genbench.features import FeatureExtractor, PreparedExtractor
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
-from genbench.metrics.coverage import density_coverage, expected_coverage
+from genbench.metrics.coverage import expected_coverage
 from genbench.metrics.feature_space import FeatureSet, FeatureSpace, Reference, extract_features
 from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gaussian_statistics
+from genbench.metrics.neighbourhoods import NEIGHBOURHOOD_FIGURES, RealBalls, neighbourhood_figures, real_balls
 from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output
@@ -157,15 +159,6 @@ class WholeSetKernels:
         return float(mmd2(self.ff[np.ix_(index, index)], self.fr[index], self.rr))
 
 
-def precision_recall(fake: torch.Tensor, real: torch.Tensor, k: int, device: torch.device) -> tuple[float, float]:
-    """torch-fidelity's improved precision (fake in real's k-NN balls) and recall (real in fake's)."""
-    from torch_fidelity.metric_prc import KEY_METRIC_PRECISION, KEY_METRIC_RECALL, prc_features_to_metric
-
-    out = prc_features_to_metric(fake.to(device), real.to(device), prc_neighborhood=k, prc_batch_size=PRC_BATCH,
-                                 save_cpu_ram=True, verbose=False)
-    return out[KEY_METRIC_PRECISION], out[KEY_METRIC_RECALL]
-
-
 STATISTICS_ONLY = ("the reference statistics file holds only the Gaussian statistics (mu, sigma) that FID needs; "
                    "this figure needs the reference features (genbench stats keeps them)")
 
@@ -208,10 +201,10 @@ def refusals(n_fake: int, n_real: int | None, prepared: PreparedExtractor, o: Fi
 
 def figures(fake: FeatureSet, real: FeatureSet | None, o: FidelityOptions, rng_seed: int, device: torch.device, *,
             skip: frozenset[str] = frozenset(), real_stats: GaussianStatistics | None = None,
-            ) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+            balls: RealBalls | None = None) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
     """Every figure not in ``skip``: {name: value}, and extra details per figure.
 
-    ``real_stats``: the reference's Gaussian statistics, when already known."""
+    ``real_stats``, ``balls``: the reference's Gaussian statistics and k-NN radii, when already known."""
     values: dict[str, float] = {}
     extra: dict[str, dict[str, Any]] = {}
     if "is" not in skip:
@@ -227,14 +220,13 @@ def figures(fake: FeatureSet, real: FeatureSet | None, o: FidelityOptions, rng_s
         used_subsets, used_size = kid_subsets_for(len(fake), len(real), o.kid_subsets, o.kid_subset_size)
         extra["kid"] = {"subsets": used_subsets, "subset_size": used_size, "std_over_subsets": spread,
                         "kernel": "polynomial, degree 3, gamma 1/D, coef0 1", "rng_seed": rng_seed}
-    if {"precision", "recall"} - skip:
-        pair = dict(zip(("precision", "recall"), precision_recall(fake.features, real.features, o.prc_k, device)))
-        values.update({name: value for name, value in pair.items() if name not in skip})
+    wanted = set(NEIGHBOURHOOD_FIGURES) - skip
+    if wanted:
+        real_features = real.features.to(device)
+        balls = balls if balls is not None else real_balls(real_features, o.prc_k, o.k, PRC_BATCH)
+        values.update(neighbourhood_figures(fake.features.to(device), real_features, balls, o.prc_k, o.k, PRC_BATCH,
+                                            wanted))
         extra["precision"] = extra["recall"] = {"k": o.prc_k}
-    if {"density", "coverage"} - skip:
-        result = density_coverage(real.features, fake.features, o.k, device=device)
-        pair = {"density": result.density, "coverage": result.coverage}
-        values.update({name: value for name, value in pair.items() if name not in skip})
         extra["density"] = extra["coverage"] = {
             "k": o.k, "expected_coverage_if_identical": expected_coverage(len(real), len(fake), o.k)}
     return values, extra
@@ -280,7 +272,16 @@ class Fidelity(Metric):
 
     def prepare(self, data: Data, context: EvalContext) -> None:
         self.space.warn_when_absent(data, context, "IS, FID, KID, precision/recall and density/coverage")
-        self.reference(data, context)
+        ref = self.reference(data, context)
+        if ref is not None and ref.real is not None:
+            self.real_balls(ref, refusals(ref.n, ref.n, ref.extractor, self.config, real_features=True), context)
+
+    def real_balls(self, ref: Reference, refused: dict[str, str], context: EvalContext) -> RealBalls | None:
+        """The reference's k-NN radii (cached with its features), None when no figure needs them."""
+        o: FidelityOptions = self.config
+        if not set(NEIGHBOURHOOD_FIGURES) - set(refused):
+            return None
+        return ref.balls(o.prc_k, o.k, PRC_BATCH, context)
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         o: FidelityOptions = self.config
@@ -294,7 +295,9 @@ class Fidelity(Metric):
         refused = refusals(len(fake), ref.n, prepared, o, real_features=ref.real is not None)
         skip = frozenset(refused)
         rng_seed = FIDELITY_SEED + context.seed
-        values, extra = figures(fake, ref.real, o, rng_seed, context.device, skip=skip, real_stats=ref.real_stats)
+        balls = self.real_balls(ref, refused, context) if ref.real is not None else None
+        values, extra = figures(fake, ref.real, o, rng_seed, context.device, skip=skip, real_stats=ref.real_stats,
+                                balls=balls)
 
         generator, replicates = context.generator(f"{self.name}/bootstrap"), o.replicates(n)
         kernels = None
@@ -307,7 +310,7 @@ class Fidelity(Metric):
                 leave = leave | frozenset(refusals(len(rows), ref.n, prepared, o, real_features=ref.real is not None))
                 reuse = kernels is not None and "kid" not in leave
                 out = figures(fake.rows(rows), ref.real, o, rng_seed, context.device,
-                              skip=leave | ({"kid"} if reuse else set()), real_stats=ref.real_stats)[0]
+                              skip=leave | ({"kid"} if reuse else set()), real_stats=ref.real_stats, balls=balls)[0]
                 return {**out, "kid": kernels.kid(rows)} if reuse else out
 
             spreads.update(bootstrap(replicate, [len(fake)], replicates, generator, values, distinct=distinct))

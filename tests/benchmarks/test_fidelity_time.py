@@ -5,10 +5,11 @@ Run with:  .venv/bin/pytest tests/benchmarks/test_fidelity_time.py --benchmark-c
 
 Datasets: ``rings`` with a 10 000-point test split (raw 2-D coordinates) and ``digits10k``: 50 000
 digits-like 8×8 images (the 1797 digits with noise, on their 17-level grid, labelled) whose test
-split holds 10 000, in the domain classifier's 128 features. The samples are 10 000 fixed images,
-so the time is the metrics', not a model's. The reference features are cached before timing (as
-in every run but the first); the direct torch-fidelity call extracts both sets each time (its own
-cache is keyed by name and unpickles unsafely, so genbench keeps it off).
+split holds 10 000, in the domain classifier's 128 features. The samples are 10 000 fixed examples
+(a ``SampleSet``, drawn in order), so the time is the metrics', not a model's. The reference
+features (and their k-NN radii) are cached before timing, as in every run but the first; the direct
+torch-fidelity call extracts both sets each time (its own cache is keyed by name and unpickles
+unsafely, so genbench keeps it off).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from genbench.data.splits import make_data
 from genbench.evaluation import eval_context
 from genbench.metrics.feature_space import TensorRows
 from genbench.metrics.fidelity import FIDELITY_SEED, PRC_BATCH, Fidelity
+from genbench.sample_set import SampleSet
 
 N = 10_000
 ROUNDS = 3
@@ -44,7 +46,7 @@ def digits10k():
 
 
 @pytest.fixture(scope="module", params=["rings", "digits10k"])
-def setup(request, cache, sampler):
+def setup(request, cache):
     if request.param == "rings":
         data = genbench.load_dataset("rings", n_test=N)
         samples = data.true_distribution.sample(N, torch.Generator().manual_seed(1))
@@ -53,7 +55,7 @@ def setup(request, cache, sampler):
         samples = data.train.x[:N]
     context = eval_context(cache_dir=cache)
     Fidelity(bootstrap=0).prepare(data, context)  # train the classifier and cache the reference
-    return data, sampler(lambda n, generator: samples[:n], data.info), context
+    return data, SampleSet(samples, data.info, {"path": "10 000 fixed samples"}), context
 
 
 def test_all_sample_metrics_for_10k_samples(benchmark, setup):
@@ -72,7 +74,7 @@ def test_direct_torch_fidelity_call_on_the_same_inputs(benchmark, setup):
     data, model, context = setup
     reference = Fidelity(bootstrap=0).reference(data, context)
     prepared = reference.extractor
-    samples = prepared.to_input(model.sample(N))
+    samples = prepared.to_input(model.draw(N, None))
     real = prepared.to_input(data.test.x)
     options = dict(feature_extractor=prepared.fidelity_name, isc=prepared.logits is not None, fid=True, kid=True,
                    prc=True, cuda=False, cache=False, verbose=False, save_cpu_ram=True, batch_size=500,
@@ -86,3 +88,29 @@ def test_two_bootstrap_replicates_for_10k_samples(benchmark, setup):
     """The same as the first test plus 2 replicates: the difference over 2 is one replicate's cost."""
     data, model, context = setup
     benchmark.pedantic(lambda: Fidelity(bootstrap=2).compute(model, data, context), rounds=1, iterations=1)
+
+
+def test_the_values_are_torch_fidelitys(setup):
+    """Not timed: at n = 10 000 genbench's precision, recall, IS and KID are torch-fidelity's values, and
+    density/coverage the float64 kernel's (equal to prdc)."""
+    import torch_fidelity
+
+    from genbench.metrics.coverage import density_coverage
+
+    data, model, context = setup
+    fidelity = Fidelity(bootstrap=0)
+    records = {r.metric: r for r in fidelity.compute(model, data, context)}
+    reference = fidelity.reference(data, context)
+    prepared = reference.extractor
+    direct = torch_fidelity.calculate_metrics(
+        input1=TensorRows(prepared.to_input(model.draw(N, None))), input2=TensorRows(prepared.to_input(data.test.x)),
+        feature_extractor=prepared.fidelity_name, isc=prepared.logits is not None, kid=True, prc=True, cuda=False,
+        cache=False, verbose=False, save_cpu_ram=True, batch_size=500, prc_batch_size=PRC_BATCH,
+        rng_seed=FIDELITY_SEED, **prepared.fidelity_options())
+    assert records["precision"].value == direct["precision"] and records["recall"].value == direct["recall"]
+    assert records["kid"].value == pytest.approx(direct["kernel_inception_distance_mean"], rel=1e-9)
+    from genbench.metrics.feature_space import extract_features
+
+    fake = extract_features(reference.module, prepared, prepared.to_input(model.draw(N, None)), 500, context.device)
+    kernel = density_coverage(reference.real.features, fake.features, 5)
+    assert (records["density"].value, records["coverage"].value) == (kernel.density, kernel.coverage)
