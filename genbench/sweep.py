@@ -138,6 +138,7 @@ def execute_tasks(runs: list[runner.DatasetRun], executor: Executor, progress_no
     def started(task: CellTask, worker: str) -> None:
         running.add(task.name)
         log.debug("%s: started on %s", task.name, worker)
+        outcomes.set_postfix({"running": ", ".join(sorted(running)), "lost": lost})
 
     outcomes = progress.progress(executor.run(tasks, started), desc="cells", total=len(tasks), unit="cell")
     with redirect_logging_past(outcomes):
@@ -156,7 +157,7 @@ def execute_tasks(runs: list[runner.DatasetRun], executor: Executor, progress_no
                 text = f"{task.label} seed {task.seed}: LOST ({outcome.reason}); --resume runs it again"
             where = f"{task.dataset}, {outcome.worker}" if several else outcome.worker
             progress_note(f"{text} [{where}]")
-            outcomes.set_postfix({"running": len(running), "lost": lost})
+            outcomes.set_postfix({"running": ", ".join(sorted(running)) or "none", "lost": lost})
 
 
 def redirect_logging_past(bar: object) -> contextlib.AbstractContextManager:

@@ -229,10 +229,21 @@ def test_marks_across_datasets_hold_one_mark_per_dataset(serial):
     (["--ray-address", "127.0.0.1:1"], "need --executor ray"),
     (["--executor", "ray", "--jobs", "2"], "--jobs and --devices choose local workers"),
     (["--dataset", "digits,digits"], "listed twice"),
+    (["--devices", "cuda:0", "--jobs", "2"], "drop --jobs 2"),
 ])
 def test_bad_sweep_options_are_one_line_exit_2(cli, tmp_path, args, says):
     result = cli("run", "--models", "naive-bayes", *args, "--out", tmp_path / "r")
     assert result.code == 2 and says in result.err and len(result.err.strip().splitlines()) == 1, result.err
+    assert not (tmp_path / "r").exists()
+
+
+def test_devices_auto_without_a_gpu_is_one_line_exit_2(cli, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = cli("run", "--models", "naive-bayes", "--devices", "auto", "--out", tmp_path / "r")
+    assert result.code == 2 and "--devices auto found no CUDA device" in result.err
     assert not (tmp_path / "r").exists()
 
 

@@ -85,12 +85,14 @@ def cuda_devices(text: str) -> list[str]:
             raise UsageError("--devices auto found no CUDA device; drop --devices to run on the CPU")
         return [f"cuda:{i}" for i in range(count)]
     devices = [d.strip() for d in text.split(",") if d.strip()]
-    from genbench.devices import resolve_device
-
-    for device in devices:
-        resolve_device(device)
-    if not devices or len(set(devices)) != len(devices):
+    if not devices or len(set(devices)) != len(devices) or not all(
+            d.startswith("cuda:") and d[5:].isdigit() for d in devices):
         raise UsageError(f"--devices takes distinct devices separated by commas (cuda:0,cuda:1) or auto; got {text!r}")
+    count = torch.cuda.device_count()
+    missing = next((d for d in devices if int(d[5:]) >= count), None)
+    if missing is not None:
+        raise UsageError(f"--devices {missing}: this machine has {count} CUDA device(s); drop --devices to run on "
+                         "the CPU" if count == 0 else f"--devices {missing}: this machine has {count} CUDA device(s)")
     return devices
 
 
@@ -103,9 +105,9 @@ def make_executor(choice: ExecutorChoice, cores: int) -> Executor:
     from genbench.executors.local import LocalPool
 
     if choice.devices is not None:
+        if choice.jobs is not None:
+            raise UsageError(f"--devices starts one worker per device; drop --jobs {choice.jobs}")
         devices = cuda_devices(choice.devices)
-        if choice.jobs is not None and choice.jobs != len(devices):
-            raise UsageError(f"--devices gives one worker per device ({len(devices)}); drop --jobs {choice.jobs}")
         return LocalPool(len(devices), choice.threads or 1, devices)
     jobs = choice.jobs or 1
     return LocalPool(jobs, threads_per_worker(jobs, cores, choice.threads))
