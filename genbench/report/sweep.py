@@ -19,6 +19,9 @@ from genbench.rundir import RunDir
 
 ABSENT = "·"
 """The mark of a model a dataset's run did not have."""
+UNMARKED = "–"
+"""The mark of a row that a dataset's run did not measure (its metrics were not requested)."""
+LEGEND_TEXT = f"{ABSENT}: not run on that dataset; {UNMARKED}: not measured there"
 
 TABLE_MD, TABLE_HTML, REPORT_HTML = "table.md", "table.html", "report.html"
 
@@ -30,7 +33,7 @@ def sweep_models(tables: list[ComparisonTable]) -> list[str]:
 
 def marks_across(tables: list[ComparisonTable], models: list[str]) -> list[tuple[str, list[str]]]:
     """(row title, one cell per model: its marks on each dataset, in order, space-separated)."""
-    return [(row.title, [" ".join(table.cell(row.key, m).mark or "–" if m in table.models else ABSENT
+    return [(row.title, [" ".join(table.cell(row.key, m).mark or UNMARKED if m in table.models else ABSENT
                                   for table in tables) for m in models]) for row in ROWS]
 
 
@@ -38,8 +41,8 @@ def across_markdown(datasets: list[str], tables: list[ComparisonTable]) -> str:
     models = sweep_models(tables)
     body = [[title, *cells] for title, cells in marks_across(tables, models)]
     return (f"# The lecture's table across {len(datasets)} datasets\n\n"
-            f"Each cell: the measured mark on {', '.join(datasets)}, in that order ({ABSENT}: not run on that "
-            "dataset). Each dataset's folder has its table with the figures behind every mark.\n\n"
+            f"Each cell: the measured mark on {', '.join(datasets)}, in that order ({LEGEND_TEXT}). Each dataset's "
+            "folder has its table with the figures behind every mark.\n\n"
             + markdown_table(["", *models], body))
 
 
@@ -52,7 +55,7 @@ def across_html(datasets: list[str], tables: list[ComparisonTable]) -> str:
                    + "".join(f'<td class="marks">{html.escape(cell)}</td>' for cell in cells) + "</tr>"
                    for title, cells in marks_across(tables, models))
     return (f'<p class="caption">Each cell: the measured mark on {html.escape(", ".join(datasets))}, in that order '
-            f"({ABSENT}: not run on that dataset).</p>"
+            f"({html.escape(LEGEND_TEXT)}).</p>"
             f'<table class="genbench"><tr><th></th>{family_row}</tr><tr><th></th>{head}</tr>{body}</table>\n')
 
 
