@@ -97,8 +97,10 @@ def tasks_of(runs: list[runner.DatasetRun]) -> list[CellTask]:
 
 
 def write_files(rundir: RunDir, files: dict[str, bytes]) -> None:
-    """A cell's files from its worker, each written atomically where the worker wrote it in its scratch folder."""
-    for name, content in files.items():
+    """A cell's files from its worker, each written atomically where the worker wrote it in its scratch folder;
+    descriptions (.json) last, as ``save_checkpoint`` writes a checkpoint's, so that one vouches only for
+    weights already in place."""
+    for name, content in sorted(files.items(), key=lambda item: item[0].endswith(".json")):
         relative = PurePosixPath(name)
         if relative.is_absolute() or ".." in relative.parts:
             log.warning("ignored a file a worker named outside the run directory: %s", name)

@@ -210,6 +210,16 @@ def test_a_dataset_folder_is_its_label_and_never_shared():
         dataset_folders(["/a/faces", "/b/faces"])
 
 
+def test_a_checkpoints_description_is_written_after_its_weights(tmp_path, monkeypatch):
+    import genbench.sweep
+
+    written = []
+    monkeypatch.setattr(genbench.sweep, "write_bytes", lambda path, content: written.append(path.name))
+    write_files(RunDir(tmp_path), {"checkpoints/gan-seed0.json": b"{}", "checkpoints/gan-seed0.pt": b"w",
+                                   "samples/gan-seed0.png": b"png"})
+    assert written[-1] == "gan-seed0.json"
+
+
 def test_a_worker_cannot_write_outside_the_run_directory(tmp_path, caplog):
     write_files(RunDir(tmp_path / "run"), {"samples/a.png": b"png", "../escape.txt": b"x"})
     assert (tmp_path / "run" / "samples" / "a.png").read_bytes() == b"png"
