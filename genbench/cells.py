@@ -8,8 +8,8 @@ the driver writes the run directory (``genbench.sweep``), so a worker needs no a
 resumed from its checkpoint gets the checkpoint's files in the task.
 
 Seeds and generators come from the cell's seed alone, so a cell's records do not depend on the worker
-that ran it or on what it ran before; at the same torch thread count they are identical to a run in
-the driver's own process.
+that ran it or on what it ran before; at the same thread count (torch's and numpy's BLAS, which
+``--threads`` and every worker set) they are identical to a run in the driver's own process.
 """
 
 from __future__ import annotations
