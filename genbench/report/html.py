@@ -17,8 +17,9 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 
 table.genbench { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 table.genbench th, table.genbench td { border: 1px solid #c8c8c8; padding: 0.35em 0.6em; vertical-align: top; }
 table.genbench th { background: #f0f0f0; text-align: left; }
-td.check { background: #dff2df; } td.unsure { background: #fbf0cf; } td.cross { background: #f6dcdc; }
-td.na { background: #eeeeee; color: #666; } td.best { font-weight: bold; }
+td.check, span.check { background: #dff2df; } td.unsure, span.unsure { background: #fbf0cf; }
+td.cross, span.cross { background: #f6dcdc; } td.na, span.na { background: #eeeeee; color: #666; }
+td.best { font-weight: bold; }
 .mark { display: inline-block; min-width: 1.3em; font-size: 1.1em; font-weight: bold; }
 .legend span { display: inline-block; padding: 0.1em 0.5em; margin-right: 0.4em; border: 1px solid #ccc; }
 .rules { font-size: 0.85em; color: #444; } .caption { color: #444; }

@@ -12,7 +12,7 @@ import html
 import pandas as pd
 
 from genbench.report.families import family_groups
-from genbench.report.html import LEGEND, comparison_html, page
+from genbench.report.html import CLASS, LEGEND, comparison_html, page
 from genbench.report.marks import ROWS
 from genbench.report.table import ComparisonTable, comparison_table, markdown_table
 from genbench.rundir import RunDir
@@ -52,11 +52,17 @@ def across_html(datasets: list[str], tables: list[ComparisonTable]) -> str:
                          for family, group in family_groups(models))
     head = "".join(f"<th>{html.escape(m)}</th>" for m in models)
     body = "".join(f"<tr><th>{html.escape(title)}</th>"
-                   + "".join(f'<td class="marks">{html.escape(cell)}</td>' for cell in cells) + "</tr>"
+                   + "".join(f"<td>{marks_html(cell)}</td>" for cell in cells) + "</tr>"
                    for title, cells in marks_across(tables, models))
     return (f'<p class="caption">Each cell: the measured mark on {html.escape(", ".join(datasets))}, in that order '
             f"({html.escape(LEGEND_TEXT)}).</p>"
             f'<table class="genbench"><tr><th></th>{family_row}</tr><tr><th></th>{head}</tr>{body}</table>\n')
+
+
+def marks_html(cell: str) -> str:
+    """A cell's marks, each on the background its mark has in a comparison table."""
+    return " ".join(f'<span class="mark {CLASS.get(mark, "")}" style="padding: 0 0.25em">{html.escape(mark)}</span>'
+                    for mark in cell.split(" "))
 
 
 def write_sweep_report(root: RunDir, datasets: list[tuple[str, str, pd.DataFrame]]) -> None:
