@@ -25,8 +25,6 @@ from typing import Any
 
 from genbench.records import Record
 
-log = logging.getLogger(__name__)
-
 
 @dataclasses.dataclass(frozen=True)
 class CellTask:

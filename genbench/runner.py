@@ -246,13 +246,12 @@ class DatasetRun:
         self.timings[f"{label}/seed={seed}"] = timing
         self.rundir.write_json(TIMINGS, self.timings)
 
-    def record_lost(self, label: str, seed: int, reason: str) -> list[Record]:
+    def record_lost(self, label: str, seed: int, reason: str) -> None:
         """Record a cell whose worker died as failed for every metric, its reason marked ``LOST``, so that
         ``--resume`` runs it again."""
         records = [r.identify(model=label, dataset=self.data.name, seed=seed)
                    for m in self.plan.metrics for r in m.declared(m.failed(f"{LOST}{reason}"))]
         self.record(label, seed, records, {})
-        return records
 
     def finish(self) -> RunOutcome:
         """Write the tables, figures and report of what metrics.csv holds."""

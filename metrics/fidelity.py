@@ -50,7 +50,7 @@ from genbench.metrics.coverage import expected_coverage
 from genbench.metrics.feature_space import FeatureSet, FeatureSpace, Reference, extract_features
 from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gaussian_statistics
 from genbench.metrics.neighbourhoods import NEIGHBOURHOOD_FIGURES, RealBalls, neighbourhood_figures, real_balls
-from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
+from genbench.metrics.samples import SampleOptions, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output
 from genbench.records import Record
@@ -290,7 +290,7 @@ class Fidelity(Metric):
             return self.not_available(self.extractor_for(data, context)[1] or "no feature space")
         prepared = ref.extractor
         n = o.sample_count(data.split(ref.split))
-        x = draw_samples(model, n, context.generator(self.name), o.batch_size)
+        x = model.draw(n, context.generator(self.name), o.batch_size)
         fake = extract_features(ref.module, prepared, prepared.to_input(x), o.batch_size, context.device)
         refused = refusals(len(fake), ref.n, prepared, o, real_features=ref.real is not None)
         skip = frozenset(refused)

@@ -23,7 +23,7 @@ from genbench.config import require, require_positive
 from genbench.data.splits import Data
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
-from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
+from genbench.metrics.samples import SampleOptions, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, Output
 from genbench.records import Record
@@ -93,7 +93,7 @@ class RingModes(Metric):
         truth = data.true_distribution
         n_modes = len(truth.means)
         n = o.sample_count(o.reference_split(data))
-        nearest, distance = truth.nearest_mode(draw_samples(model, n, context.generator(self.name), o.batch_size))
+        nearest, distance = truth.nearest_mode(model.draw(n, context.generator(self.name), o.batch_size))
 
         def figures(rows: torch.Tensor) -> dict[str, float]:
             result = mode_coverage(nearest[rows], distance[rows], n_modes, sigmas=o.sigmas, min_count=o.min_count)

@@ -75,12 +75,6 @@ def require_finite(x: torch.Tensor, message: str) -> torch.Tensor:
     return x
 
 
-def draw_samples(model: GenerativeModel, n: int, generator: torch.Generator, batch_size: int) -> torch.Tensor:
-    """n samples (n, *shape) from ``model.draw`` on the CPU; samples that are not the data's (NaN, the wrong
-    shape, out of range) raise ``InvalidSamples``, which fails the metric's records with the reason."""
-    return model.draw(n, generator, batch_size)
-
-
 def encode_all(model: GenerativeModel, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """encode(x) for examples x (N, ...) in batches: (N, d) codes on the CPU."""
     return torch.cat([model.encode(batch).detach().cpu() for batch in x.split(batch_size)])

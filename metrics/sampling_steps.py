@@ -24,7 +24,7 @@ from genbench.metrics.bootstrap import Spread, bootstrap
 from genbench.metrics.feature_space import FeatureSpace, extract_features
 from genbench.metrics.fidelity import Fidelity, fid_refusal
 from genbench.metrics.frechet import frechet_distance, gaussian_statistics
-from genbench.metrics.samples import SampleOptions, draw_samples, figure_record, sample_provenance
+from genbench.metrics.samples import SampleOptions, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output
 from genbench.records import TIMED, Record
@@ -93,7 +93,7 @@ class SamplingSteps(Metric):
                 model.sample(2, context.generator("warm-up"))  # untimed: first calls pay for lazy setup
                 synchronize(model.device)
                 start = time.perf_counter()
-                x = draw_samples(model, n, context.generator(Fidelity.name), o.batch_size)
+                x = model.draw(n, context.generator(Fidelity.name), o.batch_size)
                 synchronize(model.device)
                 seconds = time.perf_counter() - start
             fake = extract_features(ref.module, ref.extractor, ref.extractor.to_input(x), o.batch_size, context.device)

@@ -11,7 +11,6 @@ from PIL import Image
 
 import genbench
 from genbench.evaluation import eval_context
-from genbench.metrics.samples import draw_samples
 from genbench.rundir import RunDir
 
 FIGURES = ["is", "fid", "kid", "precision", "recall", "density", "coverage"]
@@ -27,7 +26,7 @@ def gan_run(tmp_path_factory):
     assert main(["run", "--models", "gan,vae", "--budget", "smoke", "--metrics", "log-likelihood:k=4,fidelity",
                  "--out", str(out), "--quiet"]) == 0
     model = genbench.load_model(out / "checkpoints" / "gan-seed0")
-    samples = draw_samples(model, 359, eval_context(seed=0).generator("fidelity"), 500).numpy()
+    samples = model.draw(359, eval_context(seed=0).generator("fidelity"), 500).numpy()
     np.savez(root / "gan.npz", x=samples)
     folder = root / "gan-pngs"
     folder.mkdir()

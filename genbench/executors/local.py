@@ -21,8 +21,6 @@ from typing import Any
 
 from genbench.cells import CellLost, CellResult, CellTask, worker_name
 
-log = logging.getLogger(__name__)
-
 
 @dataclasses.dataclass
 class Worker:

@@ -18,8 +18,6 @@ from typing import Any
 from genbench.cells import CellLost, CellResult, CellTask
 from genbench.errors import UsageError
 
-log = logging.getLogger(__name__)
-
 INSTALL = 'pip install "genbench[ray]"'
 CONNECT_TIMEOUT = 10.0
 """Seconds to reach a cluster's address before giving up with an error that names it."""
