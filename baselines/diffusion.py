@@ -502,6 +502,17 @@ class Diffusion(GenerativeModel):
         return None
 
     @contextlib.contextmanager
+    def bound_terms(self, terms: int) -> Iterator[None]:
+        """Within the block, ``log_likelihood_bound`` is the unbiased estimate from ``terms`` random t (at most T):
+        what a metric that needs a cheaper bound asks for (the memorisation metric's train − test gap)."""
+        saved = self.config
+        self.config = saved.replace(bound_steps=min(terms, saved.steps))
+        try:
+            yield
+        finally:
+            self.config = saved
+
+    @contextlib.contextmanager
     def sampling_steps(self, steps: int) -> Iterator[None]:
         """Within the block, ``sample`` runs DDIM with ``steps`` steps (η as configured): what the
         ``sampling-steps`` metric varies."""

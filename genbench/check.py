@@ -167,7 +167,7 @@ def compare(frame: pd.DataFrame, dataset: dict[str, Any], reference: dict[str, A
                 if mine["protocol"][field] != ref["protocol"][field]:
                     raise ProtocolMismatch(f"{model} {metric}: {field} is {mine['protocol'][field]!r} in the run "
                                            f"but {ref['protocol'][field]!r} in the baseline")
-            direction = declared.output(metric).higher_is_better
+            direction = declared.output(metric).gated_higher
             if direction is None:
                 raise UsageError(f"{metric} has no better direction; it cannot be gated")
             sigma = max(ref["std"], RELATIVE_FLOOR * abs(ref["mean"]))

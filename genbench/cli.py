@@ -130,7 +130,7 @@ def build_parser() -> Parser:
                        help="add the column to this finished run's tables, figures and report")
     score.add_argument("--metrics", default=None, metavar="SPECS",
                        help="comma-separated metrics with options (default: those computed from samples alone: "
-                       "fidelity, modes; with --into: the run's)")
+                       "fidelity, modes, memorisation; with --into: the run's)")
     score.add_argument("--n", default=None, type=_positive_int, metavar="N",
                        help="samples compared (default: the protocol's, the reference split's size up to 10 000)")
     score.add_argument("--seed", default=None, type=int, metavar="S",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
+from genbench.atomic import write_bytes
 from genbench.config import Config, NoOptions
 from genbench.data.splits import Data
 from genbench.errors import GenbenchError
@@ -25,6 +26,22 @@ from genbench.rng import make_generator
 if TYPE_CHECKING:
     from genbench.features import FeatureExtractor
     from genbench.registry import Registry
+
+
+@dataclasses.dataclass(frozen=True)
+class CellFiles:
+    """Where a metric may write files of one cell beside metrics.csv: ``root/FOLDER/STEM<suffix>``, STEM being
+    the cell's ``<label>-seed<k>`` (a per-sample table, a gallery). In a sweep's worker ``root`` is the cell's
+    scratch folder, whose files travel back to the run directory with the records."""
+
+    root: Path
+    stem: str
+
+    def write(self, folder: str, suffix: str, content: bytes) -> Path:
+        """Write ``content`` atomically to ``root/folder/<stem><suffix>``; return its path."""
+        path = self.root / folder / f"{self.stem}{suffix}"
+        write_bytes(path, content)
+        return path
 
 
 @dataclasses.dataclass
@@ -40,6 +57,8 @@ class EvalContext:
     extractors: Registry[FeatureExtractor] | None = None
     """The registry sample-based metrics find their feature extractor in (passed in, so that metrics
     depend on no registry of the layer above them)."""
+    files: CellFiles | None = None
+    """Where the cell's own files go (None: nowhere, as in ``genbench.evaluate``)."""
 
     def generator(self, purpose: str) -> torch.Generator:
         """A CPU generator seeded from (seed, purpose): independent, reproducible streams per metric."""

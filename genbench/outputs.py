@@ -27,7 +27,8 @@ class Output:
     """One figure of metrics.csv: its ``name`` there, a human ``label``, its ``unit``, which way is
     ``better`` (``"higher"``, ``"lower"`` or None), whether it is a ``headline`` figure (a panel of
     figures/metrics.png), how tables write it (``style``: ``"estimate"`` value ± uncertainty,
-    ``"percent"`` of a share, ``"count"`` of whole things), and whether its plot axis is logarithmic."""
+    ``"percent"`` of a share, ``"count"`` of whole things), whether its plot axis is logarithmic, and, for a
+    figure with no better direction, the direction ``genbench check`` guards (``gate``)."""
 
     name: str
     label: str
@@ -36,16 +37,27 @@ class Output:
     headline: bool = False
     style: str = "estimate"
     log_scale: bool = False
+    gate: str | None = None
+    """For a figure with no better direction (``better`` None), which way a regression gate holds it: ``"higher"``
+    when a fall is a regression. The data-copying statistic C_T has no best value (0 is novel, far above 0 is
+    underfitting), but a fall towards copying is what a gate must catch."""
 
     def __post_init__(self) -> None:
-        if self.better not in (HIGHER, LOWER, None):
-            raise ValueError(f"output {self.name}: better must be {HIGHER!r}, {LOWER!r} or None, got {self.better!r}")
+        for field, value in (("better", self.better), ("gate", self.gate)):
+            if value not in (HIGHER, LOWER, None):
+                raise ValueError(f"output {self.name}: {field} must be {HIGHER!r}, {LOWER!r} or None, got {value!r}")
         if self.style not in STYLES:
             raise ValueError(f"output {self.name}: style must be one of {', '.join(STYLES)}, got {self.style!r}")
 
     @property
     def higher_is_better(self) -> bool | None:
         return None if self.better is None else self.better == HIGHER
+
+    @property
+    def gated_higher(self) -> bool | None:
+        """The direction ``genbench check`` holds the figure to (True: a fall regresses); None: not gateable."""
+        direction = self.better or self.gate
+        return None if direction is None else direction == HIGHER
 
     def format(self, value: float, uncertainty: float = math.nan) -> str:
         """The number as tables write it: ``18 ± 13``, ``98.7 ± 0.3%``; counts as ``8`` (no spread) or

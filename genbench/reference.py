@@ -51,4 +51,4 @@ class RealData(FixedSamples):
     name = REAL_DATA
 
     def __init__(self, pool: Split):
-        super().__init__(pool.x, pool.info, f"{pool.name} examples")
+        super().__init__(pool.x, pool.info, f"{pool.name} examples", split=pool.name)

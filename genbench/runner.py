@@ -28,7 +28,7 @@ from genbench.devices import resolve_device
 from genbench.environment import environment
 from genbench.errors import CheckpointError, GenbenchError, UsageError
 from genbench.evaluation import eval_context, measure
-from genbench.metric import Metric
+from genbench.metric import CellFiles, Metric
 from genbench.model import GenerativeModel
 from genbench.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
 from genbench.records import LOST, REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, Record, normalise, to_frame
@@ -365,14 +365,15 @@ def run_cell(
     if model.history_:
         history = pd.DataFrame(model.history_).to_csv(index=False)
         rundir.write_text(f"history-{safe_name(cell.label)}-seed{seed}.csv", history)
+    figure = f"{safe_name(cell.label)}-seed{seed}"
     try:
-        figure = f"{safe_name(cell.label)}-seed{seed}"
         save_sample_figures(model, data, rundir.file(SAMPLES) / figure, cell.label, seed)
         save_latent_figures(model, data, rundir.file(LATENT) / figure, cell.label, seed)
     except (GenbenchError, RuntimeError, ValueError) as error:  # a figure is never worth a failed cell
         log.warning("%s seed %s: a figure was not drawn: %s", cell.label, seed, error)
     start_time = time.perf_counter()
-    records = measure(model, data, metrics, eval_context(seed=seed, device=device, weights=weights or {}))
+    context = eval_context(seed=seed, device=device, weights=weights or {}, files=CellFiles(rundir.path, figure))
+    records = measure(model, data, metrics, context)
     timing["evaluate_seconds"] = time.perf_counter() - start_time
     return finish(records), timing
 

@@ -24,11 +24,13 @@ class FixedSamples(GenerativeModel):
 
     capabilities = frozenset({Capability.SAMPLE})
 
-    def __init__(self, x: torch.Tensor, info: DataInfo, what: str):
+    def __init__(self, x: torch.Tensor, info: DataInfo, what: str, split: str | None = None):
         super().__init__()
         self.build(info)
         info.check(x, what)
         self.x, self.what = x, what
+        self.split = split
+        """The dataset split the examples are rows of (``"train"`` for the real-data reference; None: a file)."""
 
     def __len__(self) -> int:
         return len(self.x)

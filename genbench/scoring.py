@@ -20,7 +20,7 @@ from genbench.data.sample_files import read_samples
 from genbench.data.splits import Data
 from genbench.errors import UsageError
 from genbench.metric import Metric
-from genbench.metrics.samples import SampleOptions
+from genbench.metrics.samples import DrawOptions
 from genbench.records import REFERENCES
 from genbench.rundir import CONFIG, RunDir
 from genbench.sample_set import SampleSet
@@ -33,14 +33,14 @@ SCORED = "scored"
 
 
 def default_metrics() -> tuple[Spec, ...]:
-    """The default metrics that measure samples alone (fidelity, modes)."""
+    """The default metrics that measure samples alone (fidelity, modes, memorisation)."""
     return tuple(Spec(name) for name in catalog.METRICS.defaults() if catalog.METRICS.get(name).from_samples)
 
 
 def protocol_n(metric: Metric, data: Data) -> int | None:
     """How many samples ``metric`` compares on ``data`` (None: it draws none)."""
     config = metric.config
-    if not metric.from_samples or not isinstance(config, SampleOptions):
+    if not metric.from_samples or not isinstance(config, DrawOptions):
         return None
     return config.sample_count(config.reference_split(data))
 
@@ -71,7 +71,7 @@ def with_n(specs: tuple[Spec, ...], n: int | None) -> tuple[Spec, ...]:
     """The metric specs with ``n`` set on those that draw samples (None: unchanged)."""
     if n is None:
         return specs
-    return tuple(s.with_defaults(n=n) if issubclass(catalog.METRICS.get(s.name).config_class, SampleOptions) else s
+    return tuple(s.with_defaults(n=n) if issubclass(catalog.METRICS.get(s.name).config_class, DrawOptions) else s
                  for s in specs)
 
 

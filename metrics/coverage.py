@@ -43,12 +43,23 @@ def rows_per_block(n_columns: int, max_elements: int = MAX_ELEMENTS) -> int:
     return max(1, max_elements // max(1, n_columns))
 
 
+def nearest_neighbours(queries: torch.Tensor, points: torch.Tensor, k: int, max_elements: int = MAX_ELEMENTS,
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distances (M, k), ascending, and indices (M, k) of each query's k nearest rows of ``points`` (N, D),
+    one block of at most ``max_elements`` distances at a time."""
+    distances, indices = [], []
+    for rows in queries.split(rows_per_block(len(points), max_elements)):
+        top = torch.cdist(rows, points).topk(k, dim=1, largest=False)
+        distances.append(top.values)
+        indices.append(top.indices)
+    return torch.cat(distances), torch.cat(indices)
+
+
 def kth_neighbour_radii(x: torch.Tensor, k: int, max_elements: int = MAX_ELEMENTS) -> torch.Tensor:
     """(N,) distance from each row of x (N, D) to its k-th nearest other row."""
     if not 1 <= k < len(x):
         raise ValueError(f"k = {k} needs at least k + 1 = {k + 1} points, got {len(x)}")
-    blocks = x.split(rows_per_block(len(x), max_elements))
-    return torch.cat([torch.cdist(rows, x).topk(k + 1, dim=1, largest=False).values[:, -1] for rows in blocks])
+    return nearest_neighbours(x, x, k + 1, max_elements)[0][:, -1]
 
 
 def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = 5, *, max_elements: int = MAX_ELEMENTS,

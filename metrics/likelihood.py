@@ -19,6 +19,7 @@ nats per example and bits per dimension; continuous data as density.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -77,11 +78,14 @@ def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
 class LikelihoodOptions(Config):
     k: int = 1000
     """Importance samples per example for latent-variable models (K = 1 is the ELBO)."""
+    terms: int | None = None
+    """For a model whose bound sums many terms (the diffusion model's T), the unbiased estimate from this many
+    terms at random t (the model's ``bound_terms``); None: the model's own setting."""
     batch_size: int = 256
     split: str = "test"
 
     def validate(self) -> None:
-        require_positive(k=self.k, batch_size=self.batch_size)
+        require_positive(k=self.k, batch_size=self.batch_size, terms=self.terms)
 
 
 class LogLikelihood(Metric):
@@ -118,7 +122,8 @@ class LogLikelihood(Metric):
                 return "bound+dequantized", {LIKELIHOOD: DEQUANTIZED_BOUND, "dequantized": True}
             return "exact", {LIKELIHOOD: EXACT, "dequantized": False}
         if model.has(Capability.LIKELIHOOD_BOUND):
-            settings = model.bound_settings()
+            with self.settings(model):
+                settings = model.bound_settings()
             label = "bound(" + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")"
             kind = {LIKELIHOOD: MODEL_BOUND, "bound": settings, "dequantized": dequantized}
         else:
@@ -126,9 +131,20 @@ class LogLikelihood(Metric):
             kind = {LIKELIHOOD: IW_BOUND, "k": self.config.k, "dequantized": dequantized}
         return (f"{label}+dequantized" if dequantized else label), kind
 
+    def settings(self, model: GenerativeModel) -> contextlib.AbstractContextManager:
+        """The model with this protocol's settings in force (``terms``, where the model's bound takes them)."""
+        if self.config.terms is None or not hasattr(model, "bound_terms"):
+            return contextlib.nullcontext()
+        return model.bound_terms(self.config.terms)
+
     def per_example(self, model: GenerativeModel, x: torch.Tensor, info: DataInfo,
                     generator: torch.Generator) -> torch.Tensor:
         """(N,) log-likelihoods of x under this protocol (``how`` says which)."""
+        with self.settings(model):
+            return self._per_example(model, x, info, generator)
+
+    def _per_example(self, model: GenerativeModel, x: torch.Tensor, info: DataInfo,
+                     generator: torch.Generator) -> torch.Tensor:
         dequantized = info.is_discrete and model.likelihood_kind == "density"
         values = []
         for batch in x.split(self.config.batch_size):

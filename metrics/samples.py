@@ -34,38 +34,47 @@ SPLITS = ("train", "val", "test")
 
 
 @dataclasses.dataclass(frozen=True)
-class SampleOptions(Config):
-    """Options of every metric that draws samples from a model."""
+class DrawOptions(Config):
+    """Options of every metric that draws samples from a model: how many, compared with which split."""
 
     n: int | None = None
     """Samples drawn from the model (default: the reference split's size, at most 10 000)."""
     split: str = "test"
     """The real data the samples are compared with."""
-    bootstrap: int | None = None
-    """Bootstrap replicates for standard errors and 95% intervals (0: none; default: 20 up to
-    n = 5 000, none above, where one replicate costs as much as the measurement)."""
     batch_size: int = 500
 
     def validate(self) -> None:
         require_positive(batch_size=self.batch_size)
         require(self.n is None or self.n >= 2, f"n must be at least 2, got {self.n}")
-        if self.bootstrap is not None:
-            require(self.bootstrap >= 0, f"bootstrap must be 0 (off) or a number of replicates, got {self.bootstrap}")
-            require(self.bootstrap != 1, "bootstrap needs at least 2 replicates for a spread (or 0 for none)")
         require(self.split in SPLITS, f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
 
     def sample_count(self, reference: Split) -> int:
         """n, or its default for this reference split."""
         return self.n if self.n is not None else min(MAX_DEFAULT_N, len(reference))
 
+    def reference_split(self, data: Data) -> Split:
+        return data.split(self.split)
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleOptions(DrawOptions):
+    """Options of a metric whose figures get bootstrap standard errors over the samples."""
+
+    bootstrap: int | None = None
+    """Bootstrap replicates for standard errors and 95% intervals (0: none; default: 20 up to
+    n = 5 000, none above, where one replicate costs as much as the measurement)."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.bootstrap is not None:
+            require(self.bootstrap >= 0, f"bootstrap must be 0 (off) or a number of replicates, got {self.bootstrap}")
+            require(self.bootstrap != 1, "bootstrap needs at least 2 replicates for a spread (or 0 for none)")
+
     def replicates(self, n: int) -> int:
         """Bootstrap replicates for n samples: the option, or its default."""
         if self.bootstrap is not None:
             return self.bootstrap
         return DEFAULT_BOOTSTRAP if n <= BOOTSTRAP_DEFAULT_MAX_N else 0
-
-    def reference_split(self, data: Data) -> Split:
-        return data.split(self.split)
 
 
 def require_finite(x: torch.Tensor, message: str) -> torch.Tensor:

@@ -176,3 +176,25 @@ def test_a_default_budget_run_against_a_smoke_baseline_is_exit_2(cli, tmp_path):
     result = cli("check", tmp_path / "default", "--baseline", baseline)
     assert result.code == 2 and "the run's budget is 'default', the baseline's 'smoke'" in result.err
     assert "REGRESSED" not in result.out
+
+
+def test_a_figure_without_a_better_direction_is_gated_where_it_declares_one():
+    """C_T has no best value (0 is novel, far above 0 underfits), but its declaration gates a fall: a model that
+    starts copying after a change fails the gate; one that moves away from copying does not."""
+    from genbench.metrics.memorisation import OUTPUTS
+
+    declared = {o.name: o for o in OUTPUTS}["copying_ct"]
+
+    def frame(values):
+        return to_frame(Record("copying_ct", v, n=359, extractor="domain", details={"output": declared.to_dict()})
+                        .identify(model="gan", dataset="d", seed=s) for s, v in enumerate(values))
+
+    reference = make_reference(frame([4.8, 5.0, 5.3]), DATASET, ("copying_ct",))
+    (copying,) = compare(frame([-9.0, -8.7]), DATASET, reference)
+    assert copying.regressed and copying.higher_is_better
+    (farther,) = compare(frame([7.0, 7.2]), DATASET, reference)
+    assert not farther.regressed
+    undeclared = to_frame(Record("copying_ct", v, n=359, extractor="domain", details={"output": {
+        "name": "copying_ct", "label": "C_T"}}).identify(model="gan", dataset="d", seed=s) for s, v in enumerate([1, 2]))
+    with pytest.raises(UsageError, match="no better direction"):
+        compare(undeclared, DATASET, make_reference(undeclared, DATASET, ("copying_ct",)))

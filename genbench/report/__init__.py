@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from genbench.atomic import write_bytes
 from genbench.records import OK
 from genbench.report.html import comparison_page
 from genbench.report.latex import comparison_latex, measurements_latex
+from genbench.report.memorisation import memorisation_png
 from genbench.report.page import report_page
 from genbench.report.plots import save_plots
 from genbench.report.summary import Summary
@@ -30,6 +32,7 @@ from genbench.rundir import DATASET, RunDir
 TABLE_MD, TABLE_CSV, TABLE_TEX, TABLE_HTML = "table.md", "table.csv", "table.tex", "table.html"
 MEASUREMENTS_MD = "measurements.md"
 REPORT_HTML = "report.html"
+MEMORISATION_PNG = "memorisation.png"
 FIGURES = "figures"
 
 
@@ -76,5 +79,9 @@ def write_report(rundir: RunDir, frame: pd.DataFrame | None = None) -> Compariso
                                                   label=f"tab:genbench-{dataset}-measurements"))
     rundir.write_text(TABLE_HTML, comparison_page(table, caption))
     figures = save_plots(rundir.file(FIGURES), table)
+    distances = memorisation_png(rundir.path, table.models)
+    if distances is not None:
+        write_bytes(rundir.file(FIGURES) / MEMORISATION_PNG, distances)
+        figures.append(MEMORISATION_PNG)
     rundir.write_text(REPORT_HTML, report_page(rundir, table, caption, notes, figures))
     return table

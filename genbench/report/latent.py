@@ -25,10 +25,11 @@ import torch
 from genbench.atomic import write_bytes
 from genbench.data.info import ValueType
 from genbench.data.splits import Data
+from genbench.images import image_rows_png
 from genbench.metrics.samples import encode_all
 from genbench.metrics.smoothness import decoded_paths, endpoint_codes
 from genbench.model import Capability, GenerativeModel
-from genbench.report.samples import image_rows_png, paths_png
+from genbench.report.samples import paths_png
 from genbench.rng import make_generator
 
 PAIRS, STEPS = 8, 10

@@ -15,8 +15,10 @@ from genbench.report.marks import CHECK, CROSS, ROWS, UNSURE
 if TYPE_CHECKING:
     from genbench.report.table import ComparisonTable
 
+LECTURE_ROWS = ("sampling", "quality", "coverage", "latent_smooth", "latent_interpretable", "likelihood")
+"""The lecture's six rows (``marks.ROWS`` keys); genbench's seventh, novel samples, is not the lecture's."""
 LECTURE: dict[str, tuple[str, ...]] = {
-    # family → its marks in the order of ``marks.ROWS``: sampling, quality, coverage, well-behaved latent,
+    # family → its marks in the order of ``LECTURE_ROWS``: sampling, quality, coverage, well-behaved latent,
     # interpretable latent, efficient likelihood. Diffusion's column is the one the diffusion issue quotes; the
     # others are the lecture table as commonly drawn (sampling, quality and coverage are the "generative learning
     # trilemma" of Xiao et al. 2022). The lecture writes n/a for a GAN's likelihood: it defines none, which
@@ -26,6 +28,9 @@ LECTURE: dict[str, tuple[str, ...]] = {
     "flows": (CHECK, CROSS, UNSURE, CHECK, UNSURE, CHECK),
     "diffusion": (CROSS, CHECK, UNSURE, CROSS, CROSS, CROSS),
 }
+
+
+TITLES = {row.key: row.title for row in ROWS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +58,8 @@ def lecture_cells(table: ComparisonTable) -> list[LectureCell]:
         family = family_of(model)
         if family not in LECTURE:
             continue
-        for row, lecture in zip(ROWS, LECTURE[family]):
-            cells.append(LectureCell(row.title, family, model, lecture, table.cell(row.key, model).mark))
+        for key, lecture in zip(LECTURE_ROWS, LECTURE[family], strict=True):
+            cells.append(LectureCell(TITLES[key], family, model, lecture, table.cell(key, model).mark))
     return cells
 
 
@@ -75,6 +80,6 @@ def lecture_grid(table: ComparisonTable) -> LectureGrid | None:
         return None
     models = list(dict.fromkeys(c.model for c in cells))
     by_place = {(c.row, c.model): c for c in cells}
-    rows = [(row.title, [by_place[(row.title, m)] for m in models]) for row in ROWS]
+    rows = [(TITLES[key], [by_place[(TITLES[key], m)] for m in models]) for key in LECTURE_ROWS]
     comparable = [c for c in cells if c.comparable]
     return LectureGrid(models, rows, sum(c.agrees for c in comparable), len(comparable))

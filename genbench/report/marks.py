@@ -104,10 +104,13 @@ def measured_rows(metric: str, summary: Summary) -> dict[str, pd.Series]:
 
 
 def worse_than_best(model: str, metric: str, summary: Summary) -> bool:
-    """Whether ``model``'s figure is significantly worse than the best model's (reference columns aside)."""
+    """Whether ``model``'s figure is significantly worse than the best model's. Reference columns are not
+    models, and a model whose samples are copies of the training set (``copies_training_set``) is never the
+    best: a copy scores as well as the data it copies."""
     higher = summary.output(metric).higher_is_better
     row = summary.by_model[model][metric]
-    models = [r for m, r in measured_rows(metric, summary).items() if m not in REFERENCES]
+    models = [r for m, r in measured_rows(metric, summary).items()
+              if m not in REFERENCES and (m == model or not copies_training_set(m, summary))]
     best = (max if higher else min)(models, key=lambda r: r.value)
     return significantly_worse(row.value, row.uncertainty, best.value, best.uncertainty, higher)
 
@@ -192,7 +195,8 @@ def sampling_cell(model: str, summary: Summary) -> Cell:
     if missing is not None:
         return missing
     fastest = max(r[SAMPLES_PER_SECOND].value for m, r in summary.by_model.items()
-                  if m not in REFERENCES and measured(r.get(SAMPLES_PER_SECOND)))
+                  if m not in REFERENCES and measured(r.get(SAMPLES_PER_SECOND))
+                  and (m == model or not copies_training_set(m, summary)))
     ratio = row.value / fastest
     mark = CHECK if ratio >= SPEED_CHECK else UNSURE if ratio >= SPEED_UNSURE else CROSS
     batch = row.n if pd.notna(row.n) else "?"
@@ -205,7 +209,9 @@ def sampling_rule(summary: Summary) -> str:
             f"the GPU). ✓ at ≥ {SPEED_CHECK:g} of the fastest model's (one pass of a network is within that of a "
             f"trivial sampler), ? at ≥ {SPEED_UNSURE:g} (a few tens of passes, as DDIM makes), ✗ below (one pass "
             "per dimension, as an autoregressive model makes, or a diffusion model's T = 1000 passes, falls there); "
-            "✗ when the model cannot sample.")
+            "✗ when the model cannot sample. A model whose samples are copies of the training set (✗ for novel "
+            "samples) is never the fastest that others are measured against: looking up stored examples is not "
+            "generating.")
 
 
 # ------------------------------------------------------------------------------- quality and coverage
@@ -213,12 +219,20 @@ QUALITY_FIGURES = (Figure("high_quality", where_known=True), Figure("fid"), Figu
 COVERAGE_FIGURES = (Figure("coverage"), Figure("recall"), Figure("modes_captured", where_known=True))
 
 
+def capped_for_copies(cell: Cell, model: str, summary: Summary) -> Cell:
+    """A sample-quality cell of a model that copies its training set: its figure kept, its ✓ capped at ?, and
+    the reason said (FID and coverage reward copies)."""
+    if cell.mark != CHECK or model in REFERENCES or not copies_training_set(model, summary):
+        return cell
+    return dataclasses.replace(cell, mark=UNSURE, text=f"{cell.text}; capped at ?: {COPIES_REASON}")
+
+
 def quality_cell(model: str, summary: Summary) -> Cell:
-    return sample_cell(model, summary, QUALITY_FIGURES)
+    return capped_for_copies(sample_cell(model, summary, QUALITY_FIGURES), model, summary)
 
 
 def coverage_cell(model: str, summary: Summary) -> Cell:
-    return sample_cell(model, summary, COVERAGE_FIGURES)
+    return capped_for_copies(sample_cell(model, summary, COVERAGE_FIGURES), model, summary)
 
 
 SAMPLE_RULE = (
@@ -232,20 +246,154 @@ SAMPLE_RULE = (
 )
 
 
+CAP_RULE = (" A model marked ✗ for novel samples (its samples are copies of the training set) keeps its figure, but "
+            "its mark is capped at ?, and it is never the best model B: FID and coverage reward copies.")
+
+
 def quality_rule(summary: Summary) -> str:
     sigmas = summary.setting("high_quality", "sigmas")
     within = f"{sigmas:g}σ" if sigmas is not None else "kσ (the modes metric's sigmas)"
     return (f"Figure: the share of samples within {within} of a mode where the modes are known (rings; higher is "
             "better), else FID (lower is better). On 2-D coordinates FID compares only means and covariances, so "
             "a single Gaussian over the ring scores as well as the ring; the high-quality share does not. "
-            + SAMPLE_RULE)
+            + SAMPLE_RULE + CAP_RULE)
 
 
 def coverage_rule(summary: Summary) -> str:
     k = summary.setting("coverage", "k")
     ball = f"{k}-nearest-neighbour ball" if k is not None else "k-nearest-neighbour ball"
     return (f"Figure: coverage, the share of real examples whose {ball} holds a sample (Naeem et al. 2020; "
-            "higher is better). " + SAMPLE_RULE)
+            "higher is better). " + SAMPLE_RULE + CAP_RULE)
+
+
+# -------------------------------------------------------------------------------------- novel samples
+COPYING_Z = 3.09
+"""✗ when C_T lies below −3.09 of its null standard deviations: the data-copying test rejects novelty at the
+one-sided 0.1% level. A run marks ten columns or so; at 5% one table in two would call a novel model a copier."""
+NOVEL_Z = 1.96
+"""✓ needs C_T within 1.96 null standard deviations of 0 (two-sided 5%): the samples' distances to the training
+set cannot be told from new data's."""
+COPIES_REASON = "its samples are copies of the training set, and FID and coverage reward that"
+NOVELTY_SHARES = (("near_copies", "near_copies_heldout"), ("exact_copies", "exact_copies_heldout"))
+"""Each share of copies beside the held-out split's share of the same."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Novelty:
+    """What the novel-samples figures of one model say: copying (✗), indistinguishable from new data (✓), or
+    neither (?); ``reasons`` name the evidence."""
+
+    mark: str
+    reasons: tuple[str, ...]
+    measured: bool
+
+
+def null_z(row: pd.Series) -> float:
+    """C_T in units of its null standard deviation (the record's details say it; a single seed's stderr)."""
+    null_std = row.details.get("null_std", row.uncertainty)
+    return row.value / null_std if null_std and math.isfinite(null_std) and null_std > 0 else math.nan
+
+
+def excess_copies(rows: dict[str, pd.Series], figure: str, baseline: str) -> tuple[bool, bool]:
+    """(significantly above the held-out share, within 2σ of it): the share of copies against the held-out
+    split's share of the same, gap to it > 2√(u² + u_h²)."""
+    own, held = rows.get(figure), rows.get(baseline)
+    if not (measured(own) and measured(held)):
+        return False, True
+    sigma = math.sqrt(sum(u * u for u in (own.uncertainty, held.uncertainty) if math.isfinite(u)))
+    gap = own.value - held.value
+    return gap > 2 * sigma, abs(gap) <= 2 * sigma
+
+
+def novelty(model: str, summary: Summary) -> Novelty:
+    """The verdict of the novel-samples row on ``model`` (its rule: ``novelty_rule``)."""
+    rows = summary.by_model[model]
+    reasons, copying, alike = [], False, True
+    ct = rows.get("copying_ct")
+    if measured(ct):
+        z = null_z(ct)
+        if z < -COPYING_Z:
+            copying = True
+            reasons.append(f"the data-copying test finds copying (C_T is {-z:.3g} null σ below 0)")
+        alike = alike and abs(z) <= NOVEL_Z
+    for figure, baseline in NOVELTY_SHARES:
+        above, within = excess_copies(rows, figure, baseline)
+        if above:
+            copying = True
+            reasons.append(f"{summary.output(figure).label} exceed the held-out split's")
+        alike = alike and within
+    found = measured(ct) or any(measured(rows.get(f)) for f, _ in NOVELTY_SHARES)
+    return Novelty(CROSS if copying else CHECK if alike else UNSURE, tuple(reasons), found)
+
+
+def copies_training_set(model: str, summary: Summary) -> bool:
+    """Whether the novel-samples row finds ``model``'s samples to be copies of the training set."""
+    if model in REFERENCES:
+        return False
+    rows = summary.by_model.get(model, {})
+    if not any(measured(rows.get(f)) for f in NOVELTY_MARKED):
+        return False
+    return novelty(model, summary).mark == CROSS
+
+
+NOVELTY_MARKED = ("copying_ct", "near_copies", "exact_copies")
+NOVELTY_FIGURES = (Figure("copying_ct"), Figure("copying_zu"), Figure("near_copies"), Figure("exact_copies"),
+                   Figure("generalisation_gap"))
+
+
+def novelty_cell(model: str, summary: Summary) -> Cell:
+    rows = summary.by_model[model]
+    marked = next((f for f in NOVELTY_MARKED if any(measured(r.get(f)) for r in summary.by_model.values())), None)
+    if marked is None:
+        return unmeasured_cell(rows.get("copying_ct"), summary, "copying_ct") or Cell("", NOT_REQUESTED)
+    row = rows.get(marked)
+    missing = unmeasured_cell(row, summary, marked)
+    if missing is not None:
+        return missing
+    verdict = novelty(model, summary)
+    parts = []
+    for figure in (f.metric for f in NOVELTY_FIGURES):
+        own = rows.get(figure)
+        if not measured(own):
+            continue
+        output = summary.output(figure)
+        if figure == "copying_ct":
+            parts.append(f"C_T {own.value:.3g} (null σ {own.details.get('null_std', own.uncertainty):.2g})")
+        elif figure == "copying_zu":
+            parts.append(f"Z_U {own.value:.3g}")
+        elif (figure, f"{figure}_heldout") in NOVELTY_SHARES:
+            held = rows.get(f"{figure}_heldout")
+            baseline = f" (held-out {summary.output(held.metric).format(held.value)})" if measured(held) else ""
+            parts.append(f"{output.label} {output.format(own.value, own.uncertainty)}{baseline}")
+        else:
+            parts.append(f"{output.cell(own.value, own.uncertainty)} {own.unit}".strip())
+    prefix = "real-vs-real reference: " if model in REFERENCES else ""
+    where = ", ".join(p for p in (row.extractor, f"n={row.n}") if p)
+    why = f"; {'; '.join(verdict.reasons)}" if verdict.reasons else ""
+    text = f"{prefix}{', '.join(parts)} ({where}){why}"
+    return Cell(verdict.mark, text, row.value, row.uncertainty, marked, summary.output(marked).compact(row.value))
+
+
+def novelty_rule(summary: Summary) -> str:
+    ratio = summary.setting("near_copies", "ratio")
+    ratio_text = f"{ratio:.2g}" if ratio is not None else "1/3"
+    tau = summary.setting("copying_ct", "min_cell_samples")
+    tau_text = f"{tau}" if tau is not None else "τ"
+    return ("A row genbench adds to the classic six. Figure: C_T, the data-copying test of Meehan, Chaudhuri "
+            "& Dasgupta (2020): in each k-means cell of the training set holding at least "
+            f"{tau_text} samples, the Mann–Whitney Z of the samples' distances to their nearest training example "
+            "against the held-out test split's, averaged with the cells' test shares; N(0, σ²) with the stated null "
+            "σ when samples are as far from the training set as new data, strongly negative when they copy it, "
+            "strongly positive when they underfit. Beside it: Z_U (the same test over the whole set), the share of "
+            f"near copies (nearest training example closer than {ratio_text} of the second nearest) and of exact "
+            "copies, each with the held-out split's share, and for likelihood models the train − test log-likelihood "
+            f"gap (shown, not marked). ✗ when C_T < −{COPYING_Z:g} null σ (one-sided p < 0.001), or when near or "
+            "exact copies exceed the held-out share by more than 2√(u² + u_h²); ✓ when |C_T| ≤ "
+            f"{NOVEL_Z:g} null σ and both shares are within 2√(u² + u_h²) of the held-out ones (indistinguishable "
+            "from new data); ? otherwise (C_T ≫ 0: the samples are farther from the training set than new data, "
+            "which is underfitting, not copying). ✗ when the model cannot sample. A ✗ here caps the model's "
+            "quality and coverage marks at ?. The real-data reference is measured on the validation split, which "
+            "no model trained on.")
 
 
 # ---------------------------------------------------------------------------------------- latent space
@@ -349,6 +497,8 @@ ROWS: tuple[Row, ...] = (
         quality_rule, quality_cell, tuple(f.metric for f in QUALITY_FIGURES)),
     Row("coverage", "Coverage", "samples represent the whole training distribution, not a subset",
         coverage_rule, coverage_cell, tuple(f.metric for f in COVERAGE_FIGURES)),
+    Row("novelty", "Novel samples", "samples are new examples, not copies of the training set",
+        novelty_rule, novelty_cell, tuple(f.metric for f in NOVELTY_FIGURES)),
     Row("latent_smooth", "Well-behaved latent space",
         "every latent point decodes to a plausible example; small changes in z give small changes in x",
         smoothness_rule, smoothness_cell, tuple(f.metric for f in SMOOTHNESS_FIGURES)),

@@ -23,7 +23,8 @@ from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, LATENT, SAMPLES, RunDi
 FIGURES = "figures"
 FIGURE_TITLES = {"metrics.png": "every headline figure by model", "table.png": "the comparison table by mark",
                  "sampling-speed.png": "samples/s by batch size",
-                 "diffusion-steps.png": "FID and samples/s by sampling steps"}
+                 "diffusion-steps.png": "FID and samples/s by sampling steps",
+                 "memorisation.png": "distances to the nearest training example: samples against new data"}
 
 
 def ordered_images(root: Path, folder: str, models: list[str]) -> list[Path]:

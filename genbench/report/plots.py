@@ -17,8 +17,8 @@ import re
 import textwrap
 
 from genbench.atomic import write_bytes
+from genbench.drawing import figure_png, pyplot
 from genbench.records import OK, REFERENCES, TIMED
-from genbench.report.drawing import figure_png, pyplot
 from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE, Cell
 from genbench.report.summary import Summary
 from genbench.report.table import ComparisonTable

@@ -5,7 +5,6 @@ Matplotlib runs on its non-interactive Agg backend; nothing here opens a window.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,33 +14,15 @@ import torch
 from genbench.atomic import write_bytes
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data
+from genbench.drawing import figure_png, pyplot
 from genbench.errors import InvalidSamples
+from genbench.images import image_grid_png
 from genbench.model import Capability, GenerativeModel
-from genbench.report.drawing import DPI, figure_png, pyplot
 from genbench.rng import make_generator
 from genbench.sample_set import FixedSamples
 
 GRID_SIZE = 64
 """Samples in a grid (8 × 8 images, or the number of rows of a categorical table / 1000 points)."""
-MIN_GRID_PIXELS = 384
-"""Small images are enlarged by a whole factor (nearest neighbour) until the grid is this wide."""
-
-
-def image_grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
-    """(N, C, H, W) in [0, 1] → PNG bytes of a grid, enlarged so that small images stay visible."""
-    from PIL import Image
-    from torchvision.utils import make_grid
-
-    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=1, pad_value=1.0)
-    scale = max(1, -(-MIN_GRID_PIXELS // grid.shape[-1]))
-    array = (grid.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
-    image = Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array)
-    image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def over_data_png(data: Data, points: torch.Tensor, title: str, draw: Callable[[Any], None],
                   what: str = "samples") -> bytes:
     """A 2-D plot of the training data (grey) and the true modes where the data has them, in one
@@ -85,30 +66,6 @@ def paths_png(paths: torch.Tensor, data: Data, title: str, labels: Sequence[str]
             ax.scatter(path[[0, -1], 0], path[[0, -1], 1], s=28, facecolors="none", edgecolors=line.get_color())
 
     return over_data_png(data, points.reshape(-1, 2), title, draw, what="decoded points")
-
-
-def image_rows_png(images: torch.Tensor, columns: int, title: str, row_labels: Sequence[str] | None = None) -> bytes:
-    """Images (R·columns, C, H, W) in [0, 1] as R rows of ``columns``, a label left of each row and
-    a title above, enlarged (nearest neighbour) so that small images stay visible."""
-    from torchvision.utils import make_grid
-
-    plt = pyplot()
-    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=columns, padding=1, pad_value=1.0)
-    rows = -(-len(images) // columns)
-    height, width = grid.shape[1:]
-    zoom = max(2.0, MIN_GRID_PIXELS / width) / DPI  # inches per grid pixel
-    fig, ax = plt.subplots(figsize=(width * zoom + 1.2, height * zoom + 0.5))
-    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
-    ax.set_xticks([])
-    cell = (height - 1) / rows
-    ax.set_yticks([1 + cell * (i + 0.5) for i in range(rows)] if row_labels else [])
-    if row_labels:
-        ax.set_yticklabels(row_labels, fontsize=7)
-    ax.tick_params(length=0)
-    for side in ax.spines.values():
-        side.set_visible(False)
-    ax.set_title(title, fontsize=8)
-    return figure_png(fig)
 
 
 def categories_png(samples: torch.Tensor, info: DataInfo, title: str, rows: int = 16) -> bytes:

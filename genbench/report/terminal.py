@@ -17,7 +17,7 @@ from genbench.report.table import ComparisonTable
 
 TITLE_WIDTH = 14
 SCREEN = 100
-SHORT_TITLES = {"sampling": "sampling", "quality": "quality", "coverage": "coverage",
+SHORT_TITLES = {"sampling": "sampling", "quality": "quality", "coverage": "coverage", "novelty": "novel",
                 "latent_smooth": "smooth latent", "latent_interpretable": "interpretable", "likelihood": "likelihood"}
 
 
