@@ -27,11 +27,13 @@ import torch.nn.functional as F
 from genbench.baselines import nets
 from genbench.baselines.observation import Categorical, network_input, network_input_size
 from genbench.baselines.training import (
+    Recovery,
     TrainingConfig,
     autocast,
-    check_finite,
+    backward_step,
     epochs_for,
     minibatches,
+    run_epoch,
     steps_cap,
 )
 from genbench.config import require, require_positive
@@ -133,8 +135,11 @@ class GAN(GenerativeModel):
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=betas)
         shuffle = child_generator(generator)
         noise = child_generator(generator, x.device)
-        bar = progress(range(epochs_for(c, self.steps_by_budget, len(x))), desc=f"train {self.name}", unit="epoch")
-        for epoch in bar:
+        desc = f"train {self.name}"
+        recovery = Recovery(self, [opt_d, opt_g], c.max_recoveries, desc)
+        bar = progress(range(epochs_for(c, self.steps_by_budget, len(x))), desc=desc, unit="epoch")
+
+        def one_epoch(epoch: int) -> dict[str, float]:
             self.train()
             totals = {"d_loss": 0.0, "g_loss": 0.0}
             examples = self.epoch_examples(x, shuffle)
@@ -144,19 +149,16 @@ class GAN(GenerativeModel):
                 with autocast(c, x.device):
                     fake = self.generate(self._sample_latent(len(idx), noise))
                     loss_d = self.discriminator_loss(examples[idx], fake, noise)
-                check_finite(loss_d, "discriminator loss", epoch)
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
+                backward_step(loss_d, opt_d, "discriminator loss", epoch)
                 with autocast(c, x.device):  # D has moved: score the same fakes again
                     loss_g = self.generator_loss(fake)
-                check_finite(loss_g, "generator loss", epoch)
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward(inputs=list(self.generator.parameters()))
-                opt_g.step()
+                backward_step(loss_g, opt_g, "generator loss", epoch, inputs=list(self.generator.parameters()))
                 totals["d_loss"] += loss_d.item() * len(idx)
                 totals["g_loss"] += loss_g.item() * len(idx)
-            entry = {"epoch": epoch, **{k: v / len(x) for k, v in totals.items()}}
+            return {"epoch": epoch, **{k: v / len(x) for k, v in totals.items()}}
+
+        for epoch in bar:
+            entry = run_epoch(recovery, lambda: one_epoch(epoch))  # noqa: B023 - called at once, in this iteration
             self.history_.append(entry)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in entry.items() if k != "epoch"})
+            bar.set_postfix({k: f"{v:.3g}" for k, v in entry.items() if k not in ("epoch", "recovery", "recoveries")})
         self.eval()

@@ -1,10 +1,19 @@
-"""The training loop neural baselines share: minibatches, budgets, early stopping, divergence checks."""
+"""The training loop neural baselines share: minibatches, budgets, early stopping, and recovery from a bad step.
+
+A bad step is a loss that is not finite or has diverged past ``DIVERGED``, or a gradient that is not finite.
+Training survives up to ``max_recoveries`` of them (``Recovery``): it goes back to the weights and optimiser
+state of the last good epoch, lowers the learning rate by ``LR_DROP``, and runs that epoch again; each recovery
+is logged and written into the history entry of the epoch that was redone. Past the limit it fails with the
+reason (``TrainingFailed``), and the cell with it.
+"""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -14,6 +23,8 @@ from genbench.defaults import BUDGETS
 from genbench.errors import TrainingFailed
 from genbench.progress import progress
 from genbench.rng import child_generator, derive_seed, make_generator
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,10 +40,14 @@ class TrainingConfig(Config):
     batch_size: int = 128
     lr: float = 1e-3
     amp: bool = False
+    max_recoveries: int = 3
+    """Bad steps (a non-finite or diverged loss, a non-finite gradient) survived by going back to the last good
+    epoch at half the learning rate; one more fails the training."""
 
     def validate(self) -> None:
         require(self.budget in BUDGETS, f"budget must be one of {', '.join(BUDGETS)}, got {self.budget!r}")
         require_positive(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+        require(self.max_recoveries >= 0, f"max_recoveries must be 0 or more, got {self.max_recoveries}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,15 +92,96 @@ def minibatches(n: int, batch_size: int, generator: torch.Generator, limit: int 
 
 DIVERGED = 1e10
 """A loss beyond this size counts as divergence."""
+LR_DROP = 0.5
+"""Each recovery multiplies the learning rate by this."""
+
+
+class BadStep(TrainingFailed):
+    """A step whose loss or gradient is not finite, or whose loss has diverged: ``Recovery`` may undo it."""
 
 
 def check_finite(loss: torch.Tensor, what: str, epoch: int) -> None:
-    """Raise ``TrainingFailed`` when ``loss`` is NaN, infinite or has diverged past ``DIVERGED``."""
+    """Raise ``BadStep`` when ``loss`` is NaN, infinite or has diverged past ``DIVERGED``."""
     value = loss.detach().float().mean().item()
     if not math.isfinite(value):
-        raise TrainingFailed(f"{what} became {value} in epoch {epoch}")
+        raise BadStep(f"{what} became {value} in epoch {epoch}")
     if abs(value) > DIVERGED:
-        raise TrainingFailed(f"{what} diverged to {value:.3g} in epoch {epoch}")
+        raise BadStep(f"{what} diverged to {value:.3g} in epoch {epoch}")
+
+
+def backward_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, what: str, epoch: int,
+                  inputs: Sequence[torch.Tensor] | None = None) -> None:
+    """Check ``loss``, backpropagate it (into ``inputs`` only, where given), check the gradient's norm and step;
+    ``BadStep`` when the loss or the gradient is not finite (the weights are then left as they were)."""
+    check_finite(loss, what, epoch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward(inputs=list(inputs) if inputs is not None else None)
+    norm = gradient_norm(optimizer)
+    if not math.isfinite(norm):
+        raise BadStep(f"the gradient of the {what} became {norm} in epoch {epoch}")
+    optimizer.step()
+
+
+def gradient_norm(optimizer: torch.optim.Optimizer) -> float:
+    """The Euclidean norm of every gradient ``optimizer`` holds (the gradients are not changed)."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if not grads:
+        return 0.0
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.detach().float()) for g in grads])).item()
+
+
+class Recovery:
+    """The last good state of a training (its modules' weights and buffers, its optimisers' moments) and the
+    way back to it after a bad step, at most ``limit`` times (module docstring)."""
+
+    def __init__(self, module: nn.Module, optimizers: Sequence[torch.optim.Optimizer], limit: int, desc: str):
+        self.module, self.optimizers, self.limit, self.desc = module, list(optimizers), limit, desc
+        self.count = 0
+        self.save(epoch=-1)
+
+    def save(self, epoch: int) -> None:
+        """Remember the state after ``epoch`` (-1: before training) as the last good one."""
+        self.epoch = epoch
+        self.weights = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+        self.moments = [copy.deepcopy(optimizer.state_dict()) for optimizer in self.optimizers]
+
+    def recover(self, bad: BadStep) -> str:
+        """Go back to the last good state at a lower learning rate and say what was done; ``TrainingFailed`` when
+        ``limit`` recoveries were spent already."""
+        if self.count >= self.limit:
+            spent = f" after {self.count} recoveries, the most allowed (max_recoveries)" if self.limit else ""
+            raise TrainingFailed(f"{bad}{spent}")
+        self.module.load_state_dict(self.weights)
+        rates = []
+        for optimizer, moments in zip(self.optimizers, self.moments):
+            current = [group["lr"] for group in optimizer.param_groups]
+            optimizer.load_state_dict(moments)  # which also holds the rate it was saved with: set it after
+            for group, lr in zip(optimizer.param_groups, current):
+                group["lr"] = lr * LR_DROP
+                rates.append((lr, group["lr"]))
+        self.count += 1
+        start = "the initial weights" if self.epoch < 0 else f"the weights of epoch {self.epoch}"
+        note = (f"recovery {self.count} of {self.limit}: {bad}; went back to {start}, learning rate "
+                f"{rates[0][0]:.3g} → {rates[0][1]:.3g}")
+        log.warning("%s: %s", self.desc, note)
+        return note
+
+
+def run_epoch(recovery: Recovery, epoch: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """``epoch()``'s history entry, run again from the last good state after each bad step (the entry then says
+    so under ``recovery``); the state after it becomes the last good one."""
+    notes = []
+    while True:
+        try:
+            entry = epoch()
+            break
+        except BadStep as bad:
+            notes.append(recovery.recover(bad))
+    if notes:
+        entry["recoveries"] = len(notes)
+        entry["recovery"] = "; ".join(notes)
+    recovery.save(int(entry["epoch"]))
+    return entry
 
 
 class EarlyStopping:
@@ -136,26 +232,25 @@ def train(
 
     ``epoch_examples(x, generator)`` gives each epoch's examples (dynamic binarization);
     ``after_step()`` runs after every optimiser step (a moving average of the weights).
-    Raises ``TrainingFailed`` when the loss stops being finite.
+    A bad step is undone up to ``config.max_recoveries`` times (module docstring); ``TrainingFailed`` past that.
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=config.lr)
     shuffle = child_generator(generator)
     noise = child_generator(generator, x.device)
     val_seed = derive_seed(generator)
     stopper = EarlyStopping(module, getattr(config, "patience", 0))
+    recovery = Recovery(module, [optimizer], config.max_recoveries, desc)
     history: list[dict[str, float]] = []
     bar = progress(range(epochs_for(config, steps_by_budget, len(x))), desc=desc, unit="epoch")
-    for epoch in bar:
+
+    def one_epoch(epoch: int) -> dict[str, float]:
         module.train()
         total = 0.0
         examples = x if epoch_examples is None else epoch_examples(x, shuffle)
         for idx in minibatches(len(x), config.batch_size, shuffle, steps_cap(config, steps_by_budget, len(x))):
             with autocast(config, x.device):
                 loss = loss_fn(examples[idx], noise)
-            check_finite(loss, "training loss", epoch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            backward_step(loss, optimizer, "training loss", epoch)
             if after_step is not None:
                 after_step()
             total += loss.item() * len(idx)
@@ -164,8 +259,12 @@ def train(
         if x_val is not None:
             entry["val_loss"] = mean_loss(loss_fn, x_val, config.batch_size, val_seed)
             check_finite(torch.tensor(entry["val_loss"]), "validation loss", epoch)
+        return entry
+
+    for epoch in bar:
+        entry = run_epoch(recovery, lambda: one_epoch(epoch))  # noqa: B023 - called at once, in this iteration
         history.append(entry)
-        bar.set_postfix({k: f"{v:.3g}" for k, v in entry.items() if k != "epoch"})
+        bar.set_postfix({k: f"{v:.3g}" for k, v in entry.items() if k not in ("epoch", "recovery", "recoveries")})
         if x_val is not None and stopper.update(entry["val_loss"], epoch):
             break
     stopper.restore()

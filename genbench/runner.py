@@ -350,6 +350,9 @@ def run_cell(
         elif cell.trained:
             model.fit(data.train, data.val, generator=make_generator(seed), device=device)
             timing["fit_seconds"] = time.perf_counter() - start_time
+            recoveries = sum(int(entry.get("recoveries", 0)) for entry in model.history_)
+            if recoveries:
+                timing["recoveries"] = recoveries
             save_checkpoint(model, stem)
     except OSError:  # a full disk stops the run (every file written so far is intact)
         raise
@@ -379,11 +382,14 @@ def run_cell(
 
 
 def describe_cell(label: str, seed: int, records: list[Record], timing: dict[str, float]) -> str:
-    seconds = sum(timing.values())
+    seconds = sum(value for key, value in timing.items() if key.endswith("_seconds"))
+    recoveries = int(timing.get("recoveries", 0))
+    recovered = (f" (training recovered from {recoveries} bad step{'s' if recoveries > 1 else ''}: see its history "
+                 "and run.log)" if recoveries else "")
     statuses = {r.status for r in records}
     if "failed" in statuses:
         reason = next(r.reason for r in records if r.status == "failed")
-        return f"{label} seed {seed}: FAILED ({reason})"
+        return f"{label} seed {seed}: FAILED ({reason}){recovered}"
     shown = next((r for r in records if r.metric == "log_likelihood" and r.status == "ok"), None)
     figure = f", test log-likelihood {shown.value:.2f} nats ({shown.estimator})" if shown else ""
-    return f"{label} seed {seed}: done in {seconds:.1f} s{figure}"
+    return f"{label} seed {seed}: done in {seconds:.1f} s{figure}{recovered}"

@@ -121,7 +121,8 @@ class MemorisationOptions(DrawOptions):
     def validate(self) -> None:
         super().validate()
         require(self.n is None or self.n >= MIN_SAMPLES,
-                f"the data-copying test needs at least {MIN_SAMPLES} samples, got n = {self.n}")
+                f"the data-copying test needs at least {MIN_SAMPLES} samples, got n = {self.n} (leave memorisation "
+                "out of --metrics to measure fewer)")
         require(self.split != "train", "split is the held-out control; the samples are compared with the training "
                                        "split already")
         require(0 < self.ratio < 1, f"ratio must be in (0, 1), got {self.ratio}")

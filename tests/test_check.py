@@ -194,7 +194,8 @@ def test_a_figure_without_a_better_direction_is_gated_where_it_declares_one():
     assert copying.regressed and copying.higher_is_better
     (farther,) = compare(frame([7.0, 7.2]), DATASET, reference)
     assert not farther.regressed
-    undeclared = to_frame(Record("copying_ct", v, n=359, extractor="domain", details={"output": {
-        "name": "copying_ct", "label": "C_T"}}).identify(model="gan", dataset="d", seed=s) for s, v in enumerate([1, 2]))
+    no_direction = {"output": {"name": "copying_ct", "label": "C_T"}}
+    undeclared = to_frame(Record("copying_ct", v, n=359, extractor="domain", details=no_direction)
+                          .identify(model="gan", dataset="d", seed=s) for s, v in enumerate([1, 2]))
     with pytest.raises(UsageError, match="no better direction"):
         compare(undeclared, DATASET, make_reference(undeclared, DATASET, ("copying_ct",)))

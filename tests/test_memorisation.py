@@ -13,7 +13,7 @@ import pytest
 import torch
 from scipy import stats
 
-import genbench
+from genbench.errors import UsageError
 from genbench.evaluation import evaluate
 from genbench.metrics.coverage import nearest_neighbours
 from genbench.metrics.memorisation import (
@@ -25,7 +25,6 @@ from genbench.metrics.memorisation import (
     mann_whitney_z,
     row_digests,
 )
-from genbench.errors import UsageError
 from genbench.records import Record, to_frame
 from genbench.reference import RealData, TrueModel
 from genbench.report.marks import CHECK, CROSS, UNSURE, copies_training_set, novelty
@@ -259,3 +258,25 @@ def test_the_lecture_comparison_counts_its_six_rows_only():
     frame = declared_frame(sample_records("gan", 18.0, 1.0, 0.82, 5.0, 0.0))
     rows = {c.row for c in lecture_cells(comparison_table(frame))}
     assert "Novel samples" not in rows and len(rows) == 6
+
+
+# ------------------------------------------------------------------------------------------ bad input
+def test_too_few_samples_is_one_line_and_exit_2(cli, tmp_path, digits):
+    np.save(tmp_path / "few.npy", digits.test.x[:10].numpy())
+    result = cli("score", str(tmp_path / "few.npy"), "--n", "10", "--out", str(tmp_path / "out"))
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "needs at least 20 samples, got n = 10" in result.err and not (tmp_path / "out").exists()
+
+
+def test_the_row_is_n_a_with_the_reason_without_a_training_split_or_enough_samples(digits):
+    from genbench.data.splits import Data, Split
+
+    tiny = Data(digits.info, Split(digits.train.x[:1], digits.info), Split(digits.val.x[:10], digits.info, name="val"),
+                digits.test)
+    frame = evaluate(RealData(digits.train), tiny, ["memorisation"], label="real-data")
+    assert set(frame.status) == {"unavailable"} and "no training split" in frame.reason.iloc[0]
+    few_val = Data(digits.info, digits.train, Split(digits.val.x[:10], digits.info, name="val"), digits.test)
+    frame = evaluate(RealData(digits.train), few_val, ["memorisation"], label="real-data")
+    assert set(frame.status) == {"unavailable"} and "needs at least 20 samples" in frame.reason.iloc[0]
+    cell = comparison_table(Summary(frame)).cell("novelty", "real-data")
+    assert cell.mark == "n/a" and "needs at least 20 samples" in cell.text

@@ -33,7 +33,8 @@ def fitted(digits):
     models, seconds = {}, {}
     for name in catalog.MODELS.defaults():
         start = time.perf_counter()
-        models[name] = genbench.make_model(name).fit(digits.train, digits.val, generator=torch.Generator().manual_seed(0))
+        model = genbench.make_model(name)
+        models[name] = model.fit(digits.train, digits.val, generator=torch.Generator().manual_seed(0))
         seconds[name] = time.perf_counter() - start
     models["real-data"] = RealData(digits.train)
     return models, seconds
