@@ -30,7 +30,6 @@ from genbench.baselines.training import (
     Recovery,
     TrainingConfig,
     autocast,
-    backward_step,
     epochs_for,
     minibatches,
     run_epoch,
@@ -149,10 +148,10 @@ class GAN(GenerativeModel):
                 with autocast(c, x.device):
                     fake = self.generate(self._sample_latent(len(idx), noise))
                     loss_d = self.discriminator_loss(examples[idx], fake, noise)
-                backward_step(loss_d, opt_d, "discriminator loss", epoch)
+                recovery.step(loss_d, opt_d, "discriminator loss", epoch)
                 with autocast(c, x.device):  # D has moved: score the same fakes again
                     loss_g = self.generator_loss(fake)
-                backward_step(loss_g, opt_g, "generator loss", epoch, inputs=list(self.generator.parameters()))
+                recovery.step(loss_g, opt_g, "generator loss", epoch, inputs=list(self.generator.parameters()))
                 totals["d_loss"] += loss_d.item() * len(idx)
                 totals["g_loss"] += loss_g.item() * len(idx)
             return {"epoch": epoch, **{k: v / len(x) for k, v in totals.items()}}

@@ -1,6 +1,8 @@
 """The training loop neural baselines share: minibatches, budgets, early stopping, and recovery from a bad step.
 
-A bad step is a loss that is not finite or has diverged past ``DIVERGED``, or a gradient that is not finite.
+A bad step is a loss that is not finite or has diverged past ``DIVERGED``, or a gradient that is not finite or
+has exploded: its norm ``EXPLODED`` times the median of the last ``RECENT`` steps' (the flow's divergence on MNIST
+began with one step at 3·10⁸ times its recent median; ordinary steps stay within 10× of it).
 Training survives up to ``max_recoveries`` of them (``Recovery``): it goes back to the weights and optimiser
 state of the last good epoch, lowers the learning rate by ``LR_DROP``, and runs that epoch again; each recovery
 is logged and written into the history entry of the epoch that was redone. Past the limit it fails with the
@@ -94,6 +96,8 @@ DIVERGED = 1e10
 """A loss beyond this size counts as divergence."""
 LR_DROP = 0.5
 """Each recovery multiplies the learning rate by this."""
+EXPLODED, RECENT = 1e3, 50
+"""A gradient norm this many times the median of the last ``RECENT`` good steps' is an exploding gradient."""
 
 
 class BadStep(TrainingFailed):
@@ -110,15 +114,24 @@ def check_finite(loss: torch.Tensor, what: str, epoch: int) -> None:
 
 
 def backward_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, what: str, epoch: int,
-                  inputs: Sequence[torch.Tensor] | None = None) -> None:
-    """Check ``loss``, backpropagate it (into ``inputs`` only, where given), check the gradient's norm and step;
-    ``BadStep`` when the loss or the gradient is not finite (the weights are then left as they were)."""
+                  inputs: Sequence[torch.Tensor] | None = None, recent: list[float] | None = None) -> None:
+    """Check ``loss``, backpropagate it (into ``inputs`` only, where given), check the gradient's norm against
+    ``recent`` good steps' norms (appended to) and step; ``BadStep`` when the loss or the gradient is not finite
+    or the gradient has exploded (the weights are then left as they were)."""
     check_finite(loss, what, epoch)
     optimizer.zero_grad(set_to_none=True)
     loss.backward(inputs=list(inputs) if inputs is not None else None)
     norm = gradient_norm(optimizer)
     if not math.isfinite(norm):
         raise BadStep(f"the gradient of the {what} became {norm} in epoch {epoch}")
+    if recent is not None:
+        if len(recent) >= 10:
+            median = sorted(recent)[len(recent) // 2]
+            if norm > EXPLODED * median:
+                raise BadStep(f"the gradient of the {what} exploded to {norm:.3g} in epoch {epoch}, "
+                              f"{norm / median:.2g} times the median of the last {len(recent)} steps")
+        recent.append(norm)
+        del recent[:-RECENT]
     optimizer.step()
 
 
@@ -137,7 +150,13 @@ class Recovery:
     def __init__(self, module: nn.Module, optimizers: Sequence[torch.optim.Optimizer], limit: int, desc: str):
         self.module, self.optimizers, self.limit, self.desc = module, list(optimizers), limit, desc
         self.count = 0
+        self.norms: dict[int, list[float]] = {id(optimizer): [] for optimizer in self.optimizers}
         self.save(epoch=-1)
+
+    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, what: str, epoch: int,
+             inputs: Sequence[torch.Tensor] | None = None) -> None:
+        """``backward_step`` against this optimiser's recent gradient norms: ``BadStep`` on a bad step."""
+        backward_step(loss, optimizer, what, epoch, inputs, self.norms[id(optimizer)])
 
     def save(self, epoch: int) -> None:
         """Remember the state after ``epoch`` (-1: before training) as the last good one."""
@@ -250,7 +269,7 @@ def train(
         for idx in minibatches(len(x), config.batch_size, shuffle, steps_cap(config, steps_by_budget, len(x))):
             with autocast(config, x.device):
                 loss = loss_fn(examples[idx], noise)
-            backward_step(loss, optimizer, "training loss", epoch)
+            recovery.step(loss, optimizer, "training loss", epoch)
             if after_step is not None:
                 after_step()
             total += loss.item() * len(idx)

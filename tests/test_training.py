@@ -42,7 +42,9 @@ class Faults:
 
 
 class Explode(torch.autograd.Function):
-    """The identity going forward; an infinite gradient going back."""
+    """The identity going forward; going back, the gradient times ``FACTOR`` (infinite, or merely huge)."""
+
+    FACTOR = float("inf")
 
     @staticmethod
     def forward(ctx, x):
@@ -50,7 +52,7 @@ class Explode(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * float("inf")
+        return grad * Explode.FACTOR
 
 
 def fit(faults: Faults, epochs: int = 3, **options):
@@ -80,6 +82,15 @@ def test_an_exploding_gradient_is_a_bad_step_and_the_weights_stay_finite():
     assert re.search(r"the gradient of the training loss became (inf|nan) in epoch 0", history[0]["recovery"])
     assert "went back to the initial weights" in history[0]["recovery"]
     assert all(torch.isfinite(p).all() for p in faults.module.parameters())
+
+
+def test_a_finite_gradient_a_million_times_its_recent_median_is_a_bad_step(monkeypatch):
+    monkeypatch.setattr(Explode, "FACTOR", 1e6)
+    faults = Faults(inf_grad_at={14})  # epoch 3: twelve ordinary steps before it
+    history = fit(faults, epochs=4)
+    note = history[3]["recovery"]
+    assert "the gradient of the training loss exploded to" in note and "times the median of the last 14 steps" in note
+    assert "went back to the weights of epoch 2" in note
 
 
 def test_the_learning_rate_halves_at_each_recovery_and_the_training_fails_past_the_limit():

@@ -76,11 +76,11 @@ def main() -> int:
     original_step = training.backward_step
     started = time.perf_counter()
 
-    def logged_step(loss, optimizer, what, epoch, inputs=None):
+    def logged_step(loss, optimizer, what, epoch, inputs=None, recent=None):
         if model.training:
             norm = math.nan
             try:
-                original_step(loss, optimizer, what, epoch, inputs)
+                original_step(loss, optimizer, what, epoch, inputs, recent)
                 norm = training.gradient_norm(optimizer)
             finally:
                 rows.append({"step": len(rows), "epoch": epoch, "loss": loss.item(), "grad_norm": norm,
@@ -90,7 +90,7 @@ def main() -> int:
                 if len(rows) >= args.steps:
                     raise KeyboardInterrupt
         else:
-            original_step(loss, optimizer, what, epoch, inputs)
+            original_step(loss, optimizer, what, epoch, inputs, recent)
 
     training.backward_step = logged_step
     original_build = Flow._build
