@@ -136,13 +136,14 @@ class GAN(GenerativeModel):
         noise = child_generator(generator, x.device)
         desc = f"train {self.name}"
         recovery = Recovery(self, [opt_d, opt_g], c.max_recoveries, desc)
-        bar = progress(range(epochs_for(c, self.steps_by_budget, len(x))), desc=desc, unit="epoch")
+        values = x[0].numel()
+        bar = progress(range(epochs_for(c, self.steps_by_budget, len(x), values)), desc=desc, unit="epoch")
 
         def one_epoch(epoch: int) -> dict[str, float]:
             self.train()
             totals = {"d_loss": 0.0, "g_loss": 0.0}
             examples = self.epoch_examples(x, shuffle)
-            for idx in minibatches(len(x), c.batch_size, shuffle, steps_cap(c, self.steps_by_budget, len(x))):
+            for idx in minibatches(len(x), c.batch_size, shuffle, steps_cap(c, self.steps_by_budget, len(x), values)):
                 if len(idx) < 2:  # batch normalisation needs two examples
                     continue
                 with autocast(c, x.device):

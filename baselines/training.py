@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from genbench.config import Config, require, require_positive
-from genbench.defaults import BUDGETS
+from genbench.defaults import BUDGETS, size_factor
 from genbench.errors import TrainingFailed
 from genbench.progress import progress
 from genbench.rng import child_generator, derive_seed, make_generator
@@ -69,20 +69,27 @@ def autocast(config: TrainingConfig, device: torch.device) -> torch.autocast:
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=config.amp)
 
 
-def epochs_for(config: TrainingConfig, steps_by_budget: Mapping[str, int], n_train: int) -> int:
-    """``config.epochs``, or enough epochs to make the budget's number of optimiser steps."""
+def budget_steps(config: TrainingConfig, steps_by_budget: Mapping[str, int], values: int) -> int:
+    """The budget's optimiser steps for examples of ``values`` values: the family's steps at 8×8, times
+    ``genbench.defaults.size_factor`` (all of them up to 64 values, 19% on 28×28 images)."""
+    return max(1, round(steps_by_budget[config.budget] * size_factor(values)))
+
+
+def epochs_for(config: TrainingConfig, steps_by_budget: Mapping[str, int], n_train: int, values: int = 1) -> int:
+    """``config.epochs``, or enough epochs to make the budget's number of optimiser steps (``budget_steps``)."""
     if config.epochs is not None:
         return config.epochs
     steps_per_epoch = math.ceil(n_train / config.batch_size)
-    return max(1, math.ceil(steps_by_budget[config.budget] / steps_per_epoch))
+    return max(1, math.ceil(budget_steps(config, steps_by_budget, values) / steps_per_epoch))
 
 
-def steps_cap(config: TrainingConfig, steps_by_budget: Mapping[str, int], n_train: int) -> int | None:
+def steps_cap(config: TrainingConfig, steps_by_budget: Mapping[str, int], n_train: int, values: int = 1,
+              ) -> int | None:
     """The budget's steps when they are fewer than one epoch's (the smoke budget's 40 on MNIST's 430 per
     epoch), else None: a budget in whole epochs stays whole."""
     if config.epochs is not None:
         return None
-    steps = steps_by_budget[config.budget]
+    steps = budget_steps(config, steps_by_budget, values)
     return steps if steps < math.ceil(n_train / config.batch_size) else None
 
 
@@ -260,13 +267,14 @@ def train(
     stopper = EarlyStopping(module, getattr(config, "patience", 0))
     recovery = Recovery(module, [optimizer], config.max_recoveries, desc)
     history: list[dict[str, float]] = []
-    bar = progress(range(epochs_for(config, steps_by_budget, len(x))), desc=desc, unit="epoch")
+    values = x[0].numel()
+    bar = progress(range(epochs_for(config, steps_by_budget, len(x), values)), desc=desc, unit="epoch")
 
     def one_epoch(epoch: int) -> dict[str, float]:
         module.train()
         total = 0.0
         examples = x if epoch_examples is None else epoch_examples(x, shuffle)
-        for idx in minibatches(len(x), config.batch_size, shuffle, steps_cap(config, steps_by_budget, len(x))):
+        for idx in minibatches(len(x), config.batch_size, shuffle, steps_cap(config, steps_by_budget, len(x), values)):
             with autocast(config, x.device):
                 loss = loss_fn(examples[idx], noise)
             recovery.step(loss, optimizer, "training loss", epoch)

@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 
 from genbench.cache import Cache, cache_root
 from genbench.data.info import ValueType
-from genbench.data.splits import Data, Split
+from genbench.data.splits import SUBSET_SEED, Data, Split, subset_rows
 from genbench.errors import GenbenchError, UsageError
 from genbench.features import FeatureExtractor, PreparedExtractor
 from genbench.metric import EvalContext
@@ -33,7 +33,6 @@ from genbench.metrics.frechet import GaussianStatistics, gaussian_statistics
 
 log = logging.getLogger(__name__)
 
-REFERENCE_SUBSET_SEED = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,22 +118,14 @@ class Reference:
         return {"split": self.split, "n": self.n, "dataset_fingerprint": data.fingerprint[:16], **self.origin}
 
 
-def reference_rows(split: Split, n: int) -> torch.Tensor:
-    """The reference examples: the whole split, or a fixed random subset of n (seed 0) when it is larger."""
-    if n >= len(split):
-        return torch.arange(len(split))
-    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(REFERENCE_SUBSET_SEED))
-    return order[:n].sort().values
-
-
 def load_reference(prepared: PreparedExtractor, module: Any, data: Data, split: Split, n: int, batch_size: int,
                    context: EvalContext) -> Reference:
     """The reference set's features and Gaussian statistics, from the cache or computed and cached."""
     from torch_fidelity import __version__ as fidelity_version
 
-    rows = reference_rows(split, n)
+    rows = subset_rows(split, n)
     parts = {"kind": "reference-features", "dataset": data.fingerprint, "split": split.name, "n": len(rows),
-             "subset_seed": REFERENCE_SUBSET_SEED, "extractor": prepared.describe(),
+             "subset_seed": SUBSET_SEED, "extractor": prepared.describe(),
              "logits": prepared.logits, "torch_fidelity": fidelity_version}
 
     def compute() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -29,7 +29,8 @@ import torch
 
 from genbench.config import Config, require_positive
 from genbench.data.info import DataInfo, ValueType
-from genbench.data.splits import Data
+from genbench.data.splits import Data, subset_rows
+from genbench.defaults import size_factor
 from genbench.devices import synchronize
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
@@ -74,18 +75,34 @@ def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
     return mean, stderr
 
 
+FULL_K, FULL_N = 1000, 2000
+"""The importance samples K and test examples n of the protocol at 8×8 and below; larger examples get
+``size_factor`` of each, as their training budgets do."""
+
+
 @dataclasses.dataclass(frozen=True)
 class LikelihoodOptions(Config):
-    k: int = 1000
-    """Importance samples per example for latent-variable models (K = 1 is the ELBO)."""
+    k: int | None = None
+    """Importance samples per example for latent-variable models (K = 1 is the ELBO); default 1000 up to 64
+    values per example, 1000 × size_factor above (188 on 28×28)."""
     terms: int | None = None
     """For a model whose bound sums many terms (the diffusion model's T), the unbiased estimate from this many
-    terms at random t (the model's ``bound_terms``); None: the model's own setting."""
+    terms at random t (the model's ``bound_terms``); default: every term up to 64 values per example, T ×
+    size_factor above."""
+    n: int | None = None
+    """Test examples measured (a fixed random subset when the split holds more); default 2000 up to 64 values per
+    example, 2000 × size_factor above (376 on 28×28)."""
     batch_size: int = 256
     split: str = "test"
 
     def validate(self) -> None:
-        require_positive(k=self.k, batch_size=self.batch_size, terms=self.terms)
+        require_positive(k=self.k, batch_size=self.batch_size, terms=self.terms, n=self.n)
+
+    def importance_samples(self, info: DataInfo) -> int:
+        return self.k if self.k is not None else max(1, round(FULL_K * size_factor(info.dim)))
+
+    def examples(self, info: DataInfo) -> int:
+        return self.n if self.n is not None else max(1, round(FULL_N * size_factor(info.dim)))
 
 
 class LogLikelihood(Metric):
@@ -127,15 +144,23 @@ class LogLikelihood(Metric):
             label = "bound(" + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")"
             kind = {LIKELIHOOD: MODEL_BOUND, "bound": settings, "dequantized": dequantized}
         else:
-            label = f"iw-bound(K={self.config.k})"
-            kind = {LIKELIHOOD: IW_BOUND, "k": self.config.k, "dequantized": dequantized}
+            k = self.config.importance_samples(info)
+            label = f"iw-bound(K={k})"
+            kind = {LIKELIHOOD: IW_BOUND, "k": k, "dequantized": dequantized}
         return (f"{label}+dequantized" if dequantized else label), kind
 
     def settings(self, model: GenerativeModel) -> contextlib.AbstractContextManager:
-        """The model with this protocol's settings in force (``terms``, where the model's bound takes them)."""
-        if self.config.terms is None or not hasattr(model, "bound_terms"):
+        """The model with this protocol's settings in force: ``terms``, where the model's bound takes them (its
+        ``bound_terms``), by default T × size_factor random terms on examples of more than 64 values."""
+        if not hasattr(model, "bound_terms"):
             return contextlib.nullcontext()
-        return model.bound_terms(self.config.terms)
+        terms = self.config.terms
+        if terms is None:
+            factor, steps = size_factor(model.info_.dim), model.bound_settings().get("T")
+            if factor == 1 or steps is None:
+                return contextlib.nullcontext()
+            terms = max(1, round(steps * factor))
+        return model.bound_terms(terms)
 
     def per_example(self, model: GenerativeModel, x: torch.Tensor, info: DataInfo,
                     generator: torch.Generator) -> torch.Tensor:
@@ -156,7 +181,8 @@ class LogLikelihood(Metric):
             elif model.has(Capability.LIKELIHOOD_BOUND):
                 values.append(model.log_likelihood_bound(batch, generator).double().cpu())
             else:
-                values.append(importance_sampled_log_likelihood(model, batch, self.config.k, generator).cpu())
+                k = self.config.importance_samples(info)
+                values.append(importance_sampled_log_likelihood(model, batch, k, generator).cpu())
         log_likelihood = torch.cat(values)
         if dequantized:
             log_likelihood = log_likelihood + info.dim * math.log(info.bin_width)
@@ -165,20 +191,21 @@ class LogLikelihood(Metric):
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         split = data.split(self.config.split)
         generator = context.generator(self.name)
-        self.per_example(model, split.x[:2], data.info, context.generator("warm-up"))  # untimed warm-up
+        x = split.x[subset_rows(split, self.config.examples(data.info))]
+        self.per_example(model, x[:2], data.info, context.generator("warm-up"))  # untimed warm-up
         synchronize(model.device)
         start = time.perf_counter()
-        log_likelihood = self.per_example(model, split.x, data.info, generator)
+        log_likelihood = self.per_example(model, x, data.info, generator)
         synchronize(model.device)
         seconds = time.perf_counter() - start
         mean, stderr = mean_and_stderr(log_likelihood)
         per_dim = -1.0 / (data.info.dim * LOG2)
         estimator, how = self.how(model, data.info)
         details = {"split": split.name, "kind": model.likelihood_kind, **how}
-        common = dict(n=len(split), estimator=estimator, details=details)
+        common = dict(n=len(x), estimator=estimator, details=details)
         return [
             Record("log_likelihood", mean, stderr, **common),
             Record("bits_per_dim", mean * per_dim, abs(stderr * per_dim), **common),
-            Record("likelihood_examples_per_second", len(split) / seconds, n=len(split),
+            Record("likelihood_examples_per_second", len(x) / seconds, n=len(x),
                    estimator=TIMED, details={**details, "estimator": estimator, "seconds": seconds}),
         ]

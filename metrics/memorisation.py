@@ -60,10 +60,11 @@ import numpy as np
 import torch
 
 from genbench.config import require, require_positive
-from genbench.data.splits import Data, Split
+from genbench.data.splits import Data, Split, subset_rows
+from genbench.defaults import size_factor
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.coverage import nearest_neighbours
-from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features, load_reference, reference_rows
+from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features, load_reference
 from genbench.metrics.likelihood import LogLikelihood, mean_and_stderr
 from genbench.metrics.samples import DrawOptions, sample_provenance
 from genbench.model import Capability, GenerativeModel
@@ -80,6 +81,8 @@ MAX_CELLS = 50
 GALLERY = 8
 """Most copy-like samples shown beside their nearest training examples."""
 FOLDER = "memorisation"
+GAP_K = 100
+"""The gap's importance samples at 8×8: a tenth of the likelihood protocol's, on both sides."""
 DISTANCE_COLUMNS = ("set", "index", "nearest_train", "distance", "second_distance", "ratio", "near_copy",
                     "exact_copy", "cell")
 """The per-sample table: ``set`` is "sample" or "held-out"; ``cell`` −1 where the cell does not count."""
@@ -111,8 +114,9 @@ class MemorisationOptions(DrawOptions):
     """A sample is a near copy when L₁/L₂ is below this."""
     train_n: int = 60_000
     """Training examples compared (all of them up to this; a fixed random subset above)."""
-    gap_k: int = 100
-    """Importance samples per example for the generalisation gap of latent-variable models."""
+    gap_k: int | None = None
+    """Importance samples per example for the generalisation gap of latent-variable models (default: 100 up to 64
+    values per example, 100 × size_factor above, as the likelihood protocol scales its K)."""
     gap_terms: int = 50
     """For a bound that sums many terms (the diffusion model's T), the gap's unbiased estimate from this many."""
     gap_n: int = 500
@@ -272,7 +276,7 @@ class Memorisation(Metric):
         if key not in self._training:
             o: MemorisationOptions = self.config
             ref = self.reference(data, context)
-            rows = reference_rows(data.train, o.train_n)
+            rows = subset_rows(data.train, o.train_n)
             train_ref = load_reference(ref.extractor, ref.module, data, data.train, len(rows), o.batch_size, context)
             train, heldout = train_ref.real.features.double(), ref.real.features.double()
             cells = min(o.cell_count(len(heldout)), len(train))
@@ -293,7 +297,7 @@ class Memorisation(Metric):
         if len(data.train) < 2:
             return self.not_available(f"{data.name} has no training split to compare the samples with")
         heldout_split = o.reference_split(data)
-        heldout_x = heldout_split.x[reference_rows(heldout_split, o.sample_count(heldout_split))]
+        heldout_x = heldout_split.x[subset_rows(heldout_split, o.sample_count(heldout_split))]
         x, drawn = self.samples(model, data, context)
         if len(x) < MIN_SAMPLES:
             return self.not_available(f"the data-copying test needs at least {MIN_SAMPLES} samples; {drawn['what']} "
@@ -378,7 +382,8 @@ class Memorisation(Metric):
     def gap_record(self, model: GenerativeModel, data: Data, context: EvalContext) -> Record:
         """The generalisation gap, or n/a with the reason."""
         o: MemorisationOptions = self.config
-        likelihood = LogLikelihood(k=o.gap_k, terms=o.gap_terms)
+        gap_k = o.gap_k if o.gap_k is not None else max(1, round(GAP_K * size_factor(data.info.dim)))
+        likelihood = LogLikelihood(k=gap_k, terms=o.gap_terms)
         if model.samples_only:
             return Record.not_available("generalisation_gap", "samples only: the gap needs the model's likelihood")
         missing = likelihood.missing_capability(model) or likelihood.unavailable_reason(model, data)
@@ -386,7 +391,7 @@ class Memorisation(Metric):
             return Record.not_available("generalisation_gap", missing)
         heldout = o.reference_split(data)
         n = min(o.gap_n, len(heldout))
-        sides = {split.name: split.x[reference_rows(split, n)] for split in (data.train, heldout)}
+        sides = {split.name: split.x[subset_rows(split, n)] for split in (data.train, heldout)}
         generator = context.generator(f"{self.name}/gap")
         values = {name: likelihood.per_example(model, x, data.info, generator) for name, x in sides.items()}
         gap, stderr = generalisation_gap(values[data.train.name], values[heldout.name])

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 import genbench
+from genbench.data.splits import subset_rows
 from genbench.evaluation import eval_context, measure
 from genbench.metrics.coverage import expected_coverage
-from genbench.metrics.feature_space import TensorRows, reference_rows
+from genbench.metrics.feature_space import TensorRows
 from genbench.metrics.fidelity import FIDELITY_SEED, PRC_BATCH, Fidelity
 from genbench.records import NOT_AVAILABLE, OK
 from genbench.reference import RealData, TrueModel
@@ -94,7 +95,7 @@ def test_is_kid_precision_recall_equal_a_direct_torch_fidelity_call(digits, fixe
 
     x, metric, context, records = fixed_inputs
     reference = metric.reference(digits, context)
-    real = digits.test.x[reference_rows(digits.test, 300)]  # n = 300 of the 359 test examples
+    real = digits.test.x[subset_rows(digits.test, 300)]  # n = 300 of the 359 test examples
     direct = torch_fidelity.calculate_metrics(
         input1=TensorRows(x), input2=TensorRows(real), feature_extractor="genbench-domain",
         feature_extractor_weights_path=str(reference.extractor.weights), isc=True, kid=True, prc=True, fid=True,

@@ -13,9 +13,9 @@ from scipy import integrate, stats
 import genbench
 from genbench.config import Config
 from genbench.data import DataInfo, Split, ValueType
-from genbench.data.splits import Data
+from genbench.data.splits import Data, subset_rows
 from genbench.evaluation import eval_context
-from genbench.metrics.likelihood import LogLikelihood, importance_sampled_log_likelihood, iw_bound
+from genbench.metrics.likelihood import LikelihoodOptions, LogLikelihood, importance_sampled_log_likelihood, iw_bound
 from genbench.model import Capability, GenerativeModel
 from genbench.rng import randn
 
@@ -198,3 +198,17 @@ def test_metric_is_not_available_for_a_density_on_categories(wardrobe):
     model = genbench.make_model("pca")
     model.info_ = wardrobe.info
     assert "assigns no probability to categories" in LogLikelihood().unavailable_reason(model, wardrobe)
+
+
+def test_the_protocol_scales_its_monte_carlo_and_its_examples_with_the_size_of_an_example(digits):
+    """K = 1000 and up to 2000 test examples at 8×8; size_factor of each on larger examples (28×28: 188 and 376),
+    the examples a fixed random subset of the split, the same for every model."""
+    options = LikelihoodOptions()
+    assert (options.importance_samples(digits.info), options.examples(digits.info)) == (1000, 2000)
+    mnist = DataInfo("mnist-like", (1, 28, 28), ValueType.DISCRETE, levels=256)
+    assert (options.importance_samples(mnist), options.examples(mnist)) == (188, 376)
+    assert LikelihoodOptions(k=7, n=5).importance_samples(mnist) == 7 and LikelihoodOptions(n=5).examples(mnist) == 5
+    nb = genbench.make_model("naive-bayes").fit(digits.train)
+    record = LogLikelihood(n=100).compute(nb, digits, eval_context(seed=0))[0]
+    assert record.n == 100
+    assert record.value == pytest.approx(nb.log_prob(digits.test.x[subset_rows(digits.test, 100)]).mean().item())

@@ -12,9 +12,10 @@ import torch.nn.functional as F
 
 import genbench
 from genbench.baselines.beta_vae import BetaVAEConfig
-from genbench.baselines.training import TrainingConfig, epochs_for, steps_cap
+from genbench.baselines.training import TrainingConfig, budget_steps, epochs_for, steps_cap
 from genbench.baselines.vae import VAEConfig
 from genbench.data import Split
+from genbench.defaults import size_factor
 from genbench.errors import TrainingFailed
 
 
@@ -114,6 +115,19 @@ def test_budget_sets_the_number_of_steps_and_epochs_override_it():
     assert epochs_for(config, {"smoke": 40, "default": 4000, "paper": 10**5}, n_train=1000) == 4
     assert epochs_for(config.replace(budget="default"), {"smoke": 40, "default": 4000, "paper": 1}, 1000) == 400
     assert epochs_for(config.replace(epochs=7), {"smoke": 40, "default": 4000, "paper": 1}, 1000) == 7
+
+
+def test_budgets_shrink_with_the_size_of_an_example():
+    """(64 / D)^(2/3) of the steps above 64 values: a run then costs (D / 64)^(1/3) times a run on 8×8 digits."""
+    assert size_factor(64) == size_factor(2) == 1.0
+    assert size_factor(784) == pytest.approx((64 / 784) ** (2 / 3)) == pytest.approx(0.1882, abs=1e-4)
+    steps = {"smoke": 40, "default": 4000, "paper": 100_000}
+    assert budget_steps(TrainingConfig(), steps, 64) == 4000
+    assert budget_steps(TrainingConfig(), steps, 784) == 753
+    assert budget_steps(TrainingConfig(budget="smoke"), steps, 784) == 8
+    cost = size_factor(784) * 784 / (size_factor(64) * 64)  # steps × values per step
+    assert cost == pytest.approx((784 / 64) ** (1 / 3))
+    assert epochs_for(TrainingConfig(batch_size=128), steps, n_train=7200, values=784) == 14  # 753 / 57 a epoch
 
 
 @pytest.mark.parametrize("name", ["vae", "gan"])

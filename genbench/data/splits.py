@@ -97,6 +97,19 @@ class Data:
         return getattr(self, name)
 
 
+SUBSET_SEED = 0
+"""The seed of every fixed subset of a split that a metric measures (``subset_rows``)."""
+
+
+def subset_rows(split: Split, n: int) -> torch.Tensor:
+    """The rows a metric measures of ``split``: all of them, or a fixed random subset of n (seed 0, in order)
+    when the split holds more."""
+    if n >= len(split):
+        return torch.arange(len(split))
+    order = torch.randperm(len(split), generator=torch.Generator().manual_seed(SUBSET_SEED))
+    return order[:n].sort().values
+
+
 def split_indices(n: int, fractions: Sequence[float], seed: int = 0) -> list[torch.Tensor]:
     """A fixed random partition of range(n) into parts of the given fractions (the last gets the rest)."""
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
