@@ -16,7 +16,7 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "±": r"$\pm$", "✓": r"\checkmark{}", "✗": r"$\times$", "≤": r"$\le$", "≥": r"$\ge$",
             "σ": r"$\sigma$", "√": r"$\surd$", "²": r"$^2$", "−": "-", "β": r"$\beta$", "·": r"$\cdot$",
             "…": r"\ldots{}", "→": r"$\to$", "×": r"$\times$", "π": r"$\pi$", "Σ": r"$\Sigma$",
-            "≈": r"$\approx$"}
+            "≈": r"$\approx$", "τ": r"$\tau$", "≫": r"$\gg$", "–": "--"}
 
 
 def escape(text: str) -> str:
