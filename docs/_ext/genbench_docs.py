@@ -1,0 +1,165 @@
+"""Reference pages generated from the code, so that they cannot drift from it.
+
+``.. genbench-cli::`` writes one section per command of ``genbench.cli.build_parser()``: its usage, its
+description, every option with its help, and its epilog (examples and exit status), all as argparse
+itself holds them.
+
+``.. genbench-registry:: models`` (or ``datasets``, ``metrics``, ``extractors``) writes one entry per
+registered name of ``genbench.catalog``, with its summary and its options as ``genbench list`` shows
+them (``key=default``, as the command line takes them).
+
+Both directives build reStructuredText and parse it in place, so the sections they make enter the
+page's table of contents and can be linked to like any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.parsing import nested_parse_to_nodes
+
+_SPECIAL = re.compile(r"([\\`*|_\[\]<>])")
+_UNDERLINES = "=-~^"
+
+
+def escape(text: str) -> str:
+    """Plain text as reStructuredText that reads back as the same characters."""
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def heading(title: str, level: int) -> list[str]:
+    return [title, _UNDERLINES[level] * len(title), ""]
+
+
+def literal(text: str) -> list[str]:
+    body = [f"   {line}" if line else "" for line in text.rstrip().splitlines()]
+    return ["::", "", *body, ""]
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _option_lines(action: argparse.Action) -> list[str]:
+    if action.option_strings:
+        metavar = "" if action.nargs == 0 else f" {action.metavar or action.dest.upper()}"
+        names = ", ".join(f"{name}{metavar}" for name in action.option_strings)
+    else:
+        names = action.metavar or action.dest
+    help_text = (action.help or "") % {"default": action.default, "prog": ""} if action.help else ""
+    if action.choices is not None and not isinstance(action, argparse._SubParsersAction):
+        help_text += f" (one of: {', '.join(map(str, action.choices))})"
+    return [f"``{names}``", f"   {escape(help_text) or '(no help)'}", ""]
+
+
+def cli_rst(parser: argparse.ArgumentParser, level: int = 1) -> list[str]:
+    """One section per subcommand: usage, description, arguments by group, epilog."""
+    lines: list[str] = []
+    for name, sub in _subcommands(parser).items():
+        lines += heading(f"genbench {name}", level)
+        lines += literal(sub.format_usage().removeprefix("usage: "))
+        if sub.description:
+            lines += [escape(sub.description), ""]
+        for group in sub._action_groups:
+            actions = [a for a in group._group_actions if not isinstance(a, argparse._HelpAction)]
+            if not actions:
+                continue
+            lines += [f".. rubric:: {escape(group.title or 'arguments')}", ""]
+            if group.description:
+                lines += [escape(group.description), ""]
+            for action in actions:
+                lines += _option_lines(action)
+        if sub.epilog:
+            lines += literal(sub.epilog)
+    return lines
+
+
+def registry_rst(what: str) -> list[str]:
+    """The entries of one registry, as ``genbench list WHAT`` shows them."""
+    from genbench import catalog
+    from genbench.cli import _options_text
+    from genbench.registry import BUILT_IN
+
+    registry = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS,
+                "extractors": catalog.EXTRACTORS}[what]
+    defaults = set(registry.defaults())
+    lines: list[str] = []
+    for name in registry.names():
+        entry = registry.entry(name)
+        lines += [f".. _{what}-{name}:", "", *heading(f"``{name}``", 1)]
+        notes = [escape(entry.summary)]
+        if entry.origin != BUILT_IN:
+            notes.append(f"From {escape(entry.origin)}.")
+        if name in defaults:
+            notes.append(f"Run by default (when ``--{what}`` is not given).")
+        target = entry.target
+        notes.append(f"Class: ``{target.__module__}:{target.__qualname__}``.")
+        lines += [" ".join(notes), ""]
+        options = _options_text(target.config_class)
+        if options:
+            lines += [".. list-table::", "   :header-rows: 1", "", "   * - option", "     - default"]
+            for item in options.split(", "):
+                key, _, default = item.partition("=")
+                lines += [f"   * - ``{key}``", f"     - ``{default}``"]
+            lines.append("")
+        else:
+            lines += ["No options.", ""]
+    return lines
+
+
+class _Generated(SphinxDirective):
+    has_content = False
+
+    def parse(self, lines: list[str]):
+        source = f"<generated by {self.name}>"
+        return nested_parse_to_nodes(self.state, StringList(lines, source=source), allow_section_headings=True)
+
+
+class CliDirective(_Generated):
+    """The CLI reference, from ``genbench.cli.build_parser()``."""
+
+    def run(self):
+        from genbench.cli import build_parser
+
+        self.env.note_dependency(__import__("genbench.cli").cli.__file__)
+        return self.parse(cli_rst(build_parser()))
+
+
+class RegistryDirective(_Generated):
+    """One registry of ``genbench.catalog``, entry by entry."""
+
+    required_arguments = 1
+
+    def run(self):
+        return self.parse(registry_rst(self.arguments[0]))
+
+
+class ListingDirective(_Generated):
+    """The output of ``genbench list`` itself, as a literal block."""
+
+    def run(self):
+        import contextlib
+        import io
+
+        from genbench.cli import command_list
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = command_list(argparse.Namespace(what=None))
+        if code != 0:
+            raise self.error(f"genbench list exited {code}")
+        return self.parse(literal(out.getvalue()))
+
+
+def setup(app: Sphinx) -> dict[str, object]:
+    app.add_directive("genbench-cli", CliDirective)
+    app.add_directive("genbench-registry", RegistryDirective)
+    app.add_directive("genbench-list", ListingDirective)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
