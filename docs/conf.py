@@ -35,6 +35,8 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "examples", "gallery/*.ipynb", "gallery/*.py",
                     "gallery/*.json", "gallery/*.zip"]
 root_doc = "index"
+# Options are written as typed: no "--budget" turned into an en dash, no quotes curled.
+smartquotes = False
 
 # MyST: Markdown pages with the README's tables, fences and heading anchors (so that [text](#anchor)
 # links moved from the README keep working, and are checked).

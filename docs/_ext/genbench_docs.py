@@ -37,7 +37,7 @@ def heading(title: str, level: int) -> list[str]:
 
 def literal(text: str) -> list[str]:
     body = [f"   {line}" if line else "" for line in text.rstrip().splitlines()]
-    return ["::", "", *body, ""]
+    return [".. code-block:: text", "", *body, ""]
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -49,13 +49,12 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 def _option_lines(action: argparse.Action) -> list[str]:
     if action.option_strings:
-        metavar = "" if action.nargs == 0 else f" {action.metavar or action.dest.upper()}"
+        default_metavar = "{" + ",".join(map(str, action.choices)) + "}" if action.choices else action.dest.upper()
+        metavar = "" if action.nargs == 0 else f" {action.metavar or default_metavar}"
         names = ", ".join(f"{name}{metavar}" for name in action.option_strings)
     else:
         names = action.metavar or action.dest
     help_text = (action.help or "") % {"default": action.default, "prog": ""} if action.help else ""
-    if action.choices is not None and not isinstance(action, argparse._SubParsersAction):
-        help_text += f" (one of: {', '.join(map(str, action.choices))})"
     return [f"``{names}``", f"   {escape(help_text) or '(no help)'}", ""]
 
 
