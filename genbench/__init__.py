@@ -6,6 +6,9 @@
     x = model.sample(64)
     genbench.evaluate(model, data)          # tidy records (a pandas DataFrame)
 
+    run = genbench.run(models=["vae", "gan"], budget="smoke")   # the whole benchmark, as `genbench run`
+    run.table, run.records, run.report      # the comparison table, metrics.csv, report.html
+
 Importing genbench loads nothing heavy; the registries are read on first use.
 """
 
@@ -20,10 +23,12 @@ if TYPE_CHECKING:
 
     from genbench.data.splits import Data
     from genbench.model import GenerativeModel
+    from genbench.service import Run
 
 __version__ = "0.1.0"
 
-__all__ = ["evaluate", "load_dataset", "load_model", "make_model", "list_datasets", "list_metrics", "list_models"]
+__all__ = ["run", "open_run", "evaluate", "load_dataset", "load_model", "make_model", "list_datasets", "list_metrics",
+           "list_models"]
 
 
 def load_dataset(
@@ -47,6 +52,31 @@ def make_model(name: str, **options: Any) -> GenerativeModel:
     from genbench import catalog
 
     return catalog.MODELS.get(name)(**options)
+
+
+def run(
+    models: str | list[str] | None = None, dataset: str | os.PathLike | list[str] | None = None,
+    metrics: str | list[str] | None = None, seeds: str | list[int] | None = None, budget: str | None = None,
+    out: str | Path | None = None, **settings: Any,
+) -> Run:
+    """Train and measure models as ``genbench run`` does, through the same run service, and return the
+    finished ``Run``: its directory, ``records`` (metrics.csv), ``table`` (the comparison table with marks and
+    figures) and ``report`` (report.html). Specs are names with options (``"vae:latent_dim=8"``); None is the
+    command line's default. ``settings`` are the other flags of ``genbench run`` by their Python names:
+    epochs, resize, data_dir, download, inception_weights, reference, checkpoints, resume, device, threads,
+    executor, jobs, devices, ray_address, cell_cpus, cell_gpus. A failed cell is recorded (``Run.failed``),
+    not raised; bad input raises ``UsageError`` before anything is written."""
+    from genbench.service import run_from_python
+
+    return run_from_python(models=models, dataset=None if dataset is None else str(dataset) if isinstance(
+        dataset, os.PathLike) else dataset, metrics=metrics, seeds=seeds, budget=budget, out=out, **settings)
+
+
+def open_run(path: str | Path) -> Run:
+    """A finished run directory (``genbench run``'s or ``genbench.run``'s) read back as a ``Run``."""
+    from genbench.service import open_run as _open_run
+
+    return _open_run(path)
 
 
 def evaluate(model: GenerativeModel, data: Data, metrics: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:

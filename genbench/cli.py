@@ -1,4 +1,5 @@
-"""The ``genbench`` command: run, list. Owns the screen; library code only logs."""
+"""The ``genbench`` command: run, score, stats, check, report, list. Owns the screen and the exit status;
+the run service (``genbench.service``) does the work, and library code only logs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import NoReturn
 from genbench.catalog import METRICS, MODELS
 from genbench.defaults import BUDGETS, DEFAULT_DATASET, DEFAULT_SEEDS
 from genbench.errors import GenbenchError, UsageError
+from genbench.executors import EXECUTORS, LOCAL
+from genbench.threads import configure_threads
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -224,7 +227,7 @@ def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
                        "(default: 1, every cell in this process)")
     group.add_argument("--devices", default=None, metavar="LIST",
                        help="one local worker per GPU: cuda:0,cuda:1 or auto (every visible GPU)")
-    group.add_argument("--executor", default="local", choices=("local", "ray"),
+    group.add_argument("--executor", default=LOCAL, choices=EXECUTORS,
                        help="local (worker processes here) or ray (each cell a Ray task; pip install "
                        "'genbench[ray]'); default: local")
     group.add_argument("--ray-address", default=None, metavar="ADDR",
@@ -295,7 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as error:  # a full disk, a read-only folder: the system's words, not a traceback
-        sys.stderr.write(f"genbench {args.command}: {_os_error_text(error)}\n")
+        from genbench.service import os_error_text
+
+        sys.stderr.write(f"genbench {args.command}: {os_error_text(error)}\n")
         return EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - the last line of defence against a traceback
         if args.debug:
@@ -303,11 +308,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"genbench {args.command}: internal error: {type(error).__name__}: {error} "
                          "(rerun with --debug for the traceback)\n")
         return EXIT_FAILED
-
-
-def _os_error_text(error: OSError) -> str:
-    where = f" {error.filename}" if error.filename else ""
-    return f"cannot write or read{where}: {error.strerror or error}"
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
@@ -334,173 +334,37 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from genbench import sweep
-    from genbench.rundir import RunDir, default_run_path
+    from genbench import service
 
-    choice = _executor_choice(args)
-    if args.resume:
-        if args.out is None:
-            raise UsageError("--resume needs --out DIR, the run directory to finish")
-        datasets = sweep.folders_of(args.out)
-        paths = [args.out] if datasets is None else [path for _, path in datasets]
-        if datasets is not None and args.dataset is not None and args.dataset != ",".join(d for d, _ in datasets):
-            raise UsageError(f"--resume finishes the sweep in {args.out} over {','.join(d for d, _ in datasets)}; "
-                             f"drop --dataset {args.dataset}")
-        for path in paths:
-            _refuse_changed_flags(args, path, with_dataset=datasets is None)
-        from genbench import runner
-
-        reopened = [runner.reopen(path, device=args.device, inception_weights=args.inception_weights)
-                    for path in paths]
-        executor = _start_executor(args, choice)
-        prepared = [(plan, rundir, runner.prepare(plan)) for plan, rundir in reopened]
-        root = args.out if datasets is not None else None
-    else:
-        from genbench.run_config import RunConfig, check_names, from_flags
-
-        runs = []
-        for spec in sweep.dataset_list(args.dataset):
-            run = from_flags(argparse.Namespace(**{**vars(args), "dataset": spec and spec.label}), RunConfig())
-            check_names(run)
-            runs.append(run)
-        from genbench import runner
-
-        name = Path(runs[0].dataset.name).name if len(runs) == 1 else "sweep"
-        out = args.out if args.out is not None else default_run_path(name)
-        plans = [runner.plan(run) for run in runs]
-        RunDir.refuse_existing(out)
-        executor = _start_executor(args, choice)
-        datas = [runner.prepare(plan) for plan in plans]
-        if len(plans) == 1:
-            rundirs, root = [runner.start(plans[0], out)], None
-        else:
-            rundirs, root = sweep.start(plans, out), out
-        prepared = list(zip(plans, rundirs, datas))
-    if root is None and executor is None:
-        plan, rundir, data = prepared[0]
-        return _execute(plan, rundir, data, "run", args.quiet)
-    return _execute_sweep(prepared, root, executor, args.quiet)
+    return _report_finished("run", args.quiet, lambda: service.run(service.RunRequest.from_args(args)))
 
 
-def _refuse_changed_flags(args: argparse.Namespace, path: Path, *, with_dataset: bool) -> None:
-    """``UsageError`` when a flag of a resumed run differs from the run directory's configuration."""
-    from genbench.run_config import RunConfig, differences, from_flags
-    from genbench.rundir import CONFIG, RunDir
-
-    stored = RunDir.existing(path).read_json(CONFIG)
-    try:
-        base = RunConfig.from_dict(stored["run"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise UsageError(f"{path / CONFIG} is not a genbench run configuration: {error}") from None
-    flags = args if with_dataset else argparse.Namespace(**{**vars(args), "dataset": None})
-    differ = differences(from_flags(flags, base), base)
-    if differ:
-        raise UsageError(f"--resume finishes the run as {path / CONFIG} describes it; these flags differ "
-                         f"from it: {'; '.join(differ)} (drop them, or start a new run with another --out)")
-
-
-def _executor_choice(args: argparse.Namespace):
-    from genbench.executors import ExecutorChoice
-
-    return ExecutorChoice(args.executor, args.jobs, args.devices, args.ray_address, args.cell_cpus, args.cell_gpus,
-                          args.threads)
-
-
-def _start_executor(args: argparse.Namespace, choice):
-    """Build the executor (None: every cell in this process) and set this process's threads. The cores are
-    read before ``--threads`` applies: workers share them, and ``--threads`` is then per worker."""
-    from genbench.executors import make_executor
-    from genbench.threads import configure_threads
-
-    cores = configure_threads(None)
-    _configure_threads(args)
-    return None if choice.in_process else make_executor(choice, cores)
-
-
-def _configure_threads(args: argparse.Namespace) -> None:
-    """Set torch's CPU threads (``--threads``), before anything heavy runs."""
-    from genbench.threads import configure_threads
-
-    configure_threads(args.threads)
-
-
-def _say_if_busy() -> None:
-    """Say when the machine is already busy, once the command's input is checked (so that a usage error
-    stays one line) and before the long work."""
-    import torch
-
-    from genbench.threads import busy_machine
-
-    busy = busy_machine(torch.get_num_threads())
-    if busy:
-        logging.getLogger("genbench").warning("%s", busy)
-
-
-def _execute(plan, rundir, data, command: str, quiet: bool = False, **execute_options) -> int:
-    """Execute a planned run in this process with its log in run.log; print the comparison table (unless
-    ``quiet``) and where the run directory is. The exit status says whether a cell failed."""
-    from genbench import runner
-
-    return _finish(command, quiet, rundir.path, lambda: [runner.execute(plan, rundir, data, **execute_options)])
-
-
-def _execute_sweep(prepared, root: Path | None, executor, quiet: bool) -> int:
-    """Execute the cells of one or more prepared datasets with ``executor`` (None: in this process); a sweep
-    over several (``root``) also writes its own metrics.csv and its report across datasets."""
-    from genbench import runner, sweep
-
-    def work():
-        runs = [runner.DatasetRun(plan, rundir, data) for plan, rundir, data in prepared]
-        outcomes = sweep.execute(runs, executor)
-        if root is not None:
-            sweep.write_sweep(root, runs)
-        return outcomes
-
-    return _finish("run", quiet, root if root is not None else prepared[0][1].path, work, several=root is not None)
-
-
-def _finish(command: str, quiet: bool, path: Path, work, several: bool = False) -> int:
-    """Run ``work`` (which returns each dataset's outcome) with its log in ``path``/run.log; print the
-    comparison tables (unless ``quiet``) and where the run directory is. The exit status says whether a cell
-    failed."""
+def _report_finished(command: str, quiet: bool, work) -> int:
+    """Run ``work`` (the service's ``Finished``); print the comparison tables (unless ``quiet``) and where the
+    run directory is. The exit status says whether a cell failed."""
     from genbench.rundir import LOG, METRICS
+    from genbench.service import RunInterrupted
 
-    _say_if_busy()
-    file_handler = logging.FileHandler(path / LOG, encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("genbench").addHandler(file_handler)
-    logging.getLogger("genbench").info("run directory: %s", path)
     try:
-        outcomes = work()
-    except KeyboardInterrupt:
-        finished = (f"finished cells are in {METRICS}" if any(path.rglob(METRICS)) else "no cell had finished")
-        sys.stderr.write(f"genbench {command}: interrupted; {finished}; finish with: genbench run --resume "
-                         f"--out {path}\n")
+        finished = work()
+    except RunInterrupted as error:
+        sys.stderr.write(f"genbench {command}: {error}\n")
         return EXIT_INTERRUPTED
-    except OSError as error:  # every file is written atomically: what finished is intact
-        if isinstance(error, BrokenPipeError):
-            raise
-        sys.stderr.write(f"genbench {command}: stopped: {_os_error_text(error)}; the cells in {METRICS} are intact; "
-                         f"when it is fixed, finish with: genbench run --resume --out {path}\n")
-        return EXIT_FAILED
-    finally:
-        logging.getLogger("genbench").removeHandler(file_handler)
-        file_handler.close()
     if not quiet:
-        for outcome in outcomes:
-            print(f"{outcome.path.name}:\n{outcome.summary_text}" if several else outcome.summary_text, end="")
-    if several:
+        for outcome in finished.outcomes:
+            print(f"{outcome.path.name}:\n{outcome.summary_text}" if finished.several else outcome.summary_text,
+                  end="")
+    if finished.several:
         from genbench.report.sweep import REPORT_HTML
 
-        print(f"sweep report: {path / REPORT_HTML}")
-    print(f"run directory: {path}")
-    failed = [f"{cell} on {o.path.name}" if several else cell for o in outcomes for cell in o.failed_cells]
+        print(f"sweep report: {finished.path / REPORT_HTML}")
+    print(f"run directory: {finished.path}")
+    failed = finished.failed_cells
     if failed:
         sys.stderr.write(f"genbench {command}: {len(failed)} cell(s) failed: {', '.join(failed)} "
-                         f"(reasons in metrics.csv and {LOG})\n")
+                         f"(reasons in {METRICS} and {LOG})\n")
         return EXIT_FAILED
     return EXIT_OK
-
 
 
 def command_score(args: argparse.Namespace) -> int:
@@ -516,10 +380,9 @@ def command_score(args: argparse.Namespace) -> int:
                                           ("--reference", args.reference)) if value is not None]
         if given:
             raise UsageError(f"--into measures under the run's own protocol; drop {', '.join(given)}")
-        plan, rundir, data, cell = scoring.prepare_into(args.samples, args.into, label, args.seed, dataset,
-                                                        args.device, args.inception_weights,
-                                                        lambda: _configure_threads(args))
-        return _execute(plan, rundir, data, "score", args.quiet, extra_cells=(cell,))
+        prepared = scoring.prepare_into(args.samples, args.into, label, args.seed, dataset, args.device,
+                                        args.inception_weights, lambda: configure_threads(args.threads))
+        return _score(prepared, args.quiet)
     run = scoring.score_run_config(
         dataset or parse_dataset_spec(DEFAULT_DATASET),
         tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else None, args.n,
@@ -530,17 +393,27 @@ def command_score(args: argparse.Namespace) -> int:
 
         run = dataclasses.replace(run, metrics=with_reference(run.metrics, args.reference))
     out = args.out if args.out is not None else default_run_path(f"{Path(run.dataset.name).name}-{label}")
-    plan, rundir, data, cell = scoring.prepare_new(args.samples, run, label, out, args.n is not None,
-                                                   lambda: _configure_threads(args))
-    return _execute(plan, rundir, data, "score", args.quiet, extra_cells=(cell,))
+    prepared = scoring.prepare_new(args.samples, run, label, out, args.n is not None,
+                                   lambda: configure_threads(args.threads))
+    return _score(prepared, args.quiet)
+
+
+def _score(prepared, quiet: bool) -> int:
+    """Measure a samples column (``scoring.Prepared``) in this process, as a run's cells are."""
+    from genbench import service
+
+    plan, rundir, data, cell = prepared
+    return _report_finished("score", quiet, lambda: service.execute([(plan, rundir, data)], None, None,
+                                                                    command="score", extra_cells=(cell,)))
 
 
 def command_stats(args: argparse.Namespace) -> int:
     from genbench.reference_stats import write_statistics
+    from genbench.service import say_if_busy
     from genbench.specs import parse_dataset_spec
 
-    _configure_threads(args)
-    _say_if_busy()
+    configure_threads(args.threads)
+    say_if_busy()
     provenance = write_statistics(parse_dataset_spec(args.dataset or DEFAULT_DATASET), args.output,
                                   extractor=args.extractor, n=args.n, split=args.split,
                                   keep_features=not args.no_features, device=args.device or "auto",

@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genbench.catalog import METRICS, MODELS
 from genbench.defaults import DEFAULT_DATASET, DEFAULT_SEEDS
 from genbench.specs import Spec, parse_dataset_spec, parse_seeds, parse_spec, parse_specs
+
+if TYPE_CHECKING:
+    from genbench.service import RunRequest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,9 +71,9 @@ FLAGS = {"dataset": "--dataset/--resize", "models": "--models/--checkpoints", "m
 with the values the run was started with (device, download and the Inception weights file may change)."""
 
 
-def from_flags(args: argparse.Namespace, base: RunConfig) -> RunConfig:
-    """The run the command line asks for: each flag given, else ``base``'s setting. Parses every spec and
-    seed (``UsageError`` on malformed ones); names are checked by ``check_flags_names``."""
+def from_flags(args: argparse.Namespace | RunRequest, base: RunConfig) -> RunConfig:
+    """The run the command line (or ``genbench.run``) asks for: each flag given, else ``base``'s setting.
+    Parses every spec and seed (``UsageError`` on malformed ones); names are checked by ``check_names``."""
     dataset = parse_dataset_spec(args.dataset) if args.dataset else base.dataset
     models = tuple(parse_specs(args.models)) if args.models is not None else base.models
     seeds = tuple(parse_seeds(args.seeds)) if args.seeds is not None else base.seeds

@@ -270,18 +270,6 @@ def describe_skipped(dataset_run: DatasetRun) -> str | None:
             + ", ".join(f"{label} seed {seed}" for label, seed in skipped))
 
 
-def execute(the_plan: Plan, rundir: RunDir, data: Data, progress_note: Callable[[str], None] = log.info, *,
-            extra_cells: tuple[Cell, ...] = ()) -> RunOutcome:
-    """Run every cell not yet in metrics.csv in this process; write metrics.csv after each and the tables
-    at the end (``DatasetRun``)."""
-    dataset_run = DatasetRun(the_plan, rundir, data, extra_cells)
-    skipped = describe_skipped(dataset_run)
-    if skipped:
-        progress_note(skipped)
-    execute_cells(dataset_run, progress_note)
-    return dataset_run.finish()
-
-
 def execute_cells(dataset_run: DatasetRun, progress_note: Callable[[str], None] = log.info) -> None:
     """Run a dataset's pending cells in this process, one after another, writing each as it finishes."""
     the_plan, device, data = dataset_run.plan, dataset_run.device, dataset_run.data

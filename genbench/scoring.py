@@ -76,7 +76,7 @@ def with_n(specs: tuple[Spec, ...], n: int | None) -> tuple[Spec, ...]:
 
 
 Prepared = tuple[runner.Plan, RunDir, Data, runner.Cell]
-"""What ``runner.execute`` needs to measure the samples: the plan, the run directory, the loaded data and
+"""What ``service.execute`` needs to measure the samples: the plan, the run directory, the loaded data and
 the samples' column."""
 
 

@@ -1,0 +1,90 @@
+"""The run service behind ``genbench run`` and ``genbench.run``: one path, the same figures, and a run read back."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import genbench
+from genbench.errors import UsageError
+from genbench.service import RunRequest, as_specs
+
+SMALL = dict(models="naive-bayes,pca", metrics="fidelity,log-likelihood", seeds="0", budget="smoke")
+TIMING = {"seconds", "samples_per_s", "duration"}  # columns that measure the machine, not the model
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """metrics.csv without what depends on the moment: timings and the machine's speed."""
+    keep = frame[~frame.metric.str.contains("seconds|per_s|throughput")]
+    return keep.drop(columns=[c for c in keep.columns if c in TIMING or c == "details"]).reset_index(drop=True)
+
+
+def test_python_and_the_command_line_write_the_same_measurements(cli, tmp_path):
+    flags = [f"--{key}={value}" for key, value in SMALL.items()]
+    assert cli("run", *flags, "--threads", "1", "--out", tmp_path / "cli", "--quiet").code == 0
+    run = genbench.run(**SMALL, threads=1, out=tmp_path / "python")
+
+    from_cli = genbench.open_run(tmp_path / "cli")
+    pd.testing.assert_frame_equal(comparable(run.records), comparable(from_cli.records))
+    assert list(run.table.columns) == ["property", "model", "mark", "text", "value", "uncertainty"]
+    pd.testing.assert_frame_equal(run.table[["property", "model", "mark"]], from_cli.table[["property", "model", "mark"]])
+    assert run.report == tmp_path / "python" / "report.html" and run.report.is_file()
+    assert run.failed == []
+    assert set(run.records.model) == {"naive-bayes", "pca", "real-data"}
+
+
+def test_a_run_read_back_is_the_run_that_was_written(tmp_path):
+    run = genbench.run(models=["naive-bayes"], metrics=["fidelity"], seeds=[0], budget="smoke", threads=1,
+                       out=tmp_path / "r")
+    again = genbench.open_run(tmp_path / "r")
+    pd.testing.assert_frame_equal(run.records, again.records)
+    pd.testing.assert_frame_equal(run.table, again.table)
+    assert "naive-bayes" in repr(again)
+
+
+def test_a_sweep_reads_back_with_each_dataset_in_its_table(tmp_path):
+    run = genbench.run(models=["naive-bayes"], dataset=["digits", "rings"], metrics=["fidelity"], seeds=[0],
+                       budget="smoke", threads=1, out=tmp_path / "sweep")
+    assert set(run.table.dataset) == {"digits", "rings"}
+    assert run.is_sweep and run.report.is_file()
+
+
+@pytest.mark.parametrize("settings, says", [
+    (dict(budget="huge"), "budget must be one of"),
+    (dict(executor="slurm"), "executor must be one of"),
+    (dict(jobs=0), "jobs must be a positive integer"),
+    (dict(epochs=True), "epochs must be a positive integer"),
+    (dict(model="vae"), "unknown setting(s) model"),
+    (dict(models=["no-such-model"]), "unknown model"),
+])
+def test_bad_settings_raise_a_usage_error_before_anything_is_written(settings, says, tmp_path):
+    with pytest.raises(UsageError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        genbench.run(out=tmp_path / "never", **settings)
+    assert not (tmp_path / "never").exists()
+
+
+def test_open_run_refuses_what_is_not_a_run(tmp_path):
+    with pytest.raises(UsageError):
+        genbench.open_run(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="not a genbench run directory"):
+        genbench.open_run(tmp_path / "empty")
+    (tmp_path / "empty" / "config.json").write_text("{}")
+    with pytest.raises(UsageError, match="not a finished genbench run"):
+        genbench.open_run(tmp_path / "empty")
+
+
+def test_the_request_holds_every_flag_of_genbench_run():
+    from genbench.cli import build_parser
+
+    args = build_parser().parse_args(["run"])
+    request = RunRequest.from_args(args)
+    assert request == RunRequest(), "the request's defaults are the command line's"
+    flags = set(vars(args)) - {"command", "quiet", "debug"}
+    assert flags == set(RunRequest.__dataclass_fields__)
+
+
+def test_python_lists_become_the_command_lines_specs():
+    assert as_specs(["vae:latent_dim=8", "gan"]) == "vae:latent_dim=8,gan"
+    assert as_specs([0, 1, 2]) == "0,1,2"
+    assert as_specs("vae") == "vae" and as_specs(None) is None
