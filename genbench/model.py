@@ -5,6 +5,21 @@ Shapes: ``x`` is a batch (N, *info.shape) in the data's representation (see
 
 A model declares what it can do in ``capabilities``; a metric declares what it needs. Calling
 a method the model does not declare raises ``CapabilityError`` rather than returning a number.
+
+**Likelihood estimators.** ``likelihood_estimators()`` names the ways the model gives log p(x)
+(``genbench.estimators``), its default first; the log-likelihood metric measures with the default or the one a
+user chooses (``log-likelihood:estimator=ode``) and records which, with its settings and its network evaluations
+per example. By default the list follows the capabilities: ``"exact"`` from ``log_prob``, ``"iw-bound"`` (setting
+``k``) from ``propose`` and ``log_joint``, ``"bound"`` from ``log_likelihood_bound`` (described by
+``bound_settings``). A model with other estimators (a bound with settings, a likelihood by ODE) overrides it::
+
+    def likelihood_estimators(self):
+        return {"vlb": LikelihoodEstimator("vlb", MODEL_BOUND, self.vlb, settings={"terms": None}),
+                "ode": LikelihoodEstimator("ode", ODE, self.ode, settings={"rtol": 1e-5}, event="density"),
+                **super().likelihood_estimators()}
+
+each ``compute(x, generator, **settings)`` returning an ``Estimate`` (values (N,) in nats, evaluations per
+example) for x already checked and on the model's device.
 """
 
 from __future__ import annotations
@@ -21,6 +36,8 @@ from genbench.config import Config, NoOptions
 from genbench.data.info import DataInfo
 from genbench.data.splits import as_examples, fingerprint
 from genbench.errors import CapabilityError, InvalidSamples, UsageError
+from genbench.estimators import Estimate, LikelihoodEstimator, importance_sampled_log_likelihood
+from genbench.records import EXACT, IW_BOUND, MODEL_BOUND
 from genbench.rng import derive_seed
 
 M = TypeVar("M", bound="GenerativeModel")
@@ -204,6 +221,34 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     def bound_settings(self) -> dict[str, Any]:
         """What ``log_likelihood_bound`` computes, for the records: e.g. ``{"bound": "variational", "T": 1000}``."""
         return {}
+
+    def likelihood_estimators(self) -> dict[str, LikelihoodEstimator]:
+        """The estimators of log p(x) this model offers, by name, its default first (module docstring)."""
+        found: dict[str, LikelihoodEstimator] = {}
+        if self.has(Capability.EXACT_LIKELIHOOD):
+            found["exact"] = LikelihoodEstimator("exact", EXACT, lambda x, generator: Estimate(self.log_prob(x), 1.0))
+        if self.has(Capability.LIKELIHOOD_BOUND):
+            found["bound"] = LikelihoodEstimator("bound", MODEL_BOUND, self.log_likelihood_bound,
+                                                 description=self.bound_settings())
+        if self.has(Capability.IMPORTANCE_SAMPLER):
+            found["iw-bound"] = LikelihoodEstimator("iw-bound", IW_BOUND, self._importance_weighted,
+                                                    settings={"k": 1000})
+        return found
+
+    def likelihood_estimator(self, name: str | None = None) -> LikelihoodEstimator:
+        """The estimator called ``name`` (None: the default); ``UsageError`` naming those on offer when absent."""
+        offered = self.likelihood_estimators()
+        if not offered:
+            raise CapabilityError(f"{self.name} defines no likelihood (neither exact nor a bound)")
+        if name is None:
+            return next(iter(offered.values()))
+        if name not in offered:
+            raise UsageError(f"{self.name} offers no likelihood estimator {name!r}; it offers {', '.join(offered)}")
+        return offered[name]
+
+    def _importance_weighted(self, x: torch.Tensor, generator: torch.Generator | None, k: int) -> Estimate:
+        """L_K(x) (``genbench.estimators.importance_sampled_log_likelihood``): K decoder passes per example."""
+        return Estimate(importance_sampled_log_likelihood(self, x, k, generator), float(k))
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -190,6 +190,17 @@ def check_declared_capabilities(s: Subject) -> None:
         if model.likelihood_kind == "mass":
             require(bool((bound <= 1e-6).all()), "log_likelihood_bound bounds a log probability mass on "
                     f"{info.value_type.value} data but exceeds 0 (max {bound.max().item():.3g})")
+    estimators = model.likelihood_estimators()
+    for name, estimator in estimators.items():
+        require(estimator.name == name, f"likelihood_estimators() lists {estimator.name!r} under {name!r}")
+    if estimators:  # the default one, as the likelihood metric calls it (the others may cost minutes)
+        default = model.likelihood_estimator()
+        with torch.no_grad():
+            estimate = default.with_settings(**({"k": 3} if "k" in default.settings else {}))(
+                x.to(model.device), generator(SAMPLE_SEED))
+        require(tuple(estimate.values.shape) == (len(x),), f"the {default.name!r} estimator gave shape "
+                f"{tuple(estimate.values.shape)}, expected ({len(x)},)")
+        require(bool(torch.isfinite(estimate.values).all()), f"the {default.name!r} estimator gave non-finite values")
     if model.has(Capability.IMPORTANCE_SAMPLER):
         z, log_q = model.propose(x, 3, generator(SAMPLE_SEED))
         require(tuple(z.shape[:2]) == (3, len(x)), f"propose(x, 3) gave z of shape {tuple(z.shape)}, expected "

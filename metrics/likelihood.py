@@ -1,9 +1,15 @@
 """Test log-likelihood under one protocol for every model on a dataset.
 
+The metric measures with one of the estimators the model offers (``genbench.estimators``): its default, or the
+one ``estimator`` names where the model offers it. The protocol's settings (``k``, ``terms``, ``sampling``,
+``rtol``, ``divergence``) go to the estimators that take them. Records carry the estimator's name, kind and
+settings, and its network evaluations per example (``nfe``).
+
 Event space: discrete data (binary, discrete, categorical) are measured as probability mass, in
 nats per example and bits per dimension; continuous data as density.
 
-- A model with an exact likelihood gives ``log_prob(x)``.
+- A model with an exact likelihood gives ``log_prob(x)``; a diffusion model's probability-flow ODE gives the
+  density of the flow it defines (``baselines/diffusion.py``).
 - A latent-variable model gives the importance-weighted bound (Burda et al. 2016, eq. 8)
 
       log p(x) ≥ L_K(x) = E[log (1/K) Σ_k p(x, z_k) / q(z_k | x)],   z_k ~ q(z | x),
@@ -19,7 +25,6 @@ nats per example and bits per dimension; continuous data as density.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import time
@@ -32,38 +37,20 @@ from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data, subset_rows
 from genbench.defaults import size_factor
 from genbench.devices import synchronize
+from genbench.errors import UsageError
+from genbench.estimators import (  # noqa: F401 - the kernels' names here too, where tests and users find them
+    MAX_ELEMENTS,
+    Estimate,
+    LikelihoodEstimator,
+    importance_sampled_log_likelihood,
+    iw_bound,
+)
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output
 from genbench.records import DEQUANTIZED_BOUND, EXACT, IW_BOUND, LIKELIHOOD, MODEL_BOUND, TIMED, Record
 
 LOG2 = math.log(2)
-
-
-def iw_bound(log_weights: torch.Tensor) -> torch.Tensor:
-    """log (1/K) Σ_k w_k from log w of shape (K, N): the importance-weighted estimate per example."""
-    return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
-
-
-MAX_ELEMENTS = 1 << 22
-"""Data values (rows × dimensions) one chunk of importance samples decodes at once: 65 536 rows of
-8×8 digits, 5 350 of 28×28 MNIST, about 200 MB of decoder activations, whatever the image size."""
-
-
-def importance_sampled_log_likelihood(
-    model: GenerativeModel, x: torch.Tensor, k: int, generator: torch.Generator | None,
-    max_elements: int = MAX_ELEMENTS,
-) -> torch.Tensor:
-    """L_K(x) per example, (N,). The K samples are drawn in chunks of at most ``max_elements`` data values
-    (k · N · D): memory stays bounded on large images (K = 1000 on a batch of 256 MNIST images at once
-    would decode 256 000 images)."""
-    max_rows = max(1, max_elements // max(1, x[0].numel()))
-    chunk = max(1, min(k, max_rows // max(1, len(x))))
-    log_weights = []
-    for start in range(0, k, chunk):
-        z, log_q = model.propose(x, min(chunk, k - start), generator)
-        log_weights.append(model.log_joint(x, z).double() - log_q.double())
-    return iw_bound(torch.cat(log_weights))
 
 
 def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
@@ -78,17 +65,31 @@ def mean_and_stderr(values: torch.Tensor) -> tuple[float, float]:
 FULL_K, FULL_N = 1000, 2000
 """The importance samples K and test examples n of the protocol at 8×8 and below; larger examples get
 ``size_factor`` of each, as their training budgets do."""
+LARGE = 64
+"""Values per example up to which the protocol spends its full budgets (and the ODE takes the exact divergence)."""
+DIVERGENCES = ("exact", "hutchinson")
+SAMPLINGS = ("uniform", "importance")
 
 
 @dataclasses.dataclass(frozen=True)
 class LikelihoodOptions(Config):
+    estimator: str | None = None
+    """The estimator to measure with, where the model offers it (``exact``, ``iw-bound``, ``bound``, ``vlb``,
+    ``ode``, or a user model's own); a model that does not offer it is measured by its default, which the records
+    name. None: every model's default."""
     k: int | None = None
     """Importance samples per example for latent-variable models (K = 1 is the ELBO); default 1000 up to 64
     values per example, 1000 × size_factor above (188 on 28×28)."""
     terms: int | None = None
     """For a model whose bound sums many terms (the diffusion model's T), the unbiased estimate from this many
-    terms at random t (the model's ``bound_terms``); default: every term up to 64 values per example, T ×
-    size_factor above."""
+    terms at random t; default: every term up to 64 values per example, T × size_factor above."""
+    sampling: str | None = None
+    """How those random terms' t are drawn: ``uniform``, or ``importance`` (Nichol & Dhariwal 2021 §3.3)."""
+    rtol: float | None = None
+    """The ODE solver's relative and absolute tolerance (default the estimator's, 1e-5)."""
+    divergence: str | None = None
+    """The ODE's divergence: ``exact`` (D vector–Jacobian products per evaluation) or ``hutchinson`` (one
+    Rademacher probe per example); default exact up to 64 values per example."""
     n: int | None = None
     """Test examples measured (a fixed random subset when the split holds more); default 2000 up to 64 values per
     example, 2000 × size_factor above (376 on 28×28)."""
@@ -96,7 +97,11 @@ class LikelihoodOptions(Config):
     split: str = "test"
 
     def validate(self) -> None:
-        require_positive(k=self.k, batch_size=self.batch_size, terms=self.terms, n=self.n)
+        require_positive(k=self.k, batch_size=self.batch_size, terms=self.terms, n=self.n, rtol=self.rtol)
+        if self.divergence is not None and self.divergence not in DIVERGENCES:
+            raise UsageError(f"unknown divergence {self.divergence!r}; choose one of {', '.join(DIVERGENCES)}")
+        if self.sampling is not None and self.sampling not in SAMPLINGS:
+            raise UsageError(f"unknown sampling {self.sampling!r}; choose one of {', '.join(SAMPLINGS)}")
 
     def importance_samples(self, info: DataInfo) -> int:
         return self.k if self.k is not None else max(1, round(FULL_K * size_factor(info.dim)))
@@ -104,9 +109,23 @@ class LikelihoodOptions(Config):
     def examples(self, info: DataInfo) -> int:
         return self.n if self.n is not None else max(1, round(FULL_N * size_factor(info.dim)))
 
+    def protocol_settings(self, estimator: LikelihoodEstimator, info: DataInfo) -> dict[str, Any]:
+        """The settings of this protocol that ``estimator`` takes: K; the terms of a many-term bound (T ×
+        size_factor on examples of more than 64 values) and how their t are drawn; the ODE's tolerance and
+        divergence (exact up to 64 values, Hutchinson above)."""
+        wanted: dict[str, Any] = {"k": self.importance_samples(info), "sampling": self.sampling}
+        terms, steps = self.terms, estimator.description.get("T")
+        if terms is None and steps is not None and size_factor(info.dim) < 1:
+            terms = max(1, round(steps * size_factor(info.dim)))
+        wanted["terms"] = terms
+        if self.rtol is not None:
+            wanted["rtol"] = wanted["atol"] = self.rtol
+        wanted["divergence"] = self.divergence or ("exact" if info.dim <= LARGE else "hutchinson")
+        return {key: value for key, value in wanted.items() if key in estimator.settings and value is not None}
+
 
 class LogLikelihood(Metric):
-    """Test log-likelihood: exact, importance-weighted bound or dequantized bound; nats and bits/dim."""
+    """Test log-likelihood by one of the model's estimators; nats, bits/dim, evaluations/s and per example."""
 
     name = "log-likelihood"
     outputs = (
@@ -120,73 +139,77 @@ class LogLikelihood(Metric):
                               Capability.LIKELIHOOD_BOUND})
 
     def missing_capability(self, model: GenerativeModel) -> str | None:
-        if not self.requires_any & model.capabilities:
+        if not model.likelihood_estimators():
             return f"{model.name} defines no likelihood (neither exact nor a bound)"
         return None
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
-        if data.info.value_type is ValueType.CATEGORICAL and model.likelihood_kind == "density":
+        if data.info.value_type is ValueType.CATEGORICAL and self.event(model, self.estimator(model, data.info)) \
+                == "density":
             return f"{model.name} gives a density, which assigns no probability to categories"
         return None
 
+    def estimator(self, model: GenerativeModel, info: DataInfo) -> LikelihoodEstimator:
+        """The estimator this protocol measures ``model`` with, its settings in force: the one ``estimator`` names
+        where the model offers it, else the model's default."""
+        offered = model.likelihood_estimators()
+        chosen = offered.get(self.config.estimator) if self.config.estimator else None
+        chosen = chosen or model.likelihood_estimator()
+        return chosen.with_settings(**self.config.protocol_settings(chosen, info))
+
+    @staticmethod
+    def event(model: GenerativeModel, estimator: LikelihoodEstimator) -> str:
+        return estimator.event or model.likelihood_kind
+
     def how(self, model: GenerativeModel, info: DataInfo) -> tuple[str, dict[str, Any]]:
         """The estimator's label for people and, for the records' ``details``, how the figure is had
-        (``genbench.records.LIKELIHOOD``) with its settings: exact; a dequantized bound of an exact density;
-        the model's own bound; or the importance-weighted bound with K."""
-        dequantized = info.is_discrete and model.likelihood_kind == "density"
-        if model.has(Capability.EXACT_LIKELIHOOD):
-            if dequantized:
-                return "bound+dequantized", {LIKELIHOOD: DEQUANTIZED_BOUND, "dequantized": True}
-            return "exact", {LIKELIHOOD: EXACT, "dequantized": False}
-        if model.has(Capability.LIKELIHOOD_BOUND):
-            with self.settings(model):
-                settings = model.bound_settings()
-            label = "bound(" + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")"
-            kind = {LIKELIHOOD: MODEL_BOUND, "bound": settings, "dequantized": dequantized}
+        (``genbench.records.LIKELIHOOD``: exact; a dequantized bound of an exact density; the model's own bound,
+        its settings under ``bound``; the importance-weighted bound, K under ``k``; the probability-flow ODE) with
+        the estimator's name and settings."""
+        estimator = self.estimator(model, info)
+        dequantized = info.is_discrete and self.event(model, estimator) == "density"
+        kind = DEQUANTIZED_BOUND if dequantized and estimator.kind == EXACT else estimator.kind
+        details: dict[str, Any] = {LIKELIHOOD: kind, "dequantized": dequantized, "estimator_name": estimator.name,
+                                   "settings": estimator.facts}
+        if kind == MODEL_BOUND:
+            details["bound"] = estimator.facts
+        if kind == IW_BOUND:
+            details["k"] = estimator.settings["k"]
+        if kind in (EXACT, DEQUANTIZED_BOUND) and estimator.name == "exact":
+            label = "exact"
+        elif estimator.name == "bound" and kind == MODEL_BOUND:  # a bound by the contract's log_likelihood_bound
+            label = "bound(" + ", ".join(f"{k}={v}" for k, v in estimator.facts.items()) + ")"
         else:
-            k = self.config.importance_samples(info)
-            label = f"iw-bound(K={k})"
-            kind = {LIKELIHOOD: IW_BOUND, "k": k, "dequantized": dequantized}
-        return (f"{label}+dequantized" if dequantized else label), kind
+            label = estimator.label.replace("iw-bound(k=", "iw-bound(K=")
+        if dequantized:
+            label = "bound+dequantized" if label == "exact" else f"{label}+dequantized"
+        return label, details
 
-    def settings(self, model: GenerativeModel) -> contextlib.AbstractContextManager:
-        """The model with this protocol's settings in force: ``terms``, where the model's bound takes them (its
-        ``bound_terms``), by default T × size_factor random terms on examples of more than 64 values."""
-        if not hasattr(model, "bound_terms"):
-            return contextlib.nullcontext()
-        terms = self.config.terms
-        if terms is None:
-            factor, steps = size_factor(model.info_.dim), model.bound_settings().get("T")
-            if factor == 1 or steps is None:
-                return contextlib.nullcontext()
-            terms = max(1, round(steps * factor))
-        return model.bound_terms(terms)
+    def estimate(self, model: GenerativeModel, x: torch.Tensor, info: DataInfo,
+                 generator: torch.Generator) -> Estimate:
+        """log-likelihoods of x (N,) under this protocol (``how`` says which), with the network evaluations per
+        example (the batches' mean)."""
+        estimator = self.estimator(model, info)
+        dequantized = info.is_discrete and self.event(model, estimator) == "density"
+        values, evaluations = [], []
+        for batch in x.split(self.config.batch_size):
+            batch = batch.to(model.device)
+            info.check(batch)
+            if dequantized:
+                batch = info.dequantize(batch, generator)
+            with torch.no_grad():
+                result = estimator(batch, generator)
+            values.append(result.values.double().cpu())
+            evaluations.append(result.evaluations * len(batch))
+        log_likelihood = torch.cat(values)
+        if dequantized:
+            log_likelihood = log_likelihood + info.dim * math.log(info.bin_width)
+        return Estimate(log_likelihood, sum(evaluations) / len(x))
 
     def per_example(self, model: GenerativeModel, x: torch.Tensor, info: DataInfo,
                     generator: torch.Generator) -> torch.Tensor:
         """(N,) log-likelihoods of x under this protocol (``how`` says which)."""
-        with self.settings(model):
-            return self._per_example(model, x, info, generator)
-
-    def _per_example(self, model: GenerativeModel, x: torch.Tensor, info: DataInfo,
-                     generator: torch.Generator) -> torch.Tensor:
-        dequantized = info.is_discrete and model.likelihood_kind == "density"
-        values = []
-        for batch in x.split(self.config.batch_size):
-            batch = batch.to(model.device)
-            if dequantized:
-                batch = info.dequantize(batch, generator)
-            if model.has(Capability.EXACT_LIKELIHOOD):
-                values.append(model.log_prob(batch).double().cpu())
-            elif model.has(Capability.LIKELIHOOD_BOUND):
-                values.append(model.log_likelihood_bound(batch, generator).double().cpu())
-            else:
-                k = self.config.importance_samples(info)
-                values.append(importance_sampled_log_likelihood(model, batch, k, generator).cpu())
-        log_likelihood = torch.cat(values)
-        if dequantized:
-            log_likelihood = log_likelihood + info.dim * math.log(info.bin_width)
-        return log_likelihood
+        return self.estimate(model, x, info, generator).values
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         split = data.split(self.config.split)
@@ -195,13 +218,15 @@ class LogLikelihood(Metric):
         self.per_example(model, x[:2], data.info, context.generator("warm-up"))  # untimed warm-up
         synchronize(model.device)
         start = time.perf_counter()
-        log_likelihood = self.per_example(model, x, data.info, generator)
+        result = self.estimate(model, x, data.info, generator)
         synchronize(model.device)
         seconds = time.perf_counter() - start
-        mean, stderr = mean_and_stderr(log_likelihood)
+        mean, stderr = mean_and_stderr(result.values)
         per_dim = -1.0 / (data.info.dim * LOG2)
         estimator, how = self.how(model, data.info)
         details = {"split": split.name, "kind": model.likelihood_kind, **how}
+        if math.isfinite(result.evaluations):
+            details["nfe"] = result.evaluations
         common = dict(n=len(x), estimator=estimator, details=details)
         return [
             Record("log_likelihood", mean, stderr, **common),

@@ -155,7 +155,8 @@ def test_dequantized_density_is_a_bound_on_the_bin_mass():
     x = torch.full((n, 1, 1), value)
     log_values = LogLikelihood().per_example(model, x, info, torch.Generator().manual_seed(0))
     assert LogLikelihood().how(model, info) == ("bound+dequantized", {"likelihood": "dequantized bound",
-                                                                      "dequantized": True})
+                                                                      "dequantized": True, "estimator_name": "exact",
+                                                                      "settings": {}})
     density = stats.norm(model.mu, model.sigma)
     exact_mass = math.log(density.cdf(value + half) - density.cdf(value - half))
     jensen, _ = integrate.quad(lambda y: density.logpdf(y), value - half, value + half)
