@@ -40,15 +40,29 @@ def test_format_estimate_shows_the_digits_the_uncertainty_allows():
     assert format_estimate(-math.inf, math.nan) == "-inf"
 
 
+def speed(model, value, seed=0):
+    return Record("likelihood_examples_per_second", value, n=100, unit="examples/s", estimator="timed").identify(
+        model=model, dataset="d", seed=seed)
+
+
 def test_likelihood_marks_follow_the_rules():
-    """How a figure was had is read from its records' details, never parsed from the estimator's label."""
+    """How a figure was had is read from its records' details, never parsed from the estimator's label. Accurate:
+    exact, a dequantized exact density or the ODE; efficient: at least 1/1000 of the fastest exact model's
+    examples/s (here "exact", 10⁶, so 10³)."""
     frame = to_frame([
-        ll("exact", 0, -10.0, details={"likelihood": "exact"}),
+        ll("exact", 0, -10.0, details={"likelihood": "exact"}), speed("exact", 1e6),
         ll("bound", 0, -9.0, estimator="iw-bound(K=1000)", details={"likelihood": "importance-weighted bound",
-                                                                     "k": 1000}),
+                                                                     "k": 1000, "nfe": 1000}), speed("bound", 26.0),
         ll("dequant", 0, -20.0, estimator="bound+dequantized", details={"likelihood": "dequantized bound"}),
+        speed("dequant", 5000.0),
         ll("own", 0, -15.0, estimator="bound(T=1000)", details={"likelihood": "model's bound",
                                                                  "bound": {"bound": "variational", "T": 1000}}),
+        speed("own", 12.0),
+        ll("fast-bound", 0, -15.0, estimator="bound", details={"likelihood": "model's bound", "bound": {}}),
+        speed("fast-bound", 2e3),
+        ll("ode", 0, -12.0, estimator="ode", details={"likelihood": "probability-flow ODE", "dequantized": True,
+                                                       "settings": {"divergence": "exact", "rtol": 0.001},
+                                                       "nfe": 145.0}), speed("ode", 0.38),
         Record.not_available("log_likelihood", "gan defines no likelihood", estimator="none").identify(
             model="gan", dataset="d", seed=0),
         Record.not_available("log_likelihood", "PCA models real-valued vectors").identify(
@@ -56,13 +70,41 @@ def test_likelihood_marks_follow_the_rules():
     ])
     table = comparison_table(frame)
     marks = {m: table.cell("likelihood", m).mark for m in table.models}
-    assert marks == {"exact": CHECK, "bound": UNSURE, "dequant": CHECK, "own": UNSURE, "gan": CROSS,
-                     "pca": NOT_APPLICABLE}
-    assert "bound (K=1000)" in table.cell("likelihood", "bound").text
-    assert table.cell("likelihood", "own").text.startswith("variational bound (T=1000), -15.00 ± 0.50 nats")
-    assert "importance-weighted with K = 1000 samples" in table.rules["likelihood"]
+    assert marks == {"exact": CHECK, "bound": CROSS, "dequant": CHECK, "own": CROSS, "fast-bound": UNSURE,
+                     "ode": UNSURE, "gan": CROSS, "pca": NOT_APPLICABLE}
+    assert table.cell("likelihood", "bound").text == ("-9.00 ± 0.50 nats, bound (K=1000), 26 examples/s, "
+                                                      "1e+03 evaluations/example")
+    assert table.cell("likelihood", "own").text == "-15.00 ± 0.50 nats, variational bound (T=1000), 12 examples/s"
+    assert table.cell("likelihood", "ode").text == ("-12.00 ± 0.50 nats, ODE (divergence exact, rtol 0.001), "
+                                                    "dequantized, 0.38 examples/s, 145 evaluations/example")
+    assert table.cell("likelihood", "ode").label == "ODE"
+    rule = table.rules["likelihood"]
+    assert "importance-weighted with K = 1000 samples" in rule
+    assert "here exact's 1e+06 examples/s, so at least 1e+03" in rule
     text = comparison_markdown(table)
     assert "not requested" in text and "Rules:" in text  # no sampling metric was asked for
+
+
+def test_the_cost_threshold_moves_with_the_run_s_fastest_exact_model():
+    """The same ODE at 3 examples/s is efficient beside a flow at 2·10³ examples/s (threshold 2) and not beside
+    naive Bayes at 10⁶ (threshold 10³); reference columns never set it; a run without an exact model shows no model
+    efficient, so the ODE is ? and a bound ✗."""
+    ode = [ll("diffusion", 0, -100.0, details={"likelihood": "probability-flow ODE"}), speed("diffusion", 3.0)]
+    bound = [ll("vae", 0, -90.0, details={"likelihood": "importance-weighted bound", "k": 1000}), speed("vae", 30.0)]
+    flow = [ll("flow", 0, -95.0, details={"likelihood": "dequantized bound"}), speed("flow", 2e3)]
+    naive_bayes = [ll("naive-bayes", 0, -108.0, details={"likelihood": "exact"}), speed("naive-bayes", 1e6)]
+    truth = [ll("true-density", 0, -1.0, details={"likelihood": "exact"}), speed("true-density", 1e9)]
+
+    def marks(records):
+        table = comparison_table(to_frame(records))
+        return {m: table.cell("likelihood", m).mark for m in table.models}
+
+    assert marks(ode + bound + flow + truth) == {"diffusion": CHECK, "vae": UNSURE, "flow": CHECK,
+                                                 "true-density": CHECK}
+    assert marks(ode + bound + flow + naive_bayes) == {"diffusion": UNSURE, "vae": CROSS, "flow": CHECK,
+                                                       "naive-bayes": CHECK}
+    assert marks(ode + bound) == {"diffusion": UNSURE, "vae": CROSS}
+    assert "none in this run" in comparison_table(to_frame(ode + bound)).rules["likelihood"]
 
 
 def test_measurements_table_shows_status_for_missing_values():
