@@ -17,6 +17,12 @@ with σ_t² = β_t: Ho et al.'s choice that is optimal for x_0 ~ N(0, I), and wi
 data a bound within Monte Carlo error of log p(x) at T = 1000, where β̃_t leaves 1.35 nats over three values
 (tests/test_diffusion.py).
 
+**Learned variances** (``variance=learned``; Nichol & Dhariwal 2021 §3.1): the network's second output v sets
+σ_t² = exp(v log β_t + (1 - v) log β̃_t) per value (their eq. 15, β̃_2 standing in for β̃_1 = 0), trained on the hybrid
+loss L_simple + λ L_vlb (λ = ``hybrid_weight``, 0.001), L_vlb the bound's term at the training step's t, times T,
+per value in nats, its gradient reaching v only. The mean is still the ε-prediction's; L_0 is the same discretized
+decoder with the learned σ_1, and v = 1 everywhere is the fixed model (tests/test_diffusion.py).
+
 Schedules: ``linear``, β from 10⁻⁴ to 0.02 over T = 1000 (Ho et al. §4), both ends scaled by 1000 / T for
 other T (as Nichol & Dhariwal 2021's code does); ``cosine``, ᾱ_t = f(t) / f(0), f(t) = cos²((t/T + s) / (1 + s) · π/2),
 s = 0.008 (Nichol & Dhariwal eq. 17). Either way each β_t is at most 0.999 (T < 50 scales linear ones past 1).
@@ -34,8 +40,8 @@ data it is the Gaussian density, in the data's own units (the standardisation's 
 ``bound_steps=K`` each example's sum over t is estimated from K terms at t drawn uniformly: T/K Σ_k L_{t_k - 1},
 unbiased, and the spread of those draws is in the per-example values the standard error is taken over. With
 ``sampling="importance"`` the K terms' t are drawn from p_t ∝ √E[L_{t-1}²] (Nichol & Dhariwal 2021 §3.3, E from
-a pilot of every term on a few examples) and weighed by 1/(K p_t): unbiased too, and with far less spread, since
-the first terms hold most of the bound.
+a pilot of every term on a few examples of each batch) and weighed by 1/(K p_t): unbiased too, and with far less
+spread, since the first terms hold most of the bound.
 
 **The probability-flow ODE** (Song et al. 2021, App. D.2; the ``ode`` estimator): the deterministic map from the
 data to noise whose marginals are the diffusion's, dx̄/dρ = σ̄ ε_θ in DDIM's variables (``probability_flow``),
@@ -91,6 +97,7 @@ from genbench.rng import rand, randn
 
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddim", "ddpm")
+VARIANCES = ("fixed", "learned")
 DIFFUSION_STEPS = {"smoke": 40, "default": 1500, "paper": 200_000}
 """Optimiser steps per budget. The default keeps the default run (eight models on digits) within 3 minutes on
 2 CPU cores: 1 500 steps take about 20 s there."""
@@ -118,6 +125,11 @@ class DiffusionConfig(EarlyStoppingConfig):
     """S for DDIM and for the latent space's decode and encode; None: 20, or T when T is smaller."""
     eta: float = 0.0
     bound_steps: int | None = None
+    variance: str = "fixed"
+    """σ_t² of the reverse process: ``fixed`` at β_t, or ``learned``, interpolated between β_t and β̃_t by a second
+    output of the network and trained on the hybrid loss (Nichol & Dhariwal 2021 §3.1; module docstring)."""
+    hybrid_weight: float = 0.001
+    """λ of the hybrid loss L_simple + λ L_vlb with learned variances."""
     ema: float = 0.995
     """Decay of the moving average of the weights used for evaluation (0: the trained weights)."""
     width: int = 16
@@ -138,6 +150,9 @@ class DiffusionConfig(EarlyStoppingConfig):
         require(self.schedule in SCHEDULES,
                 f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         require(self.sampler in SAMPLERS, f"unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        require(self.variance in VARIANCES,
+                f"unknown variance {self.variance!r}; choose one of {', '.join(VARIANCES)}")
+        require(self.hybrid_weight >= 0, f"hybrid_weight must be 0 or more, got {self.hybrid_weight}")
         require(self.sample_steps is None or self.sample_steps <= self.steps,
                 f"sample_steps ({self.sample_steps}) cannot exceed the diffusion's steps ({self.steps})")
         require(self.bound_steps is None or self.bound_steps <= self.steps,
@@ -195,6 +210,10 @@ class Process(nn.Module):
         self.steps = steps
         self.register_buffer("beta", beta, persistent=False)
         self.register_buffer("alpha_bar", torch.cumprod(1 - beta, 0), persistent=False)
+        alpha_bar = self.alpha_bar
+        tilde = torch.cat([beta[:1], (1 - alpha_bar[:-1]) / (1 - alpha_bar[1:]) * beta[1:]])
+        tilde[1] = tilde[2] if steps > 1 else beta[1]  # β̃_1 = 0: Nichol & Dhariwal's code uses β̃_2 there
+        self.register_buffer("log_tilde_beta", tilde.clamp(min=1e-300).log(), persistent=False)
 
     def at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """values[t] shaped to broadcast over a batch like ``like``, in its dtype."""
@@ -216,9 +235,13 @@ class Process(nn.Module):
         mean = (alpha_bar_prev.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - alpha_bar_prev) * x_t) / (1 - alpha_bar)
         return mean, (1 - alpha_bar_prev) / (1 - alpha_bar) * beta
 
-    def reverse_variance(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """σ_t² = β_t of the reverse process p(x_{t-1} | x_t)."""
-        return self.at(self.beta, t, like)
+    def reverse_variance(self, t: torch.Tensor, like: torch.Tensor, v: torch.Tensor | None = None) -> torch.Tensor:
+        """σ_t² of the reverse process p(x_{t-1} | x_t): β_t, or with the network's v (shaped like ``like``) the
+        interpolation exp(v log β_t + (1 - v) log β̃_t) (Nichol & Dhariwal eq. 15; β̃_2 in place of β̃_1 = 0)."""
+        if v is None:
+            return self.at(self.beta, t, like)
+        log_beta, log_tilde = self.at(self.beta, t, like).log(), self.at(self.log_tilde_beta, t, like)
+        return (v * log_beta + (1 - v) * log_tilde).exp()
 
     def ancestral_step(self, x_t: torch.Tensor, eps: torch.Tensor, step: int) -> tuple[torch.Tensor, float]:
         """The mean μ̃_t(x̂_0, x_t) of p(x_{t-1} | x_t) and the σ of the noise to add: √β_t, none at t = 1
@@ -300,7 +323,7 @@ def unet_channels(shape: tuple[int, int, int], width: int, levels: int) -> list[
 class UNet(nn.Module):
     """ε_θ on (C, H, W) images: one residual block per resolution on the way down and up, skips between."""
 
-    def __init__(self, shape: tuple[int, int, int], width: int, levels: int):
+    def __init__(self, shape: tuple[int, int, int], width: int, levels: int, outputs: int = 1):
         super().__init__()
         channels = unet_channels(shape, width, levels)
         embedding = 4 * width
@@ -313,7 +336,7 @@ class UNet(nn.Module):
         self.upsample = nn.ModuleList([nn.Conv2d(c_next, c, 3, padding=1)
                                        for c, c_next in zip(channels[:-1], channels[1:])])
         self.up = nn.ModuleList([ResidualBlock(2 * c, c, embedding) for c in channels])
-        self.head = nn.Sequential(group_norm(width), nn.SiLU(), nn.Conv2d(width, shape[0], 3, padding=1))
+        self.head = nn.Sequential(group_norm(width), nn.SiLU(), nn.Conv2d(width, outputs * shape[0], 3, padding=1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
 
@@ -336,13 +359,13 @@ class UNet(nn.Module):
 class TimeMLP(nn.Module):
     """ε_θ on vectors: an MLP with the time embedding added to every hidden layer, the output starting at zero."""
 
-    def __init__(self, dim: int, hidden: tuple[int, ...]):
+    def __init__(self, dim: int, hidden: tuple[int, ...], outputs: int = 1):
         super().__init__()
         self.time = TimeEmbedding(64, hidden[0])
         sizes = [dim, *hidden]
         self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
         self.embeddings = nn.ModuleList([nn.Linear(hidden[0], b) for b in hidden])
-        self.out = nets.mlp([hidden[-1], dim])
+        self.out = nets.mlp([hidden[-1], outputs * dim])
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
 
@@ -373,10 +396,11 @@ class Diffusion(GenerativeModel):
     def _build(self, info: DataInfo) -> None:
         c = self.config
         self.process = Process(c.schedule, c.steps)
-        self.net = UNet(info.shape, c.width, c.levels) if info.is_image else TimeMLP(info.dim, c.hidden)
+        outputs = 2 if c.variance == "learned" else 1  # ε, and v for learned variances
+        self.net = (UNet(info.shape, c.width, c.levels, outputs) if info.is_image
+                    else TimeMLP(info.dim, c.hidden, outputs))
         self.ema_net = copy.deepcopy(self.net).requires_grad_(False)
         self.register_buffer("ema_updates_", torch.zeros((), dtype=torch.long))
-        self.term_probabilities_: torch.Tensor | None = None  # importance_weights' pilot, per fit
         standardization.register(self, info)  # used on continuous data
 
     @property
@@ -402,16 +426,33 @@ class Diffusion(GenerativeModel):
         return u * self.log_scale_.exp() + self.shift_
 
     def eps(self, x_t: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        return self.predict(x_t, t)[0]
+
+    def predict(self, x_t: torch.Tensor, t: int | torch.Tensor, network: nn.Module | None = None,
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(ε_θ, v_θ) at x_t and t, v None with fixed variances; by ``network`` (default: the evaluation one)."""
         t = torch.full((len(x_t),), t, device=x_t.device) if isinstance(t, int) else t
-        return self.network(x_t, t)
+        out = (network or self.network)(x_t, t)
+        if self.config.variance == "fixed":
+            return out, None
+        eps, v = out.chunk(2, dim=1)
+        return eps, v
 
     # --------------------------------------------------------------------------------- training
     def loss(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """L_simple: the mean squared error of the predicted noise at a uniform t."""
+        """L_simple: the mean squared error of the predicted noise at a uniform t. With learned variances the hybrid
+        L_simple + λ L_vlb, L_vlb = T · L_{t-1} per value at the same t and x_t (an unbiased estimate of the bound
+        over t, in nats per value: Nichol & Dhariwal's is in bits), its gradient reaching v alone (ε stopped)."""
         x0 = self.to_network(x)
         t = self.random_steps(len(x0), generator, x0.device)
         noise = randn(*x0.shape, generator=generator, device=x0.device)
-        return (self.net(self.process.noised(x0, t, noise), t) - noise).pow(2).mean()
+        x_t = self.process.noised(x0, t, noise)
+        eps, v = self.predict(x_t, t, self.net)
+        simple = (eps - noise).pow(2).mean()
+        if v is None:
+            return simple
+        terms = self.term_values(x0.double(), x_t.double(), t, eps.detach().double(), v.double())
+        return simple + self.config.hybrid_weight * self.process.steps * terms.mean().to(simple.dtype)
 
     def random_steps(self, n: int, generator: torch.Generator | None, device) -> torch.Tensor:
         """n steps uniform on 1 … T."""
@@ -438,17 +479,23 @@ class Diffusion(GenerativeModel):
         """Per example, in nats: L_{t-1} at x_t ~ q(x_t | x_0) for t ≥ 2, L_0 = -log p(x_0 | x_1) at t = 1."""
         noise = randn(*x0.shape, generator=generator, device=x0.device)
         x_t = self.process.noised(x0, t, noise)
-        x0_hat = self.process.predicted_x0(x_t.double(), t, self.eps(x_t, t).double())
-        x0, x_t = x0.double(), x_t.double()
-        mean, variance = self.process.posterior(x0_hat, x_t, t)
-        sigma2 = self.process.reverse_variance(t, x_t)
+        eps, v = self.predict(x_t, t)
+        return self.term_values(x0.double(), x_t.double(), t, eps.double(),
+                                None if v is None else v.double()).flatten(1).sum(1)
+
+    def term_values(self, x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor,
+                    v: torch.Tensor | None) -> torch.Tensor:
+        """Per value, in nats: KL(q(x_{t-1} | x_t, x_0) ‖ p(x_{t-1} | x_t)) for t ≥ 2, -log p(x_0 | x_1) at t = 1,
+        with p's mean μ̃_t(x̂_0(ε), x_t) and variance σ_t² (β_t, or interpolated by v)."""
+        mean, _ = self.process.posterior(self.process.predicted_x0(x_t, t, eps), x_t, t)
+        sigma2 = self.process.reverse_variance(t, x_t, v)
         true_mean, true_variance = self.process.posterior(x0, x_t, t)
-        kl = gaussian_kl(true_mean, true_variance.clamp(min=1e-300), mean, sigma2).flatten(1).sum(1)
+        kl = gaussian_kl(true_mean, true_variance.clamp(min=1e-300), mean, sigma2)
         if self.bounded:
-            nll = -discretized_gaussian_log_mass(x0, mean, sigma2.sqrt(), self._levels).flatten(1).sum(1)
+            nll = -discretized_gaussian_log_mass(x0, mean, sigma2.sqrt(), self._levels)
         else:
-            nll = 0.5 * ((x0 - mean) ** 2 / sigma2 + torch.log(2 * math.pi * sigma2)).flatten(1).sum(1)
-        return torch.where(t == 1, nll, kl)
+            nll = 0.5 * ((x0 - mean) ** 2 / sigma2 + torch.log(2 * math.pi * sigma2))
+        return torch.where(t.reshape(-1, *([1] * (x0.dim() - 1))) == 1, nll, kl)
 
     @property
     def _levels(self) -> int:
@@ -496,19 +543,17 @@ class Diffusion(GenerativeModel):
 
     def importance_weights(self, x0: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, int]:
         """(p_t for t = 1 … T (CPU, float64), network evaluations spent): Nichol & Dhariwal 2021 §3.3's
-        p_t ∝ √E[L_{t-1}²], E from every term of the first ``PILOT`` examples of the first batch that asks (kept
-        until the model is fitted again), mixed with 1 % of the uniform so that every t keeps a chance. With t_k
-        drawn from p, (1/K) Σ_k L_{t_k - 1} / p_{t_k} is unbiased for Σ_t L_{t-1} whatever p is, so the
-        examples the pilot saw do not bias it; a p close to the terms' sizes makes its variance small (the first
-        terms, at t ≤ 10, hold half the bound of a model trained on L_simple)."""
-        if self.term_probabilities_ is not None:
-            return self.term_probabilities_, 0
+        p_t ∝ √E[L_{t-1}²], E from every term of the first ``PILOT`` examples of the batch (a pilot of PILOT · T
+        passes, counted in the batch's evaluations), mixed with 1 % of the uniform so that every t keeps a chance.
+        With t_k drawn from p, (1/K) Σ_k L_{t_k - 1} / p_{t_k} is unbiased for Σ_t L_{t-1} whatever p is, the
+        pilot's draws being independent of the estimate's; a p close to the terms' sizes makes its variance small
+        (the first terms, at t ≤ 10, hold half the bound of a model trained on L_simple)."""
         pilot = x0[:PILOT]
         squares = torch.stack([self.bound_term(pilot, torch.full((len(pilot),), step, device=x0.device), generator)
                                .square().mean() for step in range(1, self.process.steps + 1)]).cpu()
         weights = squares.sqrt()
-        self.term_probabilities_ = (1 - UNIFORM_SHARE) * weights / weights.sum() + UNIFORM_SHARE / len(weights)
-        return self.term_probabilities_, len(pilot) * self.process.steps
+        probabilities = (1 - UNIFORM_SHARE) * weights / weights.sum() + UNIFORM_SHARE / len(weights)
+        return probabilities, len(pilot) * self.process.steps
 
     def ode_log_likelihood(self, x: torch.Tensor, generator: torch.Generator | None, rtol: float, atol: float,
                            divergence: str) -> Estimate:
@@ -559,7 +604,7 @@ class Diffusion(GenerativeModel):
 
             def velocity(z: torch.Tensor) -> torch.Tensor:
                 x = (math.sqrt(alpha) * z).reshape(len(z), *shape).float()
-                return sigma * self.network(x, t[:len(z)]).reshape(len(z), -1).to(z.dtype)
+                return sigma * self.eps(x, t[:len(z)]).reshape(len(z), -1).to(z.dtype)
 
             if exact:
                 out, trace = exact_divergence(velocity, y)
@@ -604,15 +649,17 @@ class Diffusion(GenerativeModel):
         or the ancestral sampler when ``eta`` is None."""
         for i, step in enumerate(times):
             prev = times[i + 1] if i + 1 < len(times) else 0
-            eps = self.eps(x_t, step)
+            eps, v = self.predict(x_t, step)
             if self.bounded:  # x̂_0 clipped to the data's range, ε recomputed from it
                 x0_hat = self.process.predicted_x0(x_t, torch.tensor([step], device=x_t.device), eps).clamp(-1, 1)
                 eps = self.process.implied_noise(x_t, step, x0_hat)
             if eta is None:
                 x_t, sigma = self.process.ancestral_step(x_t, eps, step)
+                if v is not None and step > 1:  # learned variances: σ_t per value
+                    sigma = self.process.reverse_variance(torch.tensor([step], device=x_t.device), x_t, v).sqrt()
             else:
                 x_t, sigma = self.process.ddim_step(x_t, eps, step, prev, eta)
-            if sigma > 0:
+            if not isinstance(sigma, float) or sigma > 0:
                 x_t = x_t + sigma * randn(*x_t.shape, generator=generator, device=x_t.device)
         return x_t
 

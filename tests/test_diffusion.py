@@ -164,9 +164,77 @@ def test_importance_sampled_t_is_unbiased_and_tighter_in_spread_than_uniform_t()
     diff = (drawn.values - full).double()
     assert abs(diff.mean().item()) < 4 * diff.std().item() / math.sqrt(len(x))
     assert diff.std() < 0.5 * (uniform - full).std()
-    p = model.term_probabilities_
-    assert p.sum().item() == pytest.approx(1.0, abs=1e-12) and p.min().item() >= 0.01 / 100
+    p, pilot = model.importance_weights(model.to_network(x), torch.Generator().manual_seed(4))
+    assert p.sum().item() == pytest.approx(1.0, abs=1e-12) and p.min().item() >= 0.01 / 100 and pilot == 16 * 100
     assert drawn.evaluations == pytest.approx(10 + 16 * 100 / len(x))  # the pilot's passes, spread over the batch
+
+
+class LearnedOracle(Oracle):
+    """The oracle's ε with a v beside it: the constant ``v``, or (None) the v whose σ_t² is the optimal variance
+    of the reverse step for Gaussian data, β̃_t + c_t² Var(x_0 | x_t) with c_t = √ᾱ_{t-1} β_t / (1 - ᾱ_t) and
+    Var(x_0 | x_t) = s² (1 - ᾱ_t) / (ᾱ_t s² + 1 - ᾱ_t) (the KL to q(x_{t-1} | x_t, x_0), averaged over x_0 | x_t,
+    is least there; β̃_1 = 0, so at t = 1 it is Var(x_0 | x_1))."""
+
+    def __init__(self, process, mean, std, v=None):
+        super().__init__(process, mean, std)
+        self.v = v
+
+    def forward(self, x_t, t):
+        eps = super().forward(x_t, t)
+        if self.v is not None:
+            return torch.cat([eps, torch.full_like(eps, self.v)], dim=1)
+        p = self.process
+        beta, a, a_prev = p.beta[t].reshape(-1, 1), p.alpha_bar[t].reshape(-1, 1), p.alpha_bar[t - 1].reshape(-1, 1)
+        tilde = (1 - a_prev) / (1 - a) * beta
+        optimal = tilde + (a_prev.sqrt() * beta / (1 - a)) ** 2 * self.std**2 * (1 - a) / (a * self.std**2 + 1 - a)
+        log_tilde = p.log_tilde_beta[t].reshape(-1, 1)
+        v = (optimal.log() - log_tilde) / (beta.log() - log_tilde)
+        return torch.cat([eps, v.to(eps.dtype)], dim=1)
+
+
+def test_learned_variances_at_their_optimum_give_a_bound_at_least_as_tight_as_beta():
+    """With the oracle mean and the optimal variance every term's expected KL is least, so the bound is at least
+    as tight as with σ_t² = β_t: paired on the same draws over 5000 examples, T = 10, it is 0.29 nats tighter (the
+    gap β_t leaves) and the per-term difference is never below -4 standard errors."""
+    x = gaussian_data(5000, seed=6)
+    fixed = oracle_model(10)
+    learned = oracle_model(10, variance="learned")
+    learned.net = LearnedOracle(learned.process, MEAN, STD)
+    for step in range(1, 11):
+        t = torch.full((len(x),), step)
+        diff = (learned.bound_term(x.double(), t, torch.Generator().manual_seed(step))
+                - fixed.bound_term(x.double(), t, torch.Generator().manual_seed(step)))  # L: lower is tighter
+        assert diff.mean().item() <= 4 * diff.std().item() / math.sqrt(len(x)) + 1e-9, step  # t = 1: σ* ≈ β_1
+    gain = (learned.log_likelihood_bound(x, torch.Generator().manual_seed(1))
+            - fixed.log_likelihood_bound(x, torch.Generator().manual_seed(1)))
+    assert gain.mean().item() > 0.1 and gain.mean().item() > 4 * gain.std().item() / math.sqrt(len(x))
+
+
+def test_with_v_one_the_learned_model_is_the_fixed_one_and_the_discretized_decoder_is_unchanged():
+    """v = 1 is σ_t² = β_t: every term, the discretized L_0 on a 17-level grid included, equals the fixed model's."""
+    info = DataInfo("grid", (3,), ValueType.DISCRETE, levels=17)
+    fixed, learned = Diffusion(steps=20, ema=0.0), Diffusion(steps=20, ema=0.0, variance="learned")
+    for model in (fixed, learned):
+        model.build(info)
+    fixed.net = Oracle(fixed.process, MEAN / 4, STD / 4)
+    learned.net = LearnedOracle(learned.process, MEAN / 4, STD / 4, v=1.0)
+    x0 = torch.tensor([[-1.0, 0.125, 1.0], [0.5, -0.25, -1.0]], dtype=torch.float64)
+    for step in (1, 2, 20):
+        t = torch.full((2,), step)
+        torch.testing.assert_close(learned.bound_term(x0, t, torch.Generator().manual_seed(0)),
+                                   fixed.bound_term(x0, t, torch.Generator().manual_seed(0)), rtol=1e-12, atol=1e-12)
+
+
+def test_the_hybrid_loss_trains_v_and_samples_with_it(digits):
+    """A learned-variance model trains on L_simple + λ L_vlb (finite, the v output moving from 0) and samples on
+    the grid with the ancestral sampler, which draws with its σ_t."""
+    model = Diffusion(variance="learned", steps=50, width=8, epochs=2, sampler="ddpm").fit(
+        digits.train, generator=torch.Generator().manual_seed(0))
+    assert all(math.isfinite(h["loss"]) for h in model.history_ if "loss" in h)
+    v = model.predict(model.to_network(digits.test.x[:4]), 10)[1]
+    assert v is not None and v.abs().max().item() > 0
+    samples = model.sample(8, torch.Generator().manual_seed(1))
+    assert samples.shape == (8, *digits.info.shape) and torch.isfinite(samples).all()
 
 
 def test_the_metric_measures_the_ode_as_an_estimator_with_its_cost():
