@@ -194,8 +194,8 @@ class LearnedOracle(Oracle):
 
 def test_learned_variances_at_their_optimum_give_a_bound_at_least_as_tight_as_beta():
     """With the oracle mean and the optimal variance every term's expected KL is least, so the bound is at least
-    as tight as with σ_t² = β_t: paired on the same draws over 5000 examples, T = 10, it is 0.29 nats tighter (the
-    gap β_t leaves) and the per-term difference is never below -4 standard errors."""
+    as tight as with σ_t² = β_t: paired on the same draws over 5000 examples, T = 10, it is 0.26 ± 0.008 nats tighter
+    (of the 0.30 nats β_t leaves below log p(x)), and no term is looser beyond 4 standard errors."""
     x = gaussian_data(5000, seed=6)
     fixed = oracle_model(10)
     learned = oracle_model(10, variance="learned")
@@ -207,7 +207,7 @@ def test_learned_variances_at_their_optimum_give_a_bound_at_least_as_tight_as_be
         assert diff.mean().item() <= 4 * diff.std().item() / math.sqrt(len(x)) + 1e-9, step  # t = 1: σ* ≈ β_1
     gain = (learned.log_likelihood_bound(x, torch.Generator().manual_seed(1))
             - fixed.log_likelihood_bound(x, torch.Generator().manual_seed(1)))
-    assert gain.mean().item() > 0.1 and gain.mean().item() > 4 * gain.std().item() / math.sqrt(len(x))
+    assert gain.mean().item() > 0.2 and gain.mean().item() > 4 * gain.std().item() / math.sqrt(len(x))
 
 
 def test_with_v_one_the_learned_model_is_the_fixed_one_and_the_discretized_decoder_is_unchanged():
