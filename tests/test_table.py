@@ -87,8 +87,8 @@ def test_likelihood_marks_follow_the_rules():
 
 def test_the_cost_threshold_moves_with_the_run_s_fastest_exact_model():
     """The same ODE at 3 examples/s is efficient beside a flow at 2·10³ examples/s (threshold 0.4) and not beside
-    naive Bayes at 10⁶ (threshold 200); reference columns never set it; a run without an exact model shows no model
-    efficient, so the ODE is ? and a bound ✗."""
+    naive Bayes at 10⁶ (threshold 200); a reference column sets it only where no model is exact (the true density
+    at 10⁹: threshold 2·10⁵); a run with no exact figure at all shows no model efficient (ODE ?, bound ✗)."""
     ode = [ll("diffusion", 0, -100.0, details={"likelihood": "probability-flow ODE"}), speed("diffusion", 3.0)]
     bound = [ll("vae", 0, -90.0, details={"likelihood": "importance-weighted bound", "k": 1000}), speed("vae", 30.0)]
     flow = [ll("flow", 0, -95.0, details={"likelihood": "dequantized bound"}), speed("flow", 2e3)]
@@ -103,6 +103,7 @@ def test_the_cost_threshold_moves_with_the_run_s_fastest_exact_model():
                                                  "true-density": CHECK}
     assert marks(ode + bound + flow + naive_bayes) == {"diffusion": UNSURE, "vae": CROSS, "flow": CHECK,
                                                        "naive-bayes": CHECK}
+    assert marks(ode + bound + truth) == {"diffusion": UNSURE, "vae": CROSS, "true-density": CHECK}
     assert marks(ode + bound) == {"diffusion": UNSURE, "vae": CROSS}
     assert "none in this run" in comparison_table(to_frame(ode + bound)).rules["likelihood"]
 
