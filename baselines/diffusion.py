@@ -574,9 +574,10 @@ class Diffusion(GenerativeModel):
         vlb = LikelihoodEstimator("vlb", MODEL_BOUND, self.variational_bound,
                                   settings={"terms": c.bound_steps, "sampling": None},
                                   description={"bound": "variational", "T": c.steps})
+        small = self.info_ is not None and self.info_.dim <= 64
         ode = LikelihoodEstimator("ode", ODE, self.ode_log_likelihood, event="density",
                                   settings={"rtol": ODE_TOLERANCE, "atol": ODE_TOLERANCE,
-                                            "divergence": "exact" if self._info.dim <= 64 else "hutchinson"})
+                                            "divergence": "exact" if small else "hutchinson"})
         return {"vlb": vlb, "ode": ode}
 
     # ------------------------------------------------------------------- probability-flow ODE likelihood

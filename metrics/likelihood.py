@@ -139,7 +139,7 @@ class LogLikelihood(Metric):
                               Capability.LIKELIHOOD_BOUND})
 
     def missing_capability(self, model: GenerativeModel) -> str | None:
-        if not model.likelihood_estimators():
+        if not self.requires_any & model.capabilities and not model.likelihood_estimators():
             return f"{model.name} defines no likelihood (neither exact nor a bound)"
         return None
 
