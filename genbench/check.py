@@ -97,10 +97,33 @@ def run_protocol(config: dict[str, Any]) -> dict[str, Any]:
     return {field: run.get(field) for field in PROTOCOL_RUN_FIELDS}
 
 
+def run_machine(environment: dict[str, Any]) -> dict[str, Any]:
+    """What a run's environment.json says of the machine that moves figures: the device and the
+    instruction set torch's CPU kernels dispatched to."""
+    device = environment.get("device", {}) if isinstance(environment, dict) else {}
+    cpu = device.get("cpu", device)
+    return {"device": device.get("type"), "instruction_set": cpu.get("instruction_set"),
+            "cpu": cpu.get("model"), "gpu": device.get("name") if device.get("type") == "cuda" else None}
+
+
+def machine_difference(reference: dict[str, Any], machine: dict[str, Any]) -> str | None:
+    """One sentence when the run and the baseline ran on a different device or instruction set (a warning:
+    a GAN's training is chaotic in the last bits, so its figures move within their spread); None when the
+    same, or when either does not say."""
+    theirs = reference.get("machine") or {}
+    differ = [f"{what} {machine.get(key)} here, {theirs.get(key)} in the baseline"
+              for key, what in (("device", "device"), ("instruction_set", "instruction set"))
+              if theirs.get(key) and machine.get(key) and theirs.get(key) != machine.get(key)]
+    if not differ:
+        return None
+    return (f"the run and the baseline ran on different machines ({'; '.join(differ)}): figures of trained models "
+            "move within their spread between them (ATEN_CPU_CAPABILITY forces an instruction set)")
+
+
 def make_reference(frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...],
-                   run: dict[str, Any] | None = None) -> dict[str, Any]:
+                   run: dict[str, Any] | None = None, machine: dict[str, Any] | None = None) -> dict[str, Any]:
     """The reference document of a finished run (needs two seeds or more for a spread); ``run``: the
-    run's protocol settings (``run_protocol``)."""
+    run's protocol settings (``run_protocol``); ``machine``: where it ran (``run_machine``)."""
     stats = seed_statistics(frame, metrics)
     if not stats:
         raise UsageError(f"the run has no measured {', '.join(metrics)} to keep as a reference")
@@ -109,6 +132,8 @@ def make_reference(frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[
         raise UsageError(f"a reference needs two seeds or more for its tolerance; {few[0]} has one "
                          "(run with --seeds 0,1,2)")
     document = {"format": FORMAT, "version": VERSION, "dataset": dataset, "metrics": list(metrics), "values": stats}
+    if machine:
+        document["machine"] = machine
     return {**document, "run": run} if run else document
 
 
@@ -195,7 +220,7 @@ def report(comparisons: list[Comparison]) -> str:
 
 
 def update(path: Path, frame: pd.DataFrame, dataset: dict[str, Any], metrics: tuple[str, ...],
-           run: dict[str, Any] | None = None) -> dict[str, Any]:
-    reference = make_reference(frame, dataset, metrics, run)
+           run: dict[str, Any] | None = None, machine: dict[str, Any] | None = None) -> dict[str, Any]:
+    reference = make_reference(frame, dataset, metrics, run, machine)
     write_json(Path(path), reference)
     return reference

@@ -112,6 +112,7 @@ def build_parser() -> Parser:
                      "worker died runs again)")
     _add_sweep_options(run)
     _add_common(run)
+    run.set_defaults(handler=command_run)
 
     score = commands.add_parser(
         "score", help="measure a model known only by its samples (a folder of images or an array file)",
@@ -141,6 +142,7 @@ def build_parser() -> Parser:
     _add_data_options(score)
     _add_reference_option(score)
     _add_common(score)
+    score.set_defaults(handler=command_score)
 
     stats = commands.add_parser(
         "stats", help="save a dataset's reference statistics (features, mean, covariance) with their provenance",
@@ -165,6 +167,7 @@ def build_parser() -> Parser:
                        help="save mu and sigma only (FID; KID, precision/recall and density/coverage need features)")
     _add_data_options(stats)
     _add_common(stats)
+    stats.set_defaults(handler=command_stats)
 
     check = commands.add_parser(
         "check", help="compare a run with a reference (CI regression gate)",
@@ -185,6 +188,7 @@ def build_parser() -> Parser:
                        help="tolerance in seed-to-seed standard deviations of the difference (default: 3)")
     check.add_argument("--update", action="store_true", help="write the run as the new reference")
     _add_common(check)
+    check.set_defaults(handler=command_check)
 
     report = commands.add_parser(
         "report", help="rebuild every table and figure of a run from its metrics.csv",
@@ -192,6 +196,7 @@ def build_parser() -> Parser:
         "directory from its metrics.csv alone (after editing or merging metrics, or with a newer genbench).")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory")
     _add_common(report)
+    report.set_defaults(handler=command_report)
 
     listing = commands.add_parser("list", help="show registered models, datasets, metrics and extractors",
                                   description="Show the registered models, datasets, metrics and feature "
@@ -199,6 +204,7 @@ def build_parser() -> Parser:
     listing.add_argument("what", nargs="?", choices=("models", "datasets", "metrics", "extractors"),
                          help="only this registry")
     _add_common(listing)
+    listing.set_defaults(handler=command_list)
     return parser
 
 
@@ -274,17 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args)
     try:
-        if args.command == "run":
-            return command_run(args)
-        if args.command == "score":
-            return command_score(args)
-        if args.command == "stats":
-            return command_stats(args)
-        if args.command == "check":
-            return command_check(args)
-        if args.command == "report":
-            return command_report(args)
-        return command_list(args)
+        return args.handler(args)
     except UsageError as error:
         sys.stderr.write(f"genbench {args.command}: error: {error}\n")
         return EXIT_USAGE
@@ -447,25 +443,30 @@ def command_report(args: argparse.Namespace) -> int:
 
 def command_check(args: argparse.Namespace) -> int:
     from genbench import check
-    from genbench.rundir import CONFIG, DATASET, RunDir
+    from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, RunDir
 
     rundir = RunDir.existing(args.run_dir)
     if not rundir.file(DATASET).exists():
         raise UsageError(f"{rundir.path} has no {DATASET}; it was written by an older genbench, rerun it")
     frame, dataset = rundir.read_metrics(required=True), rundir.read_json(DATASET)
     run = check.run_protocol(rundir.read_json(CONFIG))
+    machine = check.run_machine(rundir.read_json(ENVIRONMENT)) if rundir.file(ENVIRONMENT).exists() else {}
     metrics = tuple(m for m in args.metrics.split(",") if m) if args.metrics else None
     if args.update:
         if metrics is None:  # keep what the baseline guards; a new one guards FID
             metrics = (tuple(check.read_reference(args.baseline)["metrics"]) if args.baseline.exists()
                        else check.DEFAULT_METRICS)
-        reference = check.update(args.baseline, frame, dataset, metrics, run)
+        reference = check.update(args.baseline, frame, dataset, metrics, run, machine)
         models = ", ".join(reference["values"])
         print(f"wrote {args.baseline}: {', '.join(reference['metrics'])} of {models}")
         return EXIT_OK
     if args.sigmas <= 0:
         raise UsageError(f"--sigmas must be positive, got {args.sigmas}")
-    comparisons = check.compare(frame, dataset, check.read_reference(args.baseline), metrics, args.sigmas, run)
+    reference = check.read_reference(args.baseline)
+    comparisons = check.compare(frame, dataset, reference, metrics, args.sigmas, run)
+    different = check.machine_difference(reference, machine)
+    if different:
+        sys.stderr.write(f"genbench check: warning: {different}\n")
     print(check.report(comparisons))
     regressions = [c for c in comparisons if c.regressed]
     if regressions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -40,18 +41,66 @@ def git_commit(where: Path | None = None) -> dict[str, Any] | None:
     return {"commit": commit, "dirty": bool(dirty)}
 
 
+def cpu_model() -> str:
+    """The CPU's marketing name ("AMD EPYC 9654", "Intel(R) Xeon(R) Platinum 8481C"), from /proc/cpuinfo on
+    Linux, else what the platform module knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def library_versions() -> dict[str, str | None]:
+    """The MKL and oneDNN releases this torch was built with (torch.__config__.show() names them)."""
+    shown = torch.__config__.show()
+    mkl = re.search(r"Math Kernel Library Version ([\w.\-]+)", shown)
+    onednn = re.search(r"MKL-DNN v([\w.]+)", shown)
+    return {"mkl": mkl.group(1) if mkl else None, "onednn": onednn.group(1) if onednn else None}
+
+
+def cpu_description() -> dict[str, Any]:
+    """What decides a CPU's figures: its model, the instruction set torch's kernels dispatch to (set by
+    ``ATEN_CPU_CAPABILITY``, at most what the CPU has), the BLAS and oneDNN releases, the threads and the
+    OpenMP settings in force (``genbench.threads``)."""
+    from genbench.threads import available_cores, load_average, openmp_settings
+
+    load = load_average()
+    return {"model": cpu_model(), "instruction_set": torch.backends.cpu.get_cpu_capability(),
+            **library_versions(), "threads": torch.get_num_threads(), "cores_available": available_cores(),
+            "openmp": openmp_settings(), "load_average_at_start": None if load is None else round(load, 2)}
+
+
+def gpu_driver() -> str | None:
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip().splitlines()[0] if out.strip() else None
+
+
 def device_description(device: torch.device) -> dict[str, Any]:
+    """The device the cells ran on; the CPU's description either way (data loading, metrics on CPU)."""
     if device.type == "cuda":
         index = device.index or 0
         props = torch.cuda.get_device_properties(index)
         return {"type": "cuda", "name": props.name, "memory_gib": round(props.total_memory / 2**30, 1),
                 "capability": f"{props.major}.{props.minor}", "cuda": torch.version.cuda,
-                "cudnn": torch.backends.cudnn.version()}
-    from genbench.threads import available_cores, load_average
+                "cudnn": torch.backends.cudnn.version(), "driver": gpu_driver(), "cpu": cpu_description()}
+    return {"type": device.type, "name": cpu_model(), **cpu_description()}
 
-    return {"type": device.type, "name": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads(), "cores_available": available_cores(),
-            "load_average_at_start": None if load_average() is None else round(load_average(), 2)}
+
+def machine_summary(device: torch.device) -> dict[str, Any]:
+    """The few facts a figure in metrics.csv carries with it: the device, the instruction set and the threads
+    (what moves a trained model's last digits between machines)."""
+    summary: dict[str, Any] = {"device": device.type, "instruction_set": torch.backends.cpu.get_cpu_capability(),
+                               "threads": torch.get_num_threads()}
+    if device.type == "cuda":
+        summary["gpu"] = torch.cuda.get_device_name(device.index or 0)
+    return summary
 
 
 def environment(device: torch.device) -> dict[str, Any]:

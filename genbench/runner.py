@@ -25,7 +25,7 @@ from genbench.data.resolve import dataset_source
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data
 from genbench.devices import resolve_device
-from genbench.environment import environment
+from genbench.environment import environment, machine_summary
 from genbench.errors import CheckpointError, GenbenchError, UsageError
 from genbench.evaluation import eval_context, measure
 from genbench.metric import CellFiles, Metric
@@ -51,7 +51,7 @@ from genbench.rundir import (
     RunDir,
     safe_name,
 )
-from genbench.threads import busy_machine
+from genbench.threads import adapt_threads, available_cores, busy_machine, load_average
 
 log = logging.getLogger(__name__)
 
@@ -271,19 +271,31 @@ def describe_skipped(dataset_run: DatasetRun) -> str | None:
 
 
 def execute_cells(dataset_run: DatasetRun, progress_note: Callable[[str], None] = log.info) -> None:
-    """Run a dataset's pending cells in this process, one after another, writing each as it finishes."""
+    """Run a dataset's pending cells in this process, one after another, writing each as it finishes.
+    Before each cell the threads follow the load (``threads.adapt_threads``) unless the user fixed them."""
     the_plan, device, data = dataset_run.plan, dataset_run.device, dataset_run.data
     busy_said = False
     for cell, seed in dataset_run.pending():
+        if device.type == "cpu":
+            busy_said = follow_the_load(busy_said)
         records, timing = run_cell(cell, data, the_plan.metrics, seed, device, dataset_run.rundir,
                                    the_plan.run.weights())
         dataset_run.record(cell.label, seed, records, timing)
         progress_note(describe_cell(cell.label, seed, records, timing))
-        if not busy_said and device.type == "cpu":
-            busy = busy_machine(torch.get_num_threads(), running=True)
-            if busy:
-                log.warning("%s seed %s ran on an oversubscribed machine: %s", cell.label, seed, busy)
-                busy_said = True
+
+
+def follow_the_load(busy_said: bool) -> bool:
+    """Fit the threads to the load before a cell, saying so; where the user fixed them, warn once that the
+    machine is oversubscribed instead. Returns whether that warning has been given."""
+    changed = adapt_threads(running=True)
+    if changed is not None:
+        log.info("the load average is %.1f on %d core(s): the next cells compute on %d thread(s) (were %d; "
+                 "--threads N fixes the count)", load_average() or 0.0, available_cores(), changed[1], changed[0])
+        return busy_said
+    busy = None if busy_said else busy_machine(torch.get_num_threads(), running=True)
+    if busy:
+        log.warning("the machine is oversubscribed: %s", busy)
+    return busy_said or busy is not None
 
 
 def column_order(frame: pd.DataFrame, planned: list[str], extra: list[str]) -> list[str]:
@@ -313,10 +325,11 @@ def run_cell(
     saved = cell.checkpoints[seed] if cell.checkpoints is not None else None
 
     def finish(records: list[Record]) -> list[Record]:
-        """The cell's identity on every record, and where its model came from (a checkpoint, a file)."""
+        """The cell's identity on every record, where its model came from (a checkpoint, a file) and the
+        machine that computed it (device, instruction set, threads)."""
         records = [r.identify(model=cell.label, dataset=data.name, seed=seed) for r in records]
-        origin = cell.details(seed)
-        return [dataclasses.replace(r, details={**r.details, **origin}) for r in records] if origin else records
+        origin = {**cell.details(seed), "machine": machine_summary(device)}
+        return [dataclasses.replace(r, details={**r.details, **origin}) for r in records]
 
     def every_metric(make_records: Callable[[Metric], list[Record]]) -> list[Record]:
         return finish([r for m in metrics for r in m.declared(make_records(m))])

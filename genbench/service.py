@@ -175,12 +175,17 @@ def start_executor(request: RunRequest, choice):
 
 
 def say_if_busy() -> None:
-    """Say when the machine is already busy, once the input is checked (so that a usage error stays one
-    line) and before the long work."""
+    """Once the input is checked (so that a usage error stays one line) and before the long work: fit the
+    threads to the load average, or, where the user fixed them, say that the machine is busy."""
     import torch
 
-    from genbench.threads import busy_machine
+    from genbench.threads import adapt_threads, available_cores, busy_machine, load_average
 
+    changed = adapt_threads(running=False)
+    if changed is not None:
+        log.info("the load average is %.1f on %d core(s): computing on %d thread(s), not %d (--threads N fixes "
+                 "the count)", load_average() or 0.0, available_cores(), changed[1], changed[0])
+        return
     busy = busy_machine(torch.get_num_threads())
     if busy:
         log.warning("%s", busy)

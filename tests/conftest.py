@@ -1,9 +1,11 @@
-"""Shared fixtures: datasets loaded once, fast options for every registered model, a CLI runner."""
+"""Shared fixtures: datasets loaded once, fast options for every registered model, a CLI runner; and the
+two tiers: ``pytest -m "not slow"`` (the fast one) and ``pytest`` (everything)."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import os
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -14,14 +16,30 @@ import torch
 import genbench
 from genbench import catalog
 from genbench.config import NoOptions
-from genbench.model import Capability, GenerativeModel
+from genbench.model import Capability, FixedModel
+
+SLOW_KINDS = ("e2e", "browser", "ray")
+"""Markers whose tests are slow by their kind, whatever their own duration."""
+
+SLOW_FIXTURES = {"serial", "ray_cluster", "baseline_run", "trained_run", "finished_run", "gan_run", "run_dir",
+                 "site", "avx2_runs"}
+"""Fixtures that train models or run genbench end to end: a test that uses one is slow."""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        kinds = [kind for kind in SLOW_KINDS if item.get_closest_marker(kind)]
+        if kinds or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def genbench_cache(tmp_path_factory):
     """Caches (trained extractors, reference features) go to this session's folder, never ~/.cache,
-    and nothing is downloaded."""
+    and nothing is downloaded. The thread count is fixed (as a user's OMP_NUM_THREADS fixes it), so that
+    no figure a test compares depends on the machine's load."""
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", str(torch.get_num_threads())))
         path = tmp_path_factory.mktemp("genbench-cache")
         patch.setenv("GENBENCH_CACHE_DIR", str(path))
         patch.setenv("GENBENCH_OFFLINE", "1")
@@ -118,7 +136,7 @@ def numpy_fid():
     return qr_fid
 
 
-class FunctionSampler(GenerativeModel):
+class FunctionSampler(FixedModel):
     """A model whose samples come from ``sample(n, generator)``: a test double for sample-based metrics."""
 
     name = "sampler"
@@ -130,11 +148,6 @@ class FunctionSampler(GenerativeModel):
         self.sample_fn = sample
         self.build(info)
 
-    def _build(self, info):
-        pass
-
-    def _fit(self, x, x_val, generator):
-        pass
 
     def _sample(self, n, generator):
         return self.sample_fn(n, generator)

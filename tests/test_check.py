@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from genbench.check import Comparison, ProtocolMismatch, compare, make_reference
 from genbench.errors import UsageError
@@ -199,3 +200,25 @@ def test_a_figure_without_a_better_direction_is_gated_where_it_declares_one():
                           .identify(model="gan", dataset="d", seed=s) for s, v in enumerate([1, 2]))
     with pytest.raises(UsageError, match="no better direction"):
         compare(undeclared, DATASET, make_reference(undeclared, DATASET, ("copying_ct",)))
+
+
+def test_a_baseline_from_another_instruction_set_or_device_is_named_in_one_warning(baseline_run, cli, tmp_path):
+    """The baseline keeps the machine it was made on; a run on another instruction set still gates (a
+    warning, not a refusal), and the warning names both."""
+    import json
+
+    from genbench.check import machine_difference
+
+    root, baseline, _ = baseline_run
+    kept = json.loads(baseline.read_text())["machine"]
+    assert kept["instruction_set"] == torch.backends.cpu.get_cpu_capability() and kept["device"] == "cpu"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**json.loads(baseline.read_text()),
+                                 "machine": {**kept, "instruction_set": "SOMETHING-ELSE"}}))
+    result = cli("check", root / "base", "--baseline", other)
+    assert result.code == 0
+    warning = [line for line in result.err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "SOMETHING-ELSE in the baseline" in warning[0]
+    assert machine_difference({"machine": kept}, kept) is None
+    assert machine_difference({}, kept) is None  # an older baseline does not say: nothing to warn about
+    assert "device cuda here, cpu" in machine_difference({"machine": kept}, {**kept, "device": "cuda"})

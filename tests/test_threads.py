@@ -1,12 +1,19 @@
-"""Threads: --threads sets torch's, a busy machine is named with advice, environment.json records both."""
+"""Threads: --threads sets torch's, genbench fits them to the load where the user did not, OpenMP's idle threads
+spin briefly, a busy machine is named with advice, environment.json records it all."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
+import pandas as pd
+import pytest
 import torch
 
-from genbench.threads import available_cores, busy_machine
+from genbench import threads
+from genbench.threads import available_cores, busy_machine, fitting_threads, set_openmp_defaults
 
 
 def test_a_quiet_machine_says_nothing():
@@ -37,6 +44,68 @@ def test_threads_flag_sets_torch_and_is_recorded(cli, tmp_path):
         device = json.loads((tmp_path / "r" / "environment.json").read_text())["device"]
         assert device["threads"] == 1 and device["cores_available"] == available_cores()
         assert "load_average_at_start" in device
+        assert device["instruction_set"] == torch.backends.cpu.get_cpu_capability()
+        shown = torch.__config__.show()
+        assert device["mkl"] is None or device["mkl"] in shown
+        assert device["onednn"] is None or f"v{device['onednn']}" in shown
+        assert device["model"] and set(device["openmp"]) == {"from_user", "set_by_genbench"}
+        details = json.loads(pd.read_csv(tmp_path / "r" / "metrics.csv").details.iloc[0])
+        assert details["machine"] == {"device": "cpu", "threads": 1,
+                                      "instruction_set": torch.backends.cpu.get_cpu_capability()}
     finally:
         torch.set_num_threads(before)
     assert cli("run", "--threads", "0").code == 2
+
+
+@pytest.mark.parametrize("cores, load, threads, running, fits", [
+    (2, 0.2, 2, False, 2),   # quiet
+    (2, 2.0, 2, False, 1),   # two busy processes before the run starts
+    (2, 2.1, 2, True, 2),    # genbench alone, its own two threads in the load
+    (2, 4.0, 2, True, 1),    # its two threads beside two busy processes
+    (2, 3.0, 1, True, 1),    # already down to one: stays there
+    (2, 1.2, 1, True, 2),    # the others left: back to both cores
+    (8, 3.0, 8, False, 5),
+    (4, None, 4, False, 4),  # no load average (not Unix): every core
+    (2, 0.0, 9, True, 2),    # never more than the cores
+])
+def test_the_threads_fit_what_the_load_leaves(cores, load, threads, running, fits):
+    assert fitting_threads(cores, load, threads, running=running) == fits
+
+
+def test_adapting_follows_the_load_unless_the_user_chose(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(threads, "load_average", lambda: 2.0)
+    monkeypatch.setattr(threads, "_threads_by_user", False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    try:
+        torch.set_num_threads(2)
+        assert threads.adapt_threads(running=False) == (2, 1) and torch.get_num_threads() == 1
+        assert threads.adapt_threads(running=False) is None  # already fits
+        torch.set_num_threads(2)
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's choice wins
+        assert threads.adapt_threads(running=False) is None and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_openmp_defaults_are_set_only_where_the_user_has_not_and_only_before_torch():
+    environ = {"OMP_NUM_THREADS": "3"}
+    assert set_openmp_defaults(environ, torch_loaded=False) == threads.OPENMP_DEFAULTS
+    assert environ == {"OMP_NUM_THREADS": "3", **threads.OPENMP_DEFAULTS}
+    mine = {"GOMP_SPINCOUNT": "5"}
+    assert set_openmp_defaults(mine, torch_loaded=False) == {} and mine == {"GOMP_SPINCOUNT": "5"}
+    late = {}
+    assert set_openmp_defaults(late, torch_loaded=True) == {} and late == {}
+
+
+@pytest.mark.parametrize("given, seen", [(None, threads.OPENMP_DEFAULTS["GOMP_SPINCOUNT"]), ("5", "5")])
+def test_importing_genbench_before_torch_sets_the_spin_count_for_libgomp(given, seen):
+    environ = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    if given is not None:
+        environ["GOMP_SPINCOUNT"] = given
+    code = ("import os, genbench, torch; from genbench.threads import openmp_settings; "
+            "print(os.environ['GOMP_SPINCOUNT'], sorted(openmp_settings()['set_by_genbench']))")
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[0] == seen
+    assert ("GOMP_SPINCOUNT" in out.stdout.split(" ", 1)[1]) == (given is None)
