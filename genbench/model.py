@@ -322,6 +322,16 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         return ", ".join(f"{k}={v}" for k, v in self.config.to_dict().items())
 
 
+class FixedModel(GenerativeModel):
+    """A model with nothing to build or train: a fixed set of samples, the true distribution, a test double.
+    Subclasses implement what they offer (``_sample``, ``_log_prob``, ...) and call ``self.build(info)``."""
+
+    def _build(self, info: DataInfo) -> None:
+        pass
+
+    def _fit(self, x: torch.Tensor, x_val: torch.Tensor | None, generator: torch.Generator | None) -> None:
+        pass
+
 
 def training_data_description(x: torch.Tensor, info: DataInfo) -> dict[str, Any]:
     """The ``trained_on_`` of a model fitted to examples ``x`` of ``info``: a checkpoint carries it, so

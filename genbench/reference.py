@@ -6,12 +6,12 @@ from __future__ import annotations
 from genbench.config import NoOptions
 from genbench.data.info import DataInfo
 from genbench.data.splits import Split, TrueDistribution
-from genbench.model import Capability, GenerativeModel
+from genbench.model import Capability, FixedModel
 from genbench.records import REAL_DATA, TRUE_DISTRIBUTION
 from genbench.sample_set import FixedSamples
 
 
-class TrueModel(GenerativeModel):
+class TrueModel(FixedModel):
     """The data's generating distribution (known in closed form): samples and exact likelihood."""
 
     name = TRUE_DISTRIBUTION
@@ -27,11 +27,6 @@ class TrueModel(GenerativeModel):
     def likelihood_kind(self) -> str:
         return self.distribution.kind
 
-    def _build(self, info: DataInfo) -> None:
-        pass
-
-    def _fit(self, x, x_val, generator) -> None:
-        pass
 
     def _log_prob(self, x):
         return self.distribution.log_prob(x)

@@ -16,10 +16,10 @@ import torch
 
 from genbench.data.info import DataInfo
 from genbench.errors import UsageError
-from genbench.model import Capability, GenerativeModel
+from genbench.model import Capability, FixedModel
 
 
-class FixedSamples(GenerativeModel):
+class FixedSamples(FixedModel):
     """Examples ``x`` (N, *info.shape) as a sampler without replacement; no likelihood, no latent space."""
 
     capabilities = frozenset({Capability.SAMPLE})
@@ -35,11 +35,6 @@ class FixedSamples(GenerativeModel):
     def __len__(self) -> int:
         return len(self.x)
 
-    def _build(self, info: DataInfo) -> None:
-        pass
-
-    def _fit(self, x, x_val, generator) -> None:
-        pass
 
     def _sample(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
         if n > len(self.x):

@@ -9,6 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
+from genbench import catalog
 from genbench.records import COLUMNS, untimed
 from genbench.rundir import RunDir
 
@@ -30,7 +31,7 @@ def test_run_writes_the_run_directory(finished_run):
     assert {"config.json", "environment.json", "dataset.json", "metrics.csv", "table.md", "table.csv",
             "measurements.md", "run.log", "timings.json", "checkpoints", "samples"} <= names
     config = json.loads((finished_run / "config.json").read_text())
-    assert config["run"]["models"] == ["naive-bayes", "pca", "ae", "vae", "beta-vae", "gan", "flow", "diffusion"]
+    assert config["run"]["models"] == list(catalog.MODELS.defaults())
     assert config["models"]["vae"]["config"]["epochs"] == 2  # the fully resolved options
     assert config["metrics"]["log-likelihood:k=8"]["options"]["k"] == 8
     dataset = json.loads((finished_run / "dataset.json").read_text())
@@ -42,7 +43,7 @@ def test_run_writes_the_run_directory(finished_run):
 def test_metrics_csv_is_long_form_with_every_cell(finished_run):
     frame = pd.read_csv(finished_run / "metrics.csv")
     assert list(frame.columns) == COLUMNS
-    assert set(frame.model) == {"naive-bayes", "pca", "ae", "vae", "beta-vae", "gan", "flow", "diffusion"}
+    assert set(frame.model) == set(catalog.MODELS.defaults())
     ll = frame[frame.metric == "log_likelihood"].set_index("model")
     assert ll.loc["naive-bayes", "estimator"] == "exact"
     assert ll.loc["pca", "estimator"] == ll.loc["flow", "estimator"] == "bound+dequantized"

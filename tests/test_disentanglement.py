@@ -18,7 +18,7 @@ from genbench.metrics.disentanglement import (
     mig,
     mutual_information,
 )
-from genbench.model import Capability, GenerativeModel
+from genbench.model import Capability, FixedModel
 from genbench.records import NO_ESTIMATOR, NOT_AVAILABLE, OK
 
 SIZES = (3, 4, 6, 6, 6)
@@ -137,7 +137,7 @@ def test_kernels_refuse_mismatched_or_constant_input(factors):
 
 
 # ------------------------------------------------------------------------------------- the adapter
-class FactorEncoder(GenerativeModel):
+class FactorEncoder(FixedModel):
     """Encodes a shapes image to its true factors (looked up by its pixels), times ``mix``: the
     oracle representation, or a linear mixture of it."""
 
@@ -152,11 +152,6 @@ class FactorEncoder(GenerativeModel):
         self.mix = mix
         self.build(data.info)
 
-    def _build(self, info):
-        pass
-
-    def _fit(self, x, x_val, generator):
-        pass
 
     def _encode(self, x):
         codes = torch.stack([self.table[bytes(row.numpy())] for row in x.to(torch.uint8)]).float()

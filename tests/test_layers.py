@@ -1,7 +1,7 @@
-"""The layers of DESIGN.md, checked on the source: imports point down, and nothing imports in a loop.
+"""genbench's layers, checked on the source: imports point down, and nothing imports in a loop.
 
 Bottom: the contract, configs, data and records (``genbench`` modules not named below). Middle: the
-baselines and metrics, which know only the bottom. Top: registries, runner, scoring, report, CLI.
+baselines and metrics, which know only the bottom. Top: registries, the run service, runner, scoring, report, CLI.
 Every import counts, a function's too (an import inside a function is a dependency all the same),
 except those under ``if TYPE_CHECKING:``, which are for type checkers only.
 """
@@ -20,7 +20,7 @@ FOLDERS = {"genbench": "genbench", "baselines": "genbench.baselines", "metrics":
 TOP = {"genbench", "genbench.catalog", "genbench.cli", "genbench.__main__", "genbench.runner", "genbench.scoring",
        "genbench.evaluation", "genbench.model_plan", "genbench.run_config", "genbench.reference_stats",
        "genbench.check", "genbench.testing", "genbench.report", "genbench.ship_classifiers", "genbench.sweep",
-       "genbench.cells", "genbench.executors"}
+       "genbench.cells", "genbench.executors", "genbench.service"}
 """Top-layer modules (and packages, with everything in them)."""
 MIDDLE = ("genbench.baselines", "genbench.metrics")
 

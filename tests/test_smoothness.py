@@ -18,7 +18,7 @@ from genbench.metrics.smoothness import (
     path_steps,
     smoothness_figures,
 )
-from genbench.model import Capability, GenerativeModel
+from genbench.model import Capability, FixedModel
 from genbench.records import NO_ESTIMATOR, NOT_AVAILABLE, OK
 from genbench.reference import RealData
 
@@ -87,7 +87,7 @@ def test_paths_that_stand_still_are_left_out():
 
 
 # ------------------------------------------------------------------------------------- the adapter
-class AffineDecoder(GenerativeModel):
+class AffineDecoder(FixedModel):
     """A test double on 2-D continuous data: decode(z) = A z + b (exactly linear), and either the
     inverse as its encoder or no encoder (then its latent draws come from N(0, I))."""
 
@@ -100,11 +100,6 @@ class AffineDecoder(GenerativeModel):
         self.a, self.b, self.jump = a, b, jump
         self.build(info)
 
-    def _build(self, info):
-        pass
-
-    def _fit(self, x, x_val, generator):
-        pass
 
     def _encode(self, x):
         return torch.linalg.solve(self.a, (x - self.b).T).T

@@ -103,6 +103,7 @@ def test_local_workers_give_the_serial_metrics(serial, tmp_path):
     assert "run directory:" in result.stdout
 
 
+@pytest.mark.ray
 def test_ray_tasks_give_the_serial_metrics(serial, ray_cluster, tmp_path):
     address, _, env = ray_cluster
     out = tmp_path / "ray"
@@ -158,6 +159,7 @@ def killed_then_resumed(out: Path, executor_args: list[str], env: dict) -> str:
     return lost.reason.iloc[0]
 
 
+@pytest.mark.e2e
 def test_a_local_worker_killed_mid_cell_loses_only_its_cell(tmp_path):
     write_model(tmp_path)
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
@@ -168,6 +170,7 @@ def test_a_local_worker_killed_mid_cell_loses_only_its_cell(tmp_path):
     assert "dies seed" in (out / "run.log").read_text(), "the log says which cell was lost"
 
 
+@pytest.mark.ray
 def test_a_ray_worker_killed_mid_cell_loses_only_its_cell(ray_cluster, tmp_path):
     address, models, env = ray_cluster
     write_model(models)
@@ -264,6 +267,7 @@ def test_ray_not_installed_says_how_to_install_it(cli, tmp_path, monkeypatch):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.ray
 def test_an_unreachable_ray_address_is_named_within_the_timeout(cli, tmp_path):
     pytest.importorskip("ray")
     with socket.socket() as probe:  # a port nothing listens on

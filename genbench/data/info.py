@@ -172,8 +172,9 @@ class DataInfo:
 def infer_info(x: torch.Tensor, name: str = "tensor") -> DataInfo:
     """Describe a bare tensor: int64 → categorical, all values in {0, 1} → binary, else continuous.
 
-    Discrete grids cannot be told apart from continuous values reliably; wrap such data with
-    ``genbench.data.from_tensor(x, value_type="discrete", levels=L)`` instead.
+    Discrete grids cannot be told apart from continuous values reliably: describe such data with a
+    ``DataInfo(value_type=ValueType.DISCRETE, levels=L, ...)`` and ``make_data(x, info)`` instead, or load
+    it from a file with ``value_type=discrete:levels=L``.
     """
     if x.ndim < 2:
         raise UsageError(f"expected a batch of examples (N, ...), got shape {tuple(x.shape)}")

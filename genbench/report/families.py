@@ -22,7 +22,7 @@ OTHER, REFERENCE = "other models", "reference"
 
 
 
-def base_name(label: str) -> str:
+def registered_name(label: str) -> str:
     """The registered name of a column label: ``vae:latent_dim=2`` → ``vae``."""
     return label.split(":", 1)[0]
 
@@ -30,7 +30,7 @@ def base_name(label: str) -> str:
 def family_of(label: str) -> str:
     if label in REFERENCES:
         return REFERENCE
-    return next((family for family, names in FAMILIES.items() if base_name(label) in names), OTHER)
+    return next((family for family, names in FAMILIES.items() if registered_name(label) in names), OTHER)
 
 
 def by_family(models: list[str]) -> list[str]:

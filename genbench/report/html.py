@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from pathlib import Path
 
 from genbench.report.families import family_groups, family_of
 from genbench.report.lecture import lecture_grid
@@ -123,6 +122,3 @@ def page(title: str, sections: Iterable[tuple[str, str]]) -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n")
 
-
-def relative_images(root: Path, folder: str, pattern: str = "*.png") -> list[Path]:
-    return sorted((root / folder).glob(pattern)) if (root / folder).is_dir() else []
