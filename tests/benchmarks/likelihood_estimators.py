@@ -64,7 +64,7 @@ def main() -> None:
                                                                          generator=torch.Generator().manual_seed(0))
         trained = time.perf_counter() - start
         options = {"n": args.n, **options} if args.n is not None else options
-        records = {r.metric: r for r in LogLikelihood(**options).compute(models[name], data, eval_context(seed=0))}
+        records = {r.metric: r for r in LogLikelihood(**options).compute(models[key], data, eval_context(seed=0))}
         ll, bits, speed = records["log_likelihood"], records["bits_per_dim"], records["likelihood_examples_per_second"]
         nfe = ll.details.get("nfe", math.nan)
         line = (f"| {key} | {ll.estimator} (n={ll.n}) | {ll.value:.2f} ± {ll.stderr:.2f} "
