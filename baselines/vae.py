@@ -28,7 +28,7 @@ class VAEConfig(AEConfig):
     """The autoencoder's options; the encoder outputs a mean and a log-variance per latent."""
 
 
-def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+def kl_to_standard_normal(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(μ, diag σ²) ‖ N(0, I)) per row: ½ Σ (μ² + σ² - 1 - log σ²)."""
     return 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(-1)
 
@@ -59,7 +59,7 @@ class VAE(EncoderDecoder):
         """(log p(x | z) at one reparameterised z ~ q(z | x), KL(q ‖ p)), each (N,)."""
         mu, log_var = self.posterior(x)
         z = mu + (0.5 * log_var).exp() * randn(*mu.shape, generator=generator, device=mu.device)
-        return self.observation.log_prob(self.decoder(z), x), gaussian_kl(mu, log_var)
+        return self.observation.log_prob(self.decoder(z), x), kl_to_standard_normal(mu, log_var)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Negative ELBO in nats per example, averaged over the batch."""

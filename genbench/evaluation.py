@@ -45,11 +45,16 @@ def metric_records(model: GenerativeModel, data: Data, metric: Metric, context: 
     except OSError:  # a full disk is the run's to stop on, not one metric's failure
         raise
     except Exception as error:  # noqa: BLE001 - a metric (a plugin's, too) that raises fails its own records
-        if isinstance(error, torch.cuda.OutOfMemoryError):
-            torch.cuda.empty_cache()
-        log.warning("%s on %s: %s failed: %s", model.name, data.name, metric.name, error,
-                    exc_info=not isinstance(error, GenbenchError))
+        contain(error, log, "%s on %s: %s failed: %s", model.name, data.name, metric.name, error)
         return metric.failed(f"{type(error).__name__}: {error}")
+
+
+def contain(error: Exception, logger: logging.Logger, message: str, *args: Any) -> None:
+    """What a contained failure (a model's training, a metric) does before it becomes a record: free the GPU's
+    memory after running out of it, and log it, with the traceback (in run.log) only when unexpected."""
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()
+    logger.warning(message, *args, exc_info=not isinstance(error, GenbenchError))
 
 
 def eval_context(**fields: Any) -> EvalContext:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from genbench.catalog import METRICS, MODELS
 from genbench.defaults import DEFAULT_DATASET, DEFAULT_SEEDS
+from genbench.errors import UsageError
 from genbench.specs import Spec, parse_dataset_spec, parse_seeds, parse_spec, parse_specs
 
 if TYPE_CHECKING:
@@ -117,3 +118,14 @@ def check_names(run: RunConfig) -> None:
     check_spec_names(run.models, catalog.MODELS)
     check_spec_names(run.metrics, catalog.METRICS)
     check_dataset_name(run.dataset.name, catalog.DATASETS)
+
+
+def stored_run(path: Path) -> RunConfig:
+    """The run a run directory's config.json describes; ``UsageError`` when it is not a genbench run's."""
+    from genbench.rundir import CONFIG, RunDir
+
+    stored = RunDir.existing(path).read_json(CONFIG)
+    try:
+        return RunConfig.from_dict(stored["run"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise UsageError(f"{Path(path) / CONFIG} is not a genbench run configuration: {error}") from None

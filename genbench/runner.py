@@ -27,7 +27,7 @@ from genbench.data.splits import Data
 from genbench.devices import resolve_device
 from genbench.environment import environment, machine_summary
 from genbench.errors import CheckpointError, GenbenchError, UsageError
-from genbench.evaluation import eval_context, measure
+from genbench.evaluation import contain, eval_context, measure
 from genbench.metric import CellFiles, Metric
 from genbench.model import GenerativeModel
 from genbench.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
@@ -38,7 +38,7 @@ from genbench.report.latent import save_latent_figures
 from genbench.report.samples import GRID_SIZE, save_sample_figures, save_samples
 from genbench.report.terminal import compact_table
 from genbench.rng import make_generator
-from genbench.run_config import RunConfig
+from genbench.run_config import RunConfig, stored_run
 from genbench.rundir import (
     CHECKPOINTS,
     CONFIG,
@@ -132,11 +132,7 @@ def reopen(out: Path, device: str | None = None, inception_weights: str | None =
     """The plan stored in an existing run directory, for ``--resume`` (device and weights file may change);
     ``prepare`` it before executing."""
     rundir = RunDir.existing(out)
-    stored = rundir.read_json(CONFIG)
-    try:
-        run = RunConfig.from_dict(stored["run"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise UsageError(f"{rundir.file(CONFIG)} is not a genbench run configuration: {error}") from None
+    run = stored_run(out)
     if device is not None:
         run = dataclasses.replace(run, device=device)
     if inception_weights is not None:
@@ -358,11 +354,8 @@ def run_cell(
     except OSError:  # a full disk stops the run (every file written so far is intact)
         raise
     except Exception as error:  # noqa: BLE001 - a model (a plugin's, too) that raises fails its own cell
-        if isinstance(error, torch.cuda.OutOfMemoryError):
-            torch.cuda.empty_cache()
         what = "checkpoint unusable" if isinstance(error, CheckpointError) else "training failed"
-        log.warning("%s seed %s: %s: %s", cell.label, seed, what, error,
-                    exc_info=not isinstance(error, GenbenchError))
+        contain(error, log, "%s seed %s: %s: %s", cell.label, seed, what, error)
         timing["fit_seconds"] = time.perf_counter() - start_time
         reason = f"{what}: {type(error).__name__}: {error}"
         return every_metric(lambda m: m.failed(reason)), timing

@@ -139,14 +139,10 @@ def prepare(request: RunRequest):
 
 def refuse_changed_flags(request: RunRequest, path: Path, *, with_dataset: bool) -> None:
     """``UsageError`` when a setting of a resumed run differs from the run directory's configuration."""
-    from genbench.run_config import RunConfig, differences, from_flags
-    from genbench.rundir import CONFIG, RunDir
+    from genbench.run_config import differences, from_flags, stored_run
+    from genbench.rundir import CONFIG
 
-    stored = RunDir.existing(path).read_json(CONFIG)
-    try:
-        base = RunConfig.from_dict(stored["run"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise UsageError(f"{path / CONFIG} is not a genbench run configuration: {error}") from None
+    base = stored_run(path)
     asked = request if with_dataset else dataclasses.replace(request, dataset=None)
     differ = differences(from_flags(asked, base), base)
     if differ:

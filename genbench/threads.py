@@ -39,7 +39,7 @@ process adds 1 to the load; less is the one-minute average's fading trace of wor
 (0.6 a minute after a pip install), which would slow nothing."""
 
 
-OPENMP_DEFAULTS = {"GOMP_SPINCOUNT": "10000"}
+OPENMP_DEFAULTS = {"GOMP_SPINCOUNT": "1000"}
 """What genbench sets where the user has not: measured in tests/benchmarks/threads.py."""
 
 OPENMP_PREFIXES = ("OMP_", "GOMP_", "KMP_", "MKL_")

@@ -77,6 +77,8 @@ def fast_options(name: str) -> dict:
         options["hidden"] = (32,)
     if "width" in fields:
         options["width"] = 8
+    if name == "diffusion":
+        options["steps"] = 50  # T: its bound sums T network passes per example
     return options
 
 

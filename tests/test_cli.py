@@ -78,6 +78,7 @@ def test_the_same_seed_gives_the_same_metrics_csv(tmp_path, cli, finished_run):
     assert len(speed) == 6 and (speed.estimator == "timed").all()
 
 
+@pytest.mark.slow
 def test_run_prints_the_table_and_where_everything_is(tmp_path, cli):
     result = cli("run", "--out", tmp_path / "r", "--models", "naive-bayes,pca")
     assert result.code == 0
@@ -102,6 +103,7 @@ def test_run_prints_the_table_and_where_everything_is(tmp_path, cli):
     assert table.loc[("Coverage", "naive-bayes"), "text"].startswith("coverage 0.")
 
 
+@pytest.mark.slow
 def test_rings_has_a_true_density_row(tmp_path, cli):
     result = cli("run", "--dataset", "rings:n_train=500:n_val=100:n_test=200", "--models", "pca,naive-bayes",
                  "--out", tmp_path / "r", "--quiet")
@@ -113,6 +115,7 @@ def test_rings_has_a_true_density_row(tmp_path, cli):
     assert ll.loc["naive-bayes", "status"] == "unavailable" and "continuous" in ll.loc["naive-bayes", "reason"]
 
 
+@pytest.mark.slow
 def test_several_seeds_give_seed_to_seed_uncertainty(tmp_path, cli):
     result = cli("run", "--models", "vae", "--seeds", "0,1", "--out", tmp_path / "r", "--quiet", *FAST)
     assert result.code == 0
@@ -226,6 +229,7 @@ def test_help_states_the_defaults_a_plain_run_uses(cli):
     assert f"(default: {DEFAULT_DATASET})" in help_text
 
 
+@pytest.mark.slow
 def test_console_script_runs_in_a_fresh_process(tmp_path):
     """No traceback, exit 2 and one line, from the installed entry point."""
     result = subprocess.run([sys.executable, "-m", "genbench", "run", "--models", "nope", "--out", str(tmp_path / "r")],

@@ -16,7 +16,9 @@ from genbench.records import TIMED
 from genbench.testing import CHECKS, check_model
 
 MODELS = catalog.MODELS.names()
-DATASETS = ["digits", "rings", "wardrobe", "shapes"]
+DATASETS = ["digits", "rings", pytest.param("wardrobe", marks=pytest.mark.slow),
+            pytest.param("shapes", marks=pytest.mark.slow)]
+"""Digits and rings (images and vectors) in the fast tier; categories and 20×20 sprites with everything."""
 
 
 @pytest.fixture(scope="module")

@@ -140,6 +140,7 @@ def test_untrained_flow_is_its_preprocessing_alone(digits, rings):
     np.testing.assert_allclose(flow.log_prob(x).double().numpy(), expected, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_density_on_rings_integrates_to_one(rings):
     """Σ p(x) ΔA over a 0.02-spaced grid on [-6, 6]² is 1 within 1%: the rings lie within radius 2.2 and a
     trained flow's tails beyond 6 hold far less than 1%; a 0.02 grid resolves its σ ≈ 0.05 peaks (the

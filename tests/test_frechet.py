@@ -78,6 +78,7 @@ def test_singular_covariances_where_naive_sqrtm_goes_wrong(numpy_fid):
     assert frechet_distance(stats(x1), stats(x2)) == pytest.approx(exact, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_more_than_2048_samples_in_inception_dimension(numpy_fid):
     """N = 2100 > D = 2048, features in a 64-D subspace with a 10⁶ condition number: the regime in
     which Inception FIDs are computed and naive sqrtm fails. Relative error < 1e-6, value real, ≥ 0."""

@@ -46,6 +46,7 @@ def test_no_figures_without_a_decoder_or_on_categories(digits, wardrobe, fast, t
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_a_shapes_run_measures_and_draws_the_latent_space(tmp_path, cli):
     """genbench run on shapes, two epochs: MIG and the FactorVAE score for the VAEs, smoothness in
     the domain classifier's features, the figures in latent/, and the two rows of the table."""

@@ -371,6 +371,7 @@ def test_a_path_may_hold_colons(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- CLI
+@pytest.mark.slow
 def test_cli_runs_on_a_folder_of_images(tmp_path, cli):
     grey_folder(tmp_path / "animals", size=(8, 8))
     out = tmp_path / "run"
@@ -389,6 +390,7 @@ def test_cli_runs_on_a_folder_of_images(tmp_path, cli):
     assert config["run"]["dataset"] == f"{tmp_path / 'animals'}:resize=6x4"
 
 
+@pytest.mark.slow
 def test_cli_resumes_a_run_on_a_path_with_a_colon(tmp_path, cli):
     folder = tmp_path / "a:b"
     grey_folder(folder, per_class=4)

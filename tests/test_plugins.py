@@ -80,6 +80,7 @@ def package(tmp_path, monkeypatch):
 FAST = ["--budget", "smoke", "--metrics", "log-likelihood:k=4,fidelity", "--quiet"]
 
 
+@pytest.mark.slow
 def test_an_import_path_runs_into_the_table(package, tmp_path, cli):
     out = tmp_path / "run"
     result = cli("run", "--models", "tmp_pkg.mod:Smoothed,tmp_pkg.mod:Smoothed:alpha=0.5,vae", "--out", out, *FAST)
@@ -170,6 +171,7 @@ def test_list_survives_a_broken_plugin(tmp_path, monkeypatch, cli):
     assert "not-a-model" in result.out and "unusable: the entry point 'not-a-model' of clash-pkg 0.1" in result.out
 
 
+@pytest.mark.slow
 def test_an_installed_entry_point_works_from_a_fresh_process(package, tmp_path):
     """The console script in a new interpreter finds the entry point through the package's metadata."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(package), os.environ.get("PYTHONPATH", "")])}

@@ -123,6 +123,7 @@ def test_samples_of_the_wrong_shape_or_range_are_refused(array, says, tmp_path, 
     assert result.code == 2 and says in result.err and result.err.count("\n") == 1, result.err
 
 
+@pytest.mark.slow
 def test_rings_samples_get_modes_and_coverage(tmp_path, cli):
     truth = genbench.load_dataset("rings")
     np.save(tmp_path / "truth.npy", truth.true_distribution.sample(2000, None).numpy())

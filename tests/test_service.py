@@ -19,6 +19,7 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return keep.drop(columns=[c for c in keep.columns if c in TIMING or c == "details"]).reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_python_and_the_command_line_write_the_same_measurements(cli, tmp_path):
     flags = [f"--{key}={value}" for key, value in SMALL.items()]
     assert cli("run", *flags, "--threads", "1", "--out", tmp_path / "cli", "--quiet").code == 0
@@ -43,6 +44,7 @@ def test_a_run_read_back_is_the_run_that_was_written(tmp_path):
     assert "naive-bayes" in repr(again)
 
 
+@pytest.mark.slow
 def test_a_sweep_reads_back_with_each_dataset_in_its_table(tmp_path):
     run = genbench.run(models=["naive-bayes"], dataset=["digits", "rings"], metrics=["fidelity"], seeds=[0],
                        budget="smoke", threads=1, out=tmp_path / "sweep")

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from genbench.progress import Heartbeat
 
 COLUMNS, LINES = 100, 30
@@ -45,6 +47,7 @@ def last_screen(output: str) -> list[str]:
     return lines[-LINES:]
 
 
+@pytest.mark.slow
 def test_the_last_screen_holds_the_compact_table(tmp_path):
     out = tmp_path / "run"
     screen = last_screen(run_in_terminal("run", "--models", "naive-bayes,pca,vae", "--budget", "smoke",
@@ -60,6 +63,7 @@ def test_the_last_screen_holds_the_compact_table(tmp_path):
     assert "Rules:" not in text and "|gap to R|" not in text  # the rules stay in table.md and report.html
 
 
+@pytest.mark.slow
 def test_quiet_prints_only_the_paths(tmp_path):
     out = tmp_path / "run"
     output = run_in_terminal("run", "--models", "naive-bayes", "--metrics", "log-likelihood", "--out", str(out),

@@ -11,7 +11,8 @@ split. Skips, saying why, where the file is absent (it is not part of the reposi
 the table of a finished run in ``--out`` again.
 
 Published figures train on all 60 000 training images, and compare in order of magnitude only: RealNVP 1.06 and
-Glow 1.05 bits/dim (Dinh et al. 2017; Kingma & Dhariwal 2018) on dequantized 8-bit MNIST, the event space
+Glow 1.05 bits/dim on dequantized 8-bit MNIST as tabulated by Grathwohl et al. (2019, FFJORD, Table 2; the
+RealNVP paper itself reports no MNIST figure, Glow's is Kingma & Dhariwal 2018's), the event space
 genbench measures; the IWAE paper's about 86 nats (Burda et al. 2016, K = 5000) is on binarised MNIST, another
 event space (784 binary values, not 256 levels), which no figure here can be compared with.
 """
