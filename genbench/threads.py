@@ -138,7 +138,7 @@ def busy_machine(threads: int, load: float | None = None, cores: int | None = No
     cores = available_cores() if cores is None else cores
     if load is None or load + (0 if running else threads) <= cores + SLACK:
         return None
-    fits = max(1, int(cores + SLACK - load + (threads if running else 0)))
+    fits = fitting_threads(cores, load, threads, running=running)
     advice = (f"pass --threads {fits} (or set OMP_NUM_THREADS={fits})" if fits < threads else
               "it already runs on one thread; timings (samples/s, examples/s) will read low")
     return (f"the machine is busy: load average {load:.1f} on {cores} core(s), and genbench computes on "
