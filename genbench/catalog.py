@@ -1,6 +1,6 @@
-"""The registries of models, datasets, metrics and feature extractors, filled here by explicit calls.
+"""The registries of models, datasets, metrics, feature extractors and executors, filled here by explicit calls.
 
-A new model, dataset, metric or extractor is one new module plus one line below, which names its
+A new model, dataset, metric, extractor or executor is one new module plus one line below, which names its
 class by import path and says whether a plain ``genbench run`` uses it (``default=True``). Nothing is
 imported until a name is used, so ``import genbench.catalog`` and a mistyped name cost no torch
 import. Models from outside genbench need no line here: an installed package names them in the
@@ -16,6 +16,7 @@ from genbench.registry import Registry
 
 if TYPE_CHECKING:
     from genbench.data.source import DatasetSource
+    from genbench.executors import Executor
     from genbench.features import FeatureExtractor
     from genbench.metric import Metric
     from genbench.model import GenerativeModel
@@ -56,3 +57,7 @@ EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.feature
 EXTRACTORS.register("inception", "genbench.metrics.extractors:InceptionExtractor")
 EXTRACTORS.register("domain", "genbench.metrics.extractors:DomainExtractor")
 EXTRACTORS.register("raw", "genbench.metrics.extractors:RawExtractor")
+
+EXECUTORS: Registry[Executor] = Registry("executor", "genbench.executors:Executor")
+EXECUTORS.register("local", "genbench.executors.local:LocalPool")
+EXECUTORS.register("ray", "genbench.executors.ray_cluster:RayCluster")

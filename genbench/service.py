@@ -59,13 +59,13 @@ class RunRequest:
 
     def __post_init__(self) -> None:
         """The checks argparse makes on the command line, for ``genbench.run``'s keyword arguments."""
+        from genbench.catalog import EXECUTORS
         from genbench.defaults import BUDGETS
-        from genbench.executors import EXECUTORS
 
         if self.budget is not None and self.budget not in BUDGETS:
             raise UsageError(f"budget must be one of {', '.join(BUDGETS)}, got {self.budget!r}")
         if self.executor not in EXECUTORS:
-            raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+            raise UsageError(f"executor must be one of {', '.join(EXECUTORS.names())}, got {self.executor!r}")
         for name in ("epochs", "threads", "jobs", "cell_cpus"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):

@@ -61,7 +61,7 @@ def test_table_has_the_six_rows(finished_run):
         assert f"| {row} |" in table
     assert "Rules:" in table
     csv = pd.read_csv(finished_run / "table.csv")
-    assert set(csv.property) >= {"Efficient likelihood"} and len(set(csv.model)) == 8
+    assert set(csv.property) >= {"Efficient likelihood"} and len(set(csv.model)) == len(catalog.MODELS.defaults())
 
 
 def same_figures(a, b):
@@ -182,7 +182,7 @@ def test_resume_refuses_new_configuration(tmp_path, cli, finished_run):
     result = cli("run", "--resume", "--out", finished_run, "--models", "vae", "--seeds", "0")
     assert result.code == 2 and result.err.count("\n") == 1
     assert ("these flags differ from it: --models/--checkpoints (vae here, "
-            "naive-bayes,pca,ae,vae,beta-vae,gan,flow,diffusion in the run) (drop them, or start a new run with "
+            f"{','.join(catalog.MODELS.defaults())} in the run) (drop them, or start a new run with "
             "another --out)") in result.err  # --seeds 0 is the run's
 
 
@@ -203,9 +203,26 @@ def test_list_shows_every_registry(cli):
     result = cli("list")
     assert result.code == 0
     for name in ("naive-bayes", "pca", "vae", "digits", "rings", "wardrobe", "log-likelihood", "fidelity", "modes",
-                 "inception", "domain", "raw"):
+                 "inception", "domain", "raw", "local", "ray"):
         assert name in result.out
     assert "options: alpha=1.0" in result.out
+
+
+@pytest.mark.parametrize("argv, request_class", [
+    (["score", "x.npz"], "score.ScoreRequest"), (["stats", "-o", "x.npz"], "stats.StatsRequest"),
+    (["check", "r", "--baseline", "b"], "check.CheckRequest"), (["report", "r"], "report.ReportRequest"),
+    (["list"], "listing.ListRequest")])
+def test_each_commands_request_holds_its_flags(argv, request_class):
+    """Every flag of a command reaches its handler through the command's request, and nothing else does."""
+    import dataclasses
+    import importlib
+
+    from genbench.cli import build_parser
+
+    module, _, name = request_class.partition(".")
+    fields = dataclasses.fields(getattr(importlib.import_module(f"genbench.cli.{module}"), name))
+    args = build_parser().parse_args(argv)
+    assert set(vars(args)) - {"command", "handler", "quiet", "debug"} == {f.name for f in fields}
 
 
 def test_help_teaches(cli):

@@ -82,12 +82,10 @@ def cli_rst(parser: argparse.ArgumentParser, level: int = 1) -> list[str]:
 
 def registry_rst(what: str) -> list[str]:
     """The entries of one registry, as ``genbench list WHAT`` shows them."""
-    from genbench import catalog
-    from genbench.cli import _options_text
+    from genbench.cli.listing import REGISTRIES, options_text
     from genbench.registry import BUILT_IN
 
-    registry = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS,
-                "extractors": catalog.EXTRACTORS}[what]
+    registry = REGISTRIES[what]
     defaults = set(registry.defaults())
     lines: list[str] = []
     for name in registry.names():
@@ -101,7 +99,7 @@ def registry_rst(what: str) -> list[str]:
         target = entry.target
         notes.append(f"Class: ``{target.__module__}:{target.__qualname__}``.")
         lines += [" ".join(notes), ""]
-        options = _options_text(target.config_class)
+        options = options_text(target)
         if options:
             lines += [".. list-table::", "   :header-rows: 1", "", "   * - option", "     - default"]
             for item in options.split(", "):
@@ -125,9 +123,13 @@ class CliDirective(_Generated):
     """The CLI reference, from ``genbench.cli.build_parser()``."""
 
     def run(self):
+        from pathlib import Path
+
+        import genbench.cli
         from genbench.cli import build_parser
 
-        self.env.note_dependency(__import__("genbench.cli").cli.__file__)
+        for module in Path(genbench.cli.__file__).parent.glob("*.py"):  # one module per command
+            self.env.note_dependency(str(module))
         return self.parse(cli_rst(build_parser()))
 
 
@@ -147,7 +149,7 @@ class ListingDirective(_Generated):
         import contextlib
         import io
 
-        from genbench.cli import command_list
+        from genbench.cli.listing import command_list
 
         out = io.StringIO()
         with contextlib.redirect_stdout(out):

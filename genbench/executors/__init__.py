@@ -3,9 +3,11 @@
 ``genbench.executors.ray_cluster``).
 
 An executor takes the cells' tasks (``genbench.cells.CellTask``) and yields each one's outcome as it
-finishes (a ``CellResult``, or a ``CellLost`` when its worker died); ``genbench.sweep`` writes them. The
-two share this interface:
+finishes (a ``CellResult``, or a ``CellLost`` when its worker died); ``genbench.sweep`` writes them.
+Executors are registered by name in ``genbench.catalog.EXECUTORS`` (the choices of ``--executor``) and
+share this interface (``Executor``):
 
+    from_choice(choice, cores) -> Executor                      (a class method: the command line's choice)
     describe() -> str
     run(tasks, started) -> Iterator[CellResult | CellLost]     (started(task, worker) as each begins)
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from genbench.cells import CellLost, CellResult, CellTask
 from genbench.errors import UsageError
@@ -27,10 +29,15 @@ from genbench.errors import UsageError
 log = logging.getLogger(__name__)
 
 LOCAL, RAY = "local", "ray"
-EXECUTORS = (LOCAL, RAY)
 
 
+@runtime_checkable
 class Executor(Protocol):
+    """What runs a sweep's cells; a class with these methods can be registered in ``catalog.EXECUTORS``."""
+
+    @classmethod
+    def from_choice(cls, choice: ExecutorChoice, cores: int) -> Executor: ...
+
     def describe(self) -> str: ...
 
     def run(self, tasks: list[CellTask],
@@ -98,16 +105,6 @@ def cuda_devices(text: str) -> list[str]:
 
 def make_executor(choice: ExecutorChoice, cores: int) -> Executor:
     """The executor the command line chose; ``cores``: the torch threads this process may use."""
-    if choice.executor == RAY:
-        from genbench.executors.ray_cluster import RayCluster
+    from genbench.catalog import EXECUTORS
 
-        return RayCluster(choice.ray_address, choice.cell_cpus, choice.cell_gpus, cores)
-    from genbench.executors.local import LocalPool
-
-    if choice.devices is not None:
-        if choice.jobs is not None:
-            raise UsageError(f"--devices starts one worker per device; drop --jobs {choice.jobs}")
-        devices = cuda_devices(choice.devices)
-        return LocalPool(len(devices), choice.threads or 1, devices)
-    jobs = choice.jobs or 1
-    return LocalPool(jobs, threads_per_worker(jobs, cores, choice.threads))
+    return EXECUTORS.get(choice.executor).from_choice(choice, cores)

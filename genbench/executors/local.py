@@ -17,9 +17,14 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genbench.cells import CellLost, CellResult, CellTask, worker_name
+from genbench.errors import UsageError
+from genbench.executors import cuda_devices, threads_per_worker
+
+if TYPE_CHECKING:
+    from genbench.executors import ExecutorChoice
 
 
 @dataclasses.dataclass
@@ -36,13 +41,26 @@ class Worker:
 
 
 class LocalPool:
-    """``jobs`` worker processes; ``threads`` torch threads each; ``devices`` one per worker (or None)."""
+    """Worker processes on this machine (--jobs, or one per GPU with --devices), each running one cell at a time.
+
+    ``jobs`` worker processes; ``threads`` torch threads each; ``devices`` one per worker (or None)."""
 
     def __init__(self, jobs: int, threads: int, devices: list[str] | None = None):
         self.jobs, self.threads = jobs, threads
         self.devices = devices or [None] * jobs
         self.context = multiprocessing.get_context("spawn")
         self._started = 0
+
+    @classmethod
+    def from_choice(cls, choice: ExecutorChoice, cores: int) -> LocalPool:
+        """``--jobs`` workers sharing the ``cores``, or one worker per GPU of ``--devices``."""
+        if choice.devices is not None:
+            if choice.jobs is not None:
+                raise UsageError(f"--devices starts one worker per device; drop --jobs {choice.jobs}")
+            devices = cuda_devices(choice.devices)
+            return cls(len(devices), choice.threads or 1, devices)
+        jobs = choice.jobs or 1
+        return cls(jobs, threads_per_worker(jobs, cores, choice.threads))
 
     def describe(self) -> str:
         where = (f" on {', '.join(str(d) for d in self.devices)}" if any(self.devices) else

@@ -13,10 +13,13 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genbench.cells import CellLost, CellResult, CellTask
 from genbench.errors import UsageError
+
+if TYPE_CHECKING:
+    from genbench.executors import ExecutorChoice
 
 INSTALL = 'pip install "genbench[ray]"'
 CONNECT_TIMEOUT = 10.0
@@ -74,13 +77,20 @@ def run_in_ray(task: CellTask, threads: int, device: str | None) -> CellResult:
 
 
 class RayCluster:
-    """Cells as Ray tasks; ``address`` None starts a local Ray (``cores`` CPUs) for the sweep."""
+    """Each cell a Ray task, on a cluster (--ray-address) or on a Ray started here for the sweep.
+
+    ``address`` None starts a local Ray (``cores`` CPUs) for the sweep."""
 
     def __init__(self, address: str | None, cpus: int, gpus: float, cores: int):
         self.address, self.cpus, self.gpus, self.cores = address, cpus, gpus, cores
         self.ray = import_ray()
         if address is not None:
             check_reachable(address)
+
+    @classmethod
+    def from_choice(cls, choice: ExecutorChoice, cores: int) -> RayCluster:
+        """``--ray-address``, with ``--cell-cpus`` and ``--cell-gpus`` per cell; ``cores`` for a Ray started here."""
+        return cls(choice.ray_address, choice.cell_cpus, choice.cell_gpus, cores)
 
     def describe(self) -> str:
         where = f"the Ray cluster at {self.address}" if self.address else f"a local Ray ({self.cores} CPUs)"
