@@ -111,3 +111,4 @@ class Autoencoder(EncoderDecoder):
 
     def _encode(self, x):
         return self.encoder(network_input(x, self._info))
+    family = "autoencoders"

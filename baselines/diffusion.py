@@ -726,3 +726,4 @@ class Diffusion(GenerativeModel):
     def _encode(self, x):
         x0 = self.to_network(x).reshape(self.network_shape(len(x)))
         return self.invert(x0, self.process.ddim_times(self.config.ddim_steps)[::-1]).flatten(1)
+    family = "diffusion"

@@ -392,3 +392,4 @@ class Flow(GenerativeModel):
     def _sample(self, n, generator):
         y = self.postprocess(self.flow.inverse(self._sample_latent(n, generator)))
         return self._info.quantize(y)
+    family = "flows"

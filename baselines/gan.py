@@ -40,6 +40,7 @@ from genbench.data.info import DataInfo, ValueType
 from genbench.model import Capability, GenerativeModel
 from genbench.progress import progress
 from genbench.rng import child_generator, randn
+from genbench.threads import keep_fitting
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +159,9 @@ class GAN(GenerativeModel):
             return {"epoch": epoch, **{k: v / len(x) for k, v in totals.items()}}
 
         for epoch in bar:
+            keep_fitting()  # the threads follow the load while it trains
             entry = run_epoch(recovery, lambda: one_epoch(epoch))  # noqa: B023 - called at once, in this iteration
             self.history_.append(entry)
             bar.set_postfix({k: f"{v:.3g}" for k, v in entry.items() if k not in ("epoch", "recovery", "recoveries")})
         self.eval()
+    family = "GANs"

@@ -68,3 +68,4 @@ class NaiveBayes(GenerativeModel):
         probs = self.log_probs_.exp()  # (D, Cmax)
         k = torch.multinomial(probs.cpu(), n, replacement=True, generator=generator)  # (D, n)
         return self._info.from_indices(k.T).to(self.device)
+    family = "classical"

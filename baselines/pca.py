@@ -113,3 +113,4 @@ class PCA(GenerativeModel):
     def _decode(self, z):
         flat = self.mean_ + z.double() @ self.components_
         return self._info.clip(flat.float().reshape(len(z), *self._info.shape))
+    family = "classical"

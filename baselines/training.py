@@ -25,6 +25,7 @@ from genbench.defaults import BUDGETS, size_factor
 from genbench.errors import TrainingFailed
 from genbench.progress import progress
 from genbench.rng import child_generator, derive_seed, make_generator
+from genbench.threads import keep_fitting
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +290,7 @@ def train(
         return entry
 
     for epoch in bar:
+        keep_fitting()  # the threads follow the load while it trains
         entry = run_epoch(recovery, lambda: one_epoch(epoch))  # noqa: B023 - called at once, in this iteration
         history.append(entry)
         bar.set_postfix({k: f"{v:.3g}" for k, v in entry.items() if k not in ("epoch", "recovery", "recoveries")})

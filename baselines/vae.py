@@ -90,3 +90,4 @@ class VAE(EncoderDecoder):
 
     def _encode(self, x):
         return self.posterior(x)[0]
+    family = "VAEs"

@@ -9,8 +9,7 @@
     run = genbench.run(models=["vae", "gan"], budget="smoke")   # the whole benchmark, as `genbench run`
     run.table, run.records, run.report      # the comparison table, metrics.csv, report.html
 
-Importing genbench loads nothing heavy; the registries are read on first use. Imported before torch, it
-sets how OpenMP's idle threads wait where the user has not (``genbench.threads``).
+Importing genbench loads nothing heavy; the registries are read on first use.
 """
 
 from __future__ import annotations
@@ -18,10 +17,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from genbench.threads import set_openmp_defaults
-
-set_openmp_defaults()
 
 if TYPE_CHECKING:
     import pandas as pd

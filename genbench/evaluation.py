@@ -80,4 +80,5 @@ def evaluate(
     resolved = [m if isinstance(m, Metric) else catalog.METRICS.get(m)() for m in names]
     context = eval_context(seed=seed, device=torch.device(device) if device else model.device)
     records = measure(model, data, resolved, context)
-    return to_frame(r.identify(model=label or model.name, dataset=data.name, seed=seed) for r in records)
+    return to_frame(r.identify(model=label or model.name, dataset=data.name, seed=seed, family=model.family)
+                    for r in records)

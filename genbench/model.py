@@ -68,6 +68,9 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     """
 
     name: ClassVar[str]
+    family: ClassVar[str] = ""
+    """The family the comparison table groups this model under, such as "VAEs" or "flows" (the lecture's families
+    and genbench's order: ``genbench.report.families``); empty for the user's own models ("other models")."""
     config_class: ClassVar[type[Config]] = NoOptions
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SAMPLE})
     samples_only: ClassVar[bool] = False

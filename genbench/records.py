@@ -33,9 +33,11 @@ REAL_DATA = "real-data"
 REFERENCES = (TRUE_DISTRIBUTION, REAL_DATA)
 """Labels of the reference columns in metrics.csv (the marks' real-vs-real figures): never the
 best model, never marked against themselves (``genbench.reference`` holds their models)."""
+REFERENCE_FAMILY = "reference"
+"""The family of the reference columns, last in every table."""
 
 COLUMNS = [
-    "model", "dataset", "seed", "metric", "value", "stderr", "unit", "n",
+    "model", "family", "dataset", "seed", "metric", "value", "stderr", "unit", "n",
     "extractor", "estimator", "status", "reason", "details",
 ]
 
@@ -61,6 +63,8 @@ class Record:
     reason: str = ""
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
     model: str = ""
+    family: str = ""
+    """The family the model declares (``GenerativeModel.family``): the table groups its columns by it."""
     dataset: str = ""
     seed: int | None = None
 
@@ -72,8 +76,8 @@ class Record:
     def failed(cls, metric: str, reason: str, **kw: Any) -> Record:
         return cls(metric=metric, status=FAILED, reason=reason, **kw)
 
-    def identify(self, *, model: str, dataset: str, seed: int) -> Record:
-        return dataclasses.replace(self, model=model, dataset=dataset, seed=seed)
+    def identify(self, *, model: str, dataset: str, seed: int, family: str = "") -> Record:
+        return dataclasses.replace(self, model=model, family=family, dataset=dataset, seed=seed)
 
     def row(self) -> dict[str, Any]:
         row = dataclasses.asdict(self)
@@ -99,7 +103,7 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in ("seed", "n"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
-    for column in ("model", "dataset", "metric", "unit", "extractor", "estimator", "status", "reason",
+    for column in ("model", "family", "dataset", "metric", "unit", "extractor", "estimator", "status", "reason",
                    "details"):
         frame[column] = frame[column].fillna("").astype(str)
     return frame.reset_index(drop=True)

@@ -7,7 +7,7 @@ from genbench.config import NoOptions
 from genbench.data.info import DataInfo
 from genbench.data.splits import Split, TrueDistribution
 from genbench.model import Capability, FixedModel
-from genbench.records import REAL_DATA, TRUE_DISTRIBUTION
+from genbench.records import REAL_DATA, REFERENCE_FAMILY, TRUE_DISTRIBUTION
 from genbench.sample_set import FixedSamples
 
 
@@ -15,6 +15,7 @@ class TrueModel(FixedModel):
     """The data's generating distribution (known in closed form): samples and exact likelihood."""
 
     name = TRUE_DISTRIBUTION
+    family = REFERENCE_FAMILY
     config_class = NoOptions
     capabilities = frozenset({Capability.SAMPLE, Capability.EXACT_LIKELIHOOD})
 
@@ -44,6 +45,7 @@ class RealData(FixedSamples):
     """
 
     name = REAL_DATA
+    family = REFERENCE_FAMILY
 
     def __init__(self, pool: Split):
         super().__init__(pool.x, pool.info, f"{pool.name} examples", split=pool.name)

@@ -51,7 +51,7 @@ from genbench.rundir import (
     RunDir,
     safe_name,
 )
-from genbench.threads import adapt_threads, available_cores, busy_machine, load_average
+from genbench.threads import fit_to_the_load
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,8 @@ class Cell:
     label: str
     make: Callable[[], GenerativeModel]
     trained: bool = True
+    family: str = ""
+    """The family its model declares (``GenerativeModel.family``), carried by every record of the column."""
     checkpoints: Mapping[int, SavedModel] | None = None
     """By seed, the checkpoint to measure instead of training (``--models NAME:checkpoint=PATH``)."""
     seeds: tuple[int, ...] | None = None
@@ -188,12 +190,14 @@ def run_cells(the_plan: Plan, data: Data, extra_cells: tuple[Cell, ...] = ()) ->
     """The run's columns: the planned models, ``extra_cells`` (a samples file), then the reference column
     (the true distribution where the data has one, else real data where a metric measures it). The driver
     and every worker build the same list from the same plan."""
-    cells = [*(Cell(m.label, m.make, checkpoints=m.checkpoints) for m in the_plan.models), *extra_cells]
+    cells = [*(Cell(m.label, m.make, family=m.model_class.family, checkpoints=m.checkpoints) for m in the_plan.models),
+             *extra_cells]
     if data.true_distribution is not None:
         truth = data.true_distribution
-        cells.append(Cell(TRUE_DISTRIBUTION, lambda: TrueModel(truth, data.info), trained=False))
+        cells.append(Cell(TRUE_DISTRIBUTION, lambda: TrueModel(truth, data.info), trained=False,
+                          family=TrueModel.family))
     elif any(not m.missing_capability(RealData(data.train)) for m in the_plan.metrics):
-        cells.append(Cell(REAL_DATA, lambda: RealData(data.train), trained=False))
+        cells.append(Cell(REAL_DATA, lambda: RealData(data.train), trained=False, family=RealData.family))
     return cells
 
 
@@ -245,7 +249,8 @@ class DatasetRun:
     def record_lost(self, label: str, seed: int, reason: str) -> None:
         """Record a cell whose worker died as failed for every metric, its reason marked ``LOST``, so that
         ``--resume`` runs it again."""
-        records = [r.identify(model=label, dataset=self.data.name, seed=seed)
+        family = next(c.family for c in self.cells if c.label == label)
+        records = [r.identify(model=label, dataset=self.data.name, seed=seed, family=family)
                    for m in self.plan.metrics for r in m.declared(m.failed(f"{LOST}{reason}"))]
         self.record(label, seed, records, {})
 
@@ -268,30 +273,16 @@ def describe_skipped(dataset_run: DatasetRun) -> str | None:
 
 def execute_cells(dataset_run: DatasetRun, progress_note: Callable[[str], None] = log.info) -> None:
     """Run a dataset's pending cells in this process, one after another, writing each as it finishes.
-    Before each cell the threads follow the load (``threads.adapt_threads``) unless the user fixed them."""
+    Before each cell the threads follow the load (``threads.fit_to_the_load``) unless the user fixed them."""
     the_plan, device, data = dataset_run.plan, dataset_run.device, dataset_run.data
     busy_said = False
     for cell, seed in dataset_run.pending():
         if device.type == "cpu":
-            busy_said = follow_the_load(busy_said)
+            busy_said = fit_to_the_load(running=True, warned=busy_said)
         records, timing = run_cell(cell, data, the_plan.metrics, seed, device, dataset_run.rundir,
                                    the_plan.run.weights())
         dataset_run.record(cell.label, seed, records, timing)
         progress_note(describe_cell(cell.label, seed, records, timing))
-
-
-def follow_the_load(busy_said: bool) -> bool:
-    """Fit the threads to the load before a cell, saying so; where the user fixed them, warn once that the
-    machine is oversubscribed instead. Returns whether that warning has been given."""
-    changed = adapt_threads(running=True)
-    if changed is not None:
-        log.info("the load average is %.1f on %d core(s): the next cells compute on %d thread(s) (were %d; "
-                 "--threads N fixes the count)", load_average() or 0.0, available_cores(), changed[1], changed[0])
-        return busy_said
-    busy = None if busy_said else busy_machine(torch.get_num_threads(), running=True)
-    if busy:
-        log.warning("the machine is oversubscribed: %s", busy)
-    return busy_said or busy is not None
 
 
 def column_order(frame: pd.DataFrame, planned: list[str], extra: list[str]) -> list[str]:
@@ -323,7 +314,7 @@ def run_cell(
     def finish(records: list[Record]) -> list[Record]:
         """The cell's identity on every record, where its model came from (a checkpoint, a file) and the
         machine that computed it (device, instruction set, threads)."""
-        records = [r.identify(model=cell.label, dataset=data.name, seed=seed) for r in records]
+        records = [r.identify(model=cell.label, dataset=data.name, seed=seed, family=cell.family) for r in records]
         origin = {**cell.details(seed), "machine": machine_summary(device)}
         return [dataclasses.replace(r, details={**r.details, **origin}) for r in records]
 

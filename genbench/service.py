@@ -173,18 +173,9 @@ def start_executor(request: RunRequest, choice):
 def say_if_busy() -> None:
     """Once the input is checked (so that a usage error stays one line) and before the long work: fit the
     threads to the load average, or, where the user fixed them, say that the machine is busy."""
-    import torch
+    from genbench.threads import fit_to_the_load
 
-    from genbench.threads import adapt_threads, available_cores, busy_machine, load_average
-
-    changed = adapt_threads(running=False)
-    if changed is not None:
-        log.info("the load average is %.1f on %d core(s): computing on %d thread(s), not %d (--threads N fixes "
-                 "the count)", load_average() or 0.0, available_cores(), changed[1], changed[0])
-        return
-    busy = busy_machine(torch.get_num_threads())
-    if busy:
-        log.warning("%s", busy)
+    fit_to_the_load(running=False)
 
 
 def execute(prepared: Sequence[tuple], root: Path | None, executor, *, command: str = "run",

@@ -8,16 +8,16 @@ which wait for every thread at each step, then run many times slower (measured i
 ``tests/benchmarks/threads.py``); with fewer threads they do not. genbench says so from the load
 average, at the start and, once, after any cell that ran on an oversubscribed machine.
 
-genbench defends itself where the user has not chosen (``--threads``, ``OMP_*``/``GOMP_*`` variables win
-and are recorded):
+genbench fits the thread count to the load where the user has not chosen it (``--threads`` and
+``OMP_NUM_THREADS`` win; every ``OMP_*``/``GOMP_*`` variable is recorded): at the start of a run, before every
+cell and, within a cell's training, every ``LOOK_EVERY`` seconds, it sets what the load average leaves free
+(``fitting_threads``), between 1 and the cores. Busy processes that start while a model trains then slow
+it for about half a minute (the one-minute load average's lag), not to its end.
 
-- **How idle OpenMP threads wait.** libgomp's threads spin for ``GOMP_SPINCOUNT`` iterations (300 000 by
-  default) before they sleep. Beside busy processes a spinning thread burns the time slice that the
-  thread everyone waits for needs. genbench sets a shorter spin (``OPENMP_DEFAULTS``) when it is imported
-  before torch (libgomp reads the variable once, when torch loads it); the CLI, local workers and Ray
-  cells always import it first.
-- **How many threads.** At the start of a run and before every cell, the thread count is set to what
-  the load average leaves free (``fitting_threads``), between 1 and the cores.
+It leaves libgomp's waiting alone. A shorter spin (``GOMP_SPINCOUNT``) helps beside busy processes, but
+quiet training of small networks, whose kernels are microseconds apart, pays for it: an autoencoder's fit
+on digits took 30.0 s at libgomp's default, 34 s at a spin of 10 000 and 45 s at 1 000 (median of 3,
+side by side, 2026-12-02); with the threads fitted to the load, one thread waits for nobody.
 
 The thread count can move a trained model's last digits (sums are split differently), so figures
 reproduce exactly between runs with the same thread count: pass ``--threads`` for that.
@@ -27,9 +27,10 @@ environment.json records the count and the OpenMP settings, and each cell's reco
 from __future__ import annotations
 
 import logging
+import math
 import os
-import sys
-from collections.abc import Mapping, MutableMapping
+import time
+from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
@@ -39,31 +40,18 @@ process adds 1 to the load; less is the one-minute average's fading trace of wor
 (0.6 a minute after a pip install), which would slow nothing."""
 
 
-OPENMP_DEFAULTS = {"GOMP_SPINCOUNT": "1000"}
-"""What genbench sets where the user has not: measured in tests/benchmarks/threads.py."""
-
 OPENMP_PREFIXES = ("OMP_", "GOMP_", "KMP_", "MKL_")
 
-_at_import: dict[str, dict[str, str]] = {"from_user": {}, "set_by_genbench": {}}
+LOOK_EVERY = 10.0
+"""Seconds between two looks at the load average within a cell's training (``keep_fitting``)."""
+
 _threads_by_user = False
+_last_look = -math.inf
 
 
-def set_openmp_defaults(environ: MutableMapping[str, str] = os.environ,
-                        torch_loaded: bool | None = None) -> dict[str, str]:
-    """Set ``OPENMP_DEFAULTS`` in ``environ`` where the user has not set them, and only before torch (and
-    with it libgomp) is loaded; return what was set. Remembers the user's own OpenMP variables."""
-    torch_loaded = "torch" in sys.modules if torch_loaded is None else torch_loaded
-    user = {k: v for k, v in environ.items() if k.startswith(OPENMP_PREFIXES)}
-    chosen = {} if torch_loaded else {k: v for k, v in OPENMP_DEFAULTS.items() if k not in environ}
-    environ.update(chosen)
-    if environ is os.environ:
-        _at_import["from_user"], _at_import["set_by_genbench"] = user, chosen
-    return chosen
-
-
-def openmp_settings() -> dict[str, dict[str, str]]:
-    """The OpenMP variables in force: the user's, and those genbench set (environment.json)."""
-    return {"from_user": dict(_at_import["from_user"]), "set_by_genbench": dict(_at_import["set_by_genbench"])}
+def openmp_settings(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The OpenMP and MKL variables the user set (environment.json): genbench sets none."""
+    return {k: v for k, v in sorted(environ.items()) if k.startswith(OPENMP_PREFIXES)}
 
 
 def threads_chosen_by_user(environ: Mapping[str, str] = os.environ) -> bool:
@@ -96,6 +84,33 @@ def adapt_threads(*, running: bool) -> tuple[int, int] | None:
 
     threadpool_limits(limits=after, user_api="blas")
     return before, after
+
+
+def fit_to_the_load(*, running: bool, warned: bool = False) -> bool:
+    """Fit the threads to the load (``adapt_threads``), saying so; where the user fixed them, warn that the
+    machine is busy unless ``warned`` already. ``running``: this process's threads are in the load (between
+    and within cells). Returns whether the warning has been given."""
+    import torch
+
+    changed = adapt_threads(running=running)
+    if changed is not None:
+        log.info("the load average is %.1f on %d core(s): computing on %d thread(s) from here, not %d "
+                 "(--threads N fixes the count)", load_average() or 0.0, available_cores(), changed[1], changed[0])
+        return warned
+    busy = None if warned else busy_machine(torch.get_num_threads(), running=running)
+    if busy:
+        log.warning("%s", busy)
+    return warned or busy is not None
+
+
+def keep_fitting(now: float | None = None) -> None:
+    """Within a long loop (an epoch of training): at most every ``LOOK_EVERY`` seconds, fit the threads to the
+    load, saying so (never a warning: that was given before the cell)."""
+    global _last_look
+    now = time.monotonic() if now is None else now
+    if now - _last_look >= LOOK_EVERY:
+        _last_look = now
+        fit_to_the_load(running=True, warned=True)
 
 
 def available_cores() -> int:

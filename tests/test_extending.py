@@ -1,5 +1,5 @@
-"""A new metric and a new model are one class each plus one registration call: this module adds both,
-and nothing else in genbench changes for them to reach every table, figure and the CI gate."""
+"""A new metric and a new model (of a new family) are one class each plus one registration call: this module adds
+both, and nothing else in genbench changes for them to reach every table, figure and the CI gate."""
 
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ class BrightnessGap(Metric):
 
 
 class MeanImage(GenerativeModel):
-    """A toy model: the training split's mean image, with Gaussian pixel noise of a chosen spread."""
+    """A toy model of a toy family: the training split's mean image, with Gaussian pixel noise of a chosen spread."""
 
     name = "mean-image"
+    family = "templates"
     capabilities = frozenset({Capability.SAMPLE})
 
     def _build(self, info):
@@ -69,6 +70,10 @@ def test_a_new_metric_and_model_reach_every_output(registered, tmp_path, cli):
     assert "| brightness_gap (grey levels) |" in (out / "measurements.md").read_text()
     assert r"brightness\_gap (grey levels)" in (out / "table.tex").read_text()
     assert "<th>brightness_gap (grey levels)</th>" in (out / "table.html").read_text()
+    assert set(frame[frame.model == "mean-image"].family) == {"templates"}
+    assert "Families: classical: naive-bayes · templates: mean-image · reference: real-data." in (
+        out / "table.md").read_text()  # a declared family of its own, after the lecture's and before the reference
+    assert '<th colspan="1">templates</th>' in (out / "table.html").read_text()
     from genbench.report.plots import headline_panels
     from genbench.report.summary import Summary
 
@@ -144,3 +149,10 @@ def test_a_model_with_its_own_bound_is_measured_by_it(monkeypatch, tmp_path, cli
     assert record.value == pytest.approx(expected.mean(), rel=1e-9)  # scipy's density, the bound's slack
     table = (out / "table.md").read_text()
     assert "| Efficient likelihood | ? -4.5332 ± 0.0011 nats, toy bound (slack=1 nat), " in table
+
+
+def test_every_registered_model_declares_a_family_in_the_lecture_s_order():
+    from genbench.report.families import FAMILY_ORDER
+
+    families = [catalog.MODELS.get(name).family for name in catalog.MODELS.names()]
+    assert sorted(set(families), key=FAMILY_ORDER.index) == list(FAMILY_ORDER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genbench import catalog
 from genbench.records import Record, to_frame
 from genbench.report.families import by_family, family_of
 from genbench.report.html import comparison_html, lecture_html
@@ -10,18 +11,33 @@ from genbench.report.marks import CHECK, CROSS, UNSURE
 from genbench.report.table import comparison_markdown, comparison_table
 from genbench.report.terminal import compact_table
 
+DECLARED = {**{name: catalog.MODELS.get(name).family for name in catalog.MODELS.names()}, "gan:latent_dim=4": "GANs"}
+"""The families genbench's models declare (``GenerativeModel.family``), by column label."""
+
 
 def speed(model: str, value: float) -> Record:
     return Record("samples_per_second", value, 1.0, unit="samples/s", n=256, estimator="timed").identify(
-        model=model, dataset="d", seed=0)
+        model=model, dataset="d", seed=0, family=DECLARED.get(model, ""))
 
 
-def test_columns_follow_the_lecture_s_families_then_your_models_then_the_reference():
-    models = ["real-data", "my-model", "diffusion", "gan:latent_dim=4", "vae", "naive-bayes", "flow", "beta-vae"]
-    assert by_family(models) == ["naive-bayes", "vae", "beta-vae", "gan:latent_dim=4", "flow", "diffusion",
-                                 "my-model", "real-data"]
-    assert [family_of(m) for m in ("pca", "ae", "gan:latent_dim=4", "mine.models:Thing")] == [
-        "classical", "autoencoders", "GANs", "other models"]
+def test_columns_follow_the_lecture_s_families_then_declared_ones_then_your_models_then_the_reference():
+    models = ["real-data", "my-model", "ebm", "diffusion", "gan:latent_dim=4", "vae", "naive-bayes", "flow",
+              "beta-vae"]
+    families = {**DECLARED, "ebm": "energy-based"}
+    assert by_family(models, families) == ["naive-bayes", "vae", "beta-vae", "gan:latent_dim=4", "flow", "diffusion",
+                                           "ebm", "my-model", "real-data"]
+    assert [family_of(m, families) for m in ("pca", "ae", "ebm", "mine.models:Thing", "true-density")] == [
+        "classical", "autoencoders", "energy-based", "other models", "reference"]
+
+
+def test_the_table_groups_by_the_family_the_records_declare_not_by_the_name():
+    """A column named like a VAE whose records declare no family is the user's own; one that declares "GANs" is a
+    GAN whatever its name."""
+    frame = to_frame([speed("vae", 1.0).identify(model="vae", dataset="d", seed=0),
+                      speed("gan", 2.0).identify(model="my-gan", dataset="d", seed=0, family="GANs")])
+    table = comparison_table(frame)
+    assert table.summary.families == {"my-gan": "GANs"}
+    assert "Families: GANs: my-gan · other models: vae." in comparison_markdown(table)
 
 
 def test_the_lecture_comparison_counts_agreements_among_measured_cells():

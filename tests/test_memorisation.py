@@ -13,6 +13,7 @@ import pytest
 import torch
 from scipy import stats
 
+from genbench import catalog
 from genbench.errors import UsageError
 from genbench.evaluation import evaluate
 from genbench.metrics.coverage import nearest_neighbours
@@ -222,7 +223,8 @@ def sample_records(model, fid, fid_se, coverage, ct, near, exact=0.0, speed=1e6)
                Record("near_copies", near, math.sqrt(near * (1 - near) / 359) if 0 < near < 1 else 0.0),
                Record("near_copies_heldout", 0.0, 0.0), Record("exact_copies", exact, 0.0),
                Record("exact_copies_heldout", 0.0, 0.0)]
-    return [r.identify(model=model, dataset="digits", seed=0) for r in records]
+    family = catalog.MODELS.get(model).family if model in catalog.MODELS.names() else ""
+    return [r.identify(model=model, dataset="digits", seed=0, family=family) for r in records]
 
 
 def declared_frame(*groups):

@@ -1,55 +1,51 @@
 """Model families and the order of every table's columns (the lecture's marks beside them: ``lecture``).
 
-The lecture's columns are families (GANs, VAEs, Flows, Diffusion); genbench's are models, grouped here by family
-in the order the lecture builds them up: classical, autoencoders, VAEs, GANs, flows, diffusion; then any other
-model (the user's own), then the reference columns. A model's family is found from its name as registered
-(``vae:latent_dim=2`` is a VAE).
+The lecture's columns are families (GANs, VAEs, Flows, Diffusion); genbench's are models, grouped by the family
+each model declares (``GenerativeModel.family``), which its records carry (the ``family`` column of metrics.csv).
+Columns go in the order the lecture builds the families up (``FAMILY_ORDER``: classical, autoencoders, VAEs, GANs,
+flows, diffusion), then any other declared family in order of appearance, then the models that declare none (the
+user's own: ``OTHER``), then the reference columns.
 """
 
 from __future__ import annotations
 
-from genbench.records import REFERENCES
+from collections.abc import Mapping
 
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "classical": ("naive-bayes", "pca"),
-    "autoencoders": ("ae",),
-    "VAEs": ("vae", "beta-vae"),
-    "GANs": ("gan",),
-    "flows": ("flow",),
-    "diffusion": ("diffusion",),
-}
-OTHER, REFERENCE = "other models", "reference"
+from genbench.records import REFERENCE_FAMILY, REFERENCES
+
+FAMILY_ORDER = ("classical", "autoencoders", "VAEs", "GANs", "flows", "diffusion")
+OTHER, REFERENCE = "other models", REFERENCE_FAMILY
+
+Families = Mapping[str, str]
+"""A column label → the family its records declare (empty or absent: none declared)."""
 
 
-
-def registered_name(label: str) -> str:
-    """The registered name of a column label: ``vae:latent_dim=2`` → ``vae``."""
-    return label.split(":", 1)[0]
-
-
-def family_of(label: str) -> str:
+def family_of(label: str, families: Families) -> str:
     if label in REFERENCES:
         return REFERENCE
-    return next((family for family, names in FAMILIES.items() if registered_name(label) in names), OTHER)
+    return families.get(label) or OTHER
 
 
-def by_family(models: list[str]) -> list[str]:
+def by_family(models: list[str], families: Families) -> list[str]:
     """``models`` in family order, the run's order kept within a family."""
-    order = [*FAMILIES, OTHER, REFERENCE]
-    return sorted(models, key=lambda m: order.index(family_of(m)))
+    declared = [family_of(m, families) for m in models]
+    extra = [f for f in dict.fromkeys(declared) if f not in (*FAMILY_ORDER, OTHER, REFERENCE)]
+    order = [*FAMILY_ORDER, *extra, OTHER, REFERENCE]
+    return sorted(models, key=lambda m: order.index(family_of(m, families)))
 
 
-def family_groups(models: list[str]) -> list[tuple[str, list[str]]]:
+def family_groups(models: list[str], families: Families) -> list[tuple[str, list[str]]]:
     """(family, its models) for each run of neighbouring ``models`` of one family, in order."""
     groups: list[tuple[str, list[str]]] = []
     for model in models:
-        if groups and groups[-1][0] == family_of(model):
+        family = family_of(model, families)
+        if groups and groups[-1][0] == family:
             groups[-1][1].append(model)
         else:
-            groups.append((family_of(model), [model]))
+            groups.append((family, [model]))
     return groups
 
 
-def family_line(models: list[str]) -> str:
+def family_line(models: list[str], families: Families) -> str:
     """``classical: naive-bayes, pca · VAEs: vae · …`` for the models of a table."""
-    return " · ".join(f"{family}: {', '.join(names)}" for family, names in family_groups(models))
+    return " · ".join(f"{family}: {', '.join(names)}" for family, names in family_groups(models, families))

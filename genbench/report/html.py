@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from genbench.report.families import family_groups, family_of
+from genbench.report.families import family_groups
 from genbench.report.lecture import lecture_grid
 from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
 from genbench.report.table import ComparisonTable, best_models, measurement_rows
@@ -39,7 +39,7 @@ def comparison_html(table: ComparisonTable) -> str:
     """A <table>: a row per property, a column per model under its family; the full cell text in each cell."""
     head = "".join(f"<th>{html.escape(m)}</th>" for m in table.models)
     family_row = "".join(f'<th colspan="{len(models)}">{html.escape(family)}</th>'
-                         for family, models in family_groups(table.models))
+                         for family, models in family_groups(table.models, table.summary.families))
     body = []
     for row in table.rows:
         best = best_models(table, row)
@@ -61,7 +61,7 @@ def lecture_html(table: ComparisonTable) -> str:
     grid = lecture_grid(table)
     if grid is None:
         return ""
-    head = "".join(f"<th>{html.escape(f'{m} ({family_of(m)})')}</th>" for m in grid.models)
+    head = "".join(f"<th>{html.escape(f'{m} ({grid.families[m]})')}</th>" for m in grid.models)
     rows = []
     for title, cells in grid.rows:
         tds = "".join(f'<td class="{CLASS.get(c.measured, "na")}">lecture {html.escape(c.lecture)} · measured '

@@ -55,7 +55,7 @@ def lecture_cells(table: ComparisonTable) -> list[LectureCell]:
     """One cell per row × model of a lecture family present in the table."""
     cells = []
     for model in table.models:
-        family = family_of(model)
+        family = family_of(model, table.summary.families)
         if family not in LECTURE:
             continue
         for key, lecture in zip(LECTURE_ROWS, LECTURE[family], strict=True):
@@ -68,6 +68,8 @@ class LectureGrid:
     """What both renderings show: the compared models, each row's cells in their order, and the count."""
 
     models: list[str]
+    families: dict[str, str]
+    """Each compared model's lecture family."""
     rows: list[tuple[str, list[LectureCell]]]
     agreed: int
     comparable: int
@@ -78,8 +80,9 @@ def lecture_grid(table: ComparisonTable) -> LectureGrid | None:
     cells = lecture_cells(table)
     if not cells:
         return None
-    models = list(dict.fromkeys(c.model for c in cells))
+    families = {c.model: c.family for c in cells}
+    models = list(families)
     by_place = {(c.row, c.model): c for c in cells}
     rows = [(TITLES[key], [by_place[(TITLES[key], m)] for m in models]) for key in LECTURE_ROWS]
     comparable = [c for c in cells if c.comparable]
-    return LectureGrid(models, rows, sum(c.agrees for c in comparable), len(comparable))
+    return LectureGrid(models, families, rows, sum(c.agrees for c in comparable), len(comparable))

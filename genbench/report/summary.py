@@ -62,10 +62,16 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def model_families(frame: pd.DataFrame) -> dict[str, str]:
+    """Each model's family, as its records declare it (none in a metrics.csv older than the ``family`` column)."""
+    declared = frame[frame.family != ""].drop_duplicates("model")
+    return dict(zip(declared.model, declared.family, strict=True))
+
+
 def model_order(frame: pd.DataFrame) -> list[str]:
     """Models grouped by family (``genbench.report.families``), in order of first appearance within one: the
     column order of every table and figure."""
-    return by_family(list(dict.fromkeys(frame.model)))
+    return by_family(list(dict.fromkeys(frame.model)), model_families(frame))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +88,11 @@ class Summary:
     @cached_property
     def models(self) -> list[str]:
         return model_order(self.frame)
+
+    @cached_property
+    def families(self) -> dict[str, str]:
+        """Each model's declared family (``genbench.report.families``)."""
+        return model_families(self.frame)
 
     @cached_property
     def by_model(self) -> dict[str, dict[str, pd.Series]]:

@@ -31,6 +31,11 @@ def sweep_models(tables: list[ComparisonTable]) -> list[str]:
     return list(dict.fromkeys(m for table in tables for m in table.models))
 
 
+def sweep_families(tables: list[ComparisonTable]) -> dict[str, str]:
+    """Every dataset's columns' declared families."""
+    return {model: family for table in tables for model, family in table.summary.families.items()}
+
+
 def marks_across(tables: list[ComparisonTable], models: list[str]) -> list[tuple[str, list[str]]]:
     """(row title, one cell per model: its marks on each dataset, in order, space-separated)."""
     return [(row.title, [" ".join(table.cell(row.key, m).mark or UNMARKED if m in table.models else ABSENT
@@ -49,7 +54,7 @@ def across_markdown(datasets: list[str], tables: list[ComparisonTable]) -> str:
 def across_html(datasets: list[str], tables: list[ComparisonTable]) -> str:
     models = sweep_models(tables)
     family_row = "".join(f'<th colspan="{len(group)}">{html.escape(family)}</th>'
-                         for family, group in family_groups(models))
+                         for family, group in family_groups(models, sweep_families(tables)))
     head = "".join(f"<th>{html.escape(m)}</th>" for m in models)
     body = "".join(f"<tr><th>{html.escape(title)}</th>"
                    + "".join(f"<td>{marks_html(cell)}</td>" for cell in cells) + "</tr>"

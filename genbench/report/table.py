@@ -9,7 +9,7 @@ import math
 import pandas as pd
 
 from genbench.records import NOT_AVAILABLE, OK, REFERENCES
-from genbench.report.families import family_line, family_of
+from genbench.report.families import family_line
 from genbench.report.lecture import lecture_grid
 from genbench.report.marks import CROSS, NOT_APPLICABLE, ROWS, Cell, Row
 from genbench.report.summary import Summary
@@ -68,7 +68,8 @@ def comparison_markdown(table: ComparisonTable) -> str:
     body = [[row.title, *(str(table.cell(row.key, m)) for m in table.models)] for row in table.rows]
     rules = [f"- **{row.title}** ({row.meaning}): {table.rules[row.key]}" for row in table.rows]
     lecture = lecture_markdown(table)
-    return (markdown_table(["", *table.models], body) + f"\nFamilies: {family_line(table.models)}.\n"
+    families = family_line(table.models, table.summary.families)
+    return (markdown_table(["", *table.models], body) + f"\nFamilies: {families}.\n"
             + "\nRules:\n\n" + "\n".join(rules) + "\n" + (f"\n{lecture}" if lecture else ""))
 
 
@@ -77,7 +78,7 @@ def lecture_markdown(table: ComparisonTable) -> str:
     grid = lecture_grid(table)
     if grid is None:
         return ""
-    header = ["", *(f"{m} ({family_of(m)})" for m in grid.models)]
+    header = ["", *(f"{m} ({grid.families[m]})" for m in grid.models)]
     body = [[title, *(f"{c.lecture} / {c.measured or 'not requested'}"
                       + ("" if not c.comparable else " ✔" if c.agrees else " ✘") for c in cells)]
             for title, cells in grid.rows]
