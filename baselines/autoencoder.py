@@ -23,8 +23,8 @@ from genbench.baselines.observation import network_input, observation_model
 from genbench.baselines.training import EarlyStoppingConfig, train
 from genbench.config import require_positive
 from genbench.data.info import DataInfo
+from genbench.infra.rng import randn
 from genbench.model import Capability, GenerativeModel
-from genbench.rng import randn
 
 DEFAULT_STEPS = {"smoke": 40, "default": 4000, "paper": 100_000}
 """Optimiser steps per budget for autoencoder-like models (VAE, β-VAE, AE)."""

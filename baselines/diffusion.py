@@ -46,7 +46,7 @@ spread, since the first terms hold most of the bound.
 **The probability-flow ODE** (Song et al. 2021, App. D.2; the ``ode`` estimator): the deterministic map from the
 data to noise whose marginals are the diffusion's, dx̄/dρ = σ̄ ε_θ in DDIM's variables (``probability_flow``),
 carries the data's density by the instantaneous change of variables, log p(x) = log p_T(x_T) + ∫ div dρ
-(``genbench.ode``). It is the exact density of the model the ODE defines (the prior pushed through the map), up to
+(``genbench.infra.ode``). It is the exact density of the model the ODE defines (the prior pushed through the map), up to
 the solver's tolerance, and costs one adaptive solve: its function evaluations, each with D vector–Jacobian
 products for the exact divergence or one for Hutchinson's, are in the records.
 
@@ -91,9 +91,9 @@ from genbench.config import require, require_positive
 from genbench.data.info import DataInfo, ValueType
 from genbench.errors import UsageError
 from genbench.estimators import ODE, Estimate, LikelihoodEstimator
+from genbench.infra.rng import rand, randn
 from genbench.model import Capability, GenerativeModel
 from genbench.records import MODEL_BOUND
-from genbench.rng import rand, randn
 
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddim", "ddpm")
@@ -592,7 +592,7 @@ class Diffusion(GenerativeModel):
         x̄ = x/√ᾱ, σ̄ = √((1 − ᾱ)/ᾱ), ρ = log σ̄, dx̄/dρ = σ̄ ε_θ(√ᾱ x̄, t(ρ)), with t(ρ) the step whose σ̄ is e^ρ
         (interpolated between steps) and ᾱ = 1/(1 + σ̄²); its divergence is σ̄ √ᾱ tr ∂ε_θ/∂x, exact or by a
         Rademacher probe per example (drawn from ``generator`` at the first call)."""
-        from genbench.ode import exact_divergence, hutchinson_divergence, rademacher
+        from genbench.infra.ode import exact_divergence, hutchinson_divergence, rademacher
 
         rho_grid, t_grid = (values.cpu().numpy() for values in self.flow_times())
         shape = self.network_shape(1)[1:]
@@ -626,7 +626,7 @@ class Diffusion(GenerativeModel):
             log p(x) = log N(x̄_T; 0, (1 + σ̄_T²) I) + ∫ div dρ + log |det ∂u/∂x|,
 
         x̄ at ρ₁ being u = the data in the network's units (``to_network``), carried to ρ_T by the solver."""
-        from genbench.ode import gaussian_log_density, solve
+        from genbench.infra.ode import gaussian_log_density, solve
 
         u = self.to_network(x).reshape(len(x), -1).double()
         field, start, end = self.probability_flow(rtol, atol, exact, generator)

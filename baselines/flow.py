@@ -73,8 +73,8 @@ from genbench.baselines.training import EarlyStoppingConfig, train
 from genbench.baselines.vae import standard_normal_log_prob
 from genbench.config import require, require_positive
 from genbench.data.info import DataInfo, ValueType
+from genbench.infra.rng import randn
 from genbench.model import Capability, GenerativeModel
-from genbench.rng import randn
 
 SCALE_BOUND = 1.0
 """B: each coupling scales a value by at most e^±B. Consecutive couplings compound their scales, and the next

@@ -37,10 +37,10 @@ from genbench.baselines.training import (
 )
 from genbench.config import require, require_positive
 from genbench.data.info import DataInfo, ValueType
+from genbench.infra.progress import progress
+from genbench.infra.rng import child_generator, randn
+from genbench.infra.threads import keep_fitting
 from genbench.model import Capability, GenerativeModel
-from genbench.progress import progress
-from genbench.rng import child_generator, randn
-from genbench.threads import keep_fitting
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from genbench.data.info import DataInfo, ValueType
-from genbench.rng import rand, randn
+from genbench.infra.rng import rand, randn
 
 LOG_SCALE_MIN, LOG_SCALE_MAX = -7.0, 5.0
 LOG_2PI = math.log(2 * math.pi)

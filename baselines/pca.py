@@ -25,8 +25,8 @@ from genbench.baselines.observation import LOG_2PI
 from genbench.config import Config, require_positive
 from genbench.data.info import DataInfo, ValueType
 from genbench.errors import UsageError
+from genbench.infra.rng import randn
 from genbench.model import Capability, GenerativeModel
-from genbench.rng import randn
 
 VARIANCE_FLOOR = 1e-6
 """σ² is kept at least this fraction of the mean per-feature variance (q = D leaves none)."""

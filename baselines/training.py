@@ -23,9 +23,9 @@ from torch import nn
 from genbench.config import Config, require, require_positive
 from genbench.defaults import BUDGETS, size_factor
 from genbench.errors import TrainingFailed
-from genbench.progress import progress
-from genbench.rng import child_generator, derive_seed, make_generator
-from genbench.threads import keep_fitting
+from genbench.infra.progress import progress
+from genbench.infra.rng import child_generator, derive_seed, make_generator
+from genbench.infra.threads import keep_fitting
 
 log = logging.getLogger(__name__)
 

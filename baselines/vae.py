@@ -19,8 +19,8 @@ import torch
 from genbench.baselines.autoencoder import AEConfig, EncoderDecoder
 from genbench.baselines.observation import LOG_2PI, network_input
 from genbench.data.info import DataInfo
+from genbench.infra.rng import randn
 from genbench.model import Capability
-from genbench.rng import randn
 
 
 @dataclasses.dataclass(frozen=True)

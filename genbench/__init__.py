@@ -10,6 +10,21 @@
     run.table, run.records, run.report      # the comparison table, metrics.csv, report.html
 
 Importing genbench loads nothing heavy; the registries are read on first use.
+
+The folders are the layers, and imports point down (``tests/test_layers.py`` checks):
+
+    genbench/            bottom: the contracts (model, metric, features, outputs, records, config, registry...)
+    genbench/data/       bottom: datasets, registered or your own files, and their fixed splits
+    genbench/infra/      bottom: atomic files, cache, run directory, environment, seeds, devices, threads, progress
+    genbench.baselines   middle: one module per model family (the repository's baselines/ folder)
+    genbench.metrics     middle: one module per metric (the repository's metrics/ folder)
+    genbench/service/    top: the run service (plan, cells, runner, sweep, executors/), scoring, genbench check
+    genbench/report/     top: tables, marks, figures and report.html from metrics.csv alone, without torch
+    genbench/cli/        top: the command line, one module per command
+
+Modules beside the contracts that a user imports to reach the layers below are front doors, in the top layer:
+this one and ``__main__``, ``catalog`` (the registries, which name every baseline and metric) and ``testing``
+(``check_model``, which loads datasets and saved models through this module).
 """
 
 from __future__ import annotations
@@ -81,7 +96,7 @@ def open_run(path: str | Path) -> Run:
 
 def evaluate(model: GenerativeModel, data: Data, metrics: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
     """Tidy records of ``metrics`` (default: every default metric) for a fitted model."""
-    from genbench.evaluation import evaluate as _evaluate
+    from genbench.service.evaluation import evaluate as _evaluate
 
     return _evaluate(model, data, metrics, **kwargs)
 

@@ -16,10 +16,10 @@ from genbench.registry import Registry
 
 if TYPE_CHECKING:
     from genbench.data.source import DatasetSource
-    from genbench.executors import Executor
     from genbench.features import FeatureExtractor
     from genbench.metric import Metric
     from genbench.model import GenerativeModel
+    from genbench.service.executors import Executor
 
 MODEL_ENTRY_POINTS = "genbench.models"
 MODELS: Registry[GenerativeModel] = Registry("model", "genbench.model:GenerativeModel",
@@ -58,6 +58,6 @@ EXTRACTORS.register("inception", "genbench.metrics.extractors:InceptionExtractor
 EXTRACTORS.register("domain", "genbench.metrics.extractors:DomainExtractor")
 EXTRACTORS.register("raw", "genbench.metrics.extractors:RawExtractor")
 
-EXECUTORS: Registry[Executor] = Registry("executor", "genbench.executors:Executor")
-EXECUTORS.register("local", "genbench.executors.local:LocalPool")
-EXECUTORS.register("ray", "genbench.executors.ray_cluster:RayCluster")
+EXECUTORS: Registry[Executor] = Registry("executor", "genbench.service.executors:Executor")
+EXECUTORS.register("local", "genbench.service.executors.local:LocalPool")
+EXECUTORS.register("ray", "genbench.service.executors.ray_cluster:RayCluster")

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from genbench.atomic import write_bytes, write_json
 from genbench.data.info import DataInfo
-from genbench.environment import package_versions
 from genbench.errors import CheckpointError, GenbenchError
+from genbench.infra.atomic import write_bytes, write_json
+from genbench.infra.environment import package_versions
 from genbench.registry import Registry, class_path
 
 if TYPE_CHECKING:

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from genbench.atomic import write_bytes
 from genbench.config import Config, NoOptions
 from genbench.data.splits import Data
 from genbench.errors import GenbenchError
+from genbench.infra.atomic import write_bytes
+from genbench.infra.rng import make_generator
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import Output, base_name
 from genbench.records import Record
-from genbench.rng import make_generator
 
 if TYPE_CHECKING:
     from genbench.features import FeatureExtractor
@@ -47,7 +47,7 @@ class CellFiles:
 @dataclasses.dataclass
 class EvalContext:
     """What every metric may use: the seed, the device, a cache folder, local weight files, and the
-    feature extractors by name (``genbench.evaluation.eval_context`` gives the catalog's)."""
+    feature extractors by name (``genbench.service.evaluation.eval_context`` gives the catalog's)."""
 
     seed: int = 0
     device: torch.device = dataclasses.field(default_factory=lambda: torch.device("cpu"))

@@ -37,8 +37,8 @@ from genbench.data.info import DataInfo
 from genbench.data.splits import as_examples, fingerprint
 from genbench.errors import CapabilityError, InvalidSamples, UsageError
 from genbench.estimators import Estimate, LikelihoodEstimator, importance_sampled_log_likelihood
+from genbench.infra.rng import derive_seed
 from genbench.records import EXACT, IW_BOUND, MODEL_BOUND
-from genbench.rng import derive_seed
 
 M = TypeVar("M", bound="GenerativeModel")
 

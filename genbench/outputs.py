@@ -16,7 +16,7 @@ import dataclasses
 import math
 from typing import Any
 
-from genbench.formatting import format_estimate
+from genbench.infra.formatting import format_estimate
 
 HIGHER, LOWER = "higher", "lower"
 STYLES = ("estimate", "percent", "count")

@@ -24,11 +24,11 @@ from urllib.error import URLError
 
 import torch
 
-from genbench.cache import Cache, cache_root, file_sha256, load_tensors
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data
 from genbench.errors import DataMissingError
 from genbench.features import FeatureExtractor, PreparedExtractor
+from genbench.infra.cache import Cache, cache_root, file_sha256, load_tensors
 from genbench.metric import EvalContext
 from genbench.metrics.domain import DomainNetSpec, TrainingOptions, accuracy, train_domain_net
 from genbench.metrics.inception_port import PACKAGE, is_torchscript, packaged_torchscript, port, read_torchscript

@@ -5,7 +5,7 @@ reference set's features and Gaussian statistics.
 images Inception when weights are given, else the domain classifier), obtains its weights through the
 extractor (``genbench.features``; the extractors are the evaluation context's, the catalog's in a
 run), and holds the reference: computed from a split by torch-fidelity's feature loop and cached on
-disk by content (``genbench.cache``), or read from a reference statistics file (``genbench stats``).
+disk by content (``genbench.infra.cache``), or read from a reference statistics file (``genbench stats``).
 The fidelity metric and the latent-smoothness metric each hold one, with the same cache keys, so they
 measure in the same features.
 """
@@ -22,11 +22,11 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from genbench.cache import Cache, cache_root
 from genbench.data.info import ValueType
 from genbench.data.splits import SUBSET_SEED, Data, Split, subset_rows
 from genbench.errors import GenbenchError, UsageError
 from genbench.features import FeatureExtractor, PreparedExtractor
+from genbench.infra.cache import Cache, cache_root
 from genbench.metric import EvalContext
 from genbench.metrics.extractors import INCEPTION_ENV
 from genbench.metrics.frechet import GaussianStatistics, gaussian_statistics
@@ -202,7 +202,7 @@ class FeatureSpace:
         """The extractor to use on ``data`` and, when there is none, why."""
         if context.extractors is None:
             raise GenbenchError("the evaluation context has no feature extractors; make it with "
-                                "genbench.evaluation.eval_context")
+                                "genbench.service.evaluation.eval_context")
         name = self.extractor if self.extractor != "auto" else auto_extractor(data, context)
         if name is None:
             if data.info.value_type is ValueType.CATEGORICAL:

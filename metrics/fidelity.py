@@ -6,7 +6,7 @@ Stages (pure functions below, pinned by tests; ``Fidelity`` is the thin adapter)
 2. features: torch-fidelity's ``get_featuresdict_from_dataset`` runs the extractor (torch-fidelity's
    own Inception, or genbench's domain classifier / raw coordinates registered with it) over the
    samples, converted once by the extractor's ``to_input``; the real reference set's features
-   and Gaussian statistics are cached on disk by content (``genbench.cache``);
+   and Gaussian statistics are cached on disk by content (``genbench.infra.cache``);
 3. figures, each from one source:
 
    - IS: torch-fidelity's ``isc_features_to_metric`` on the logits (Salimans et al. 2016);

@@ -24,9 +24,9 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor
 
-from genbench.cache import load_tensors
 from genbench.errors import GenbenchError
 from genbench.features import PreparedExtractor
+from genbench.infra.cache import load_tensors
 from genbench.metrics.domain import DomainNet, DomainNetSpec
 
 DOMAIN, RAW = "genbench-domain", "genbench-raw"

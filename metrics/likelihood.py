@@ -36,7 +36,6 @@ from genbench.config import Config, require_positive
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data, subset_rows
 from genbench.defaults import size_factor
-from genbench.devices import synchronize
 from genbench.errors import UsageError
 from genbench.estimators import (  # noqa: F401 - the kernels' names here too, where tests and users find them
     MAX_ELEMENTS,
@@ -45,6 +44,7 @@ from genbench.estimators import (  # noqa: F401 - the kernels' names here too, w
     importance_sampled_log_likelihood,
     iw_bound,
 )
+from genbench.infra.devices import synchronize
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output

@@ -424,7 +424,7 @@ class Memorisation(Metric):
 
 def copies_png(x: torch.Tensor, train: Split, nearest: torch.Tensor, ratios: torch.Tensor, label: str) -> bytes:
     """The ``GALLERY`` samples of smallest L₁/L₂ (top row) above their nearest training examples (bottom row)."""
-    from genbench.images import image_rows_png
+    from genbench.infra.images import image_rows_png
 
     order = ratios.argsort()[:GALLERY]
     shown = torch.cat([x[order], train.x[nearest[order]]])

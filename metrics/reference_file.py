@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from genbench.atomic import write_bytes
-from genbench.cache import file_sha256
 from genbench.errors import DataFormatError, DataMissingError
+from genbench.infra.atomic import write_bytes
+from genbench.infra.cache import file_sha256
 
 FORMAT = "genbench-reference-statistics"
 VERSION = 1

@@ -21,8 +21,8 @@ import torch
 
 from genbench.config import Config, require, require_positive
 from genbench.data.splits import Data, Split
-from genbench.environment import package_versions
 from genbench.errors import GenbenchError
+from genbench.infra.environment import package_versions
 from genbench.metrics.bootstrap import Spread
 from genbench.model import GenerativeModel
 from genbench.records import Record

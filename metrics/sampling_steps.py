@@ -18,7 +18,7 @@ import time
 
 from genbench.config import require, require_positive
 from genbench.data.splits import Data
-from genbench.devices import synchronize
+from genbench.infra.devices import synchronize
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import Spread, bootstrap
 from genbench.metrics.feature_space import FeatureSpace, extract_features

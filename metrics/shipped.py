@@ -14,7 +14,7 @@ genbench cannot hold) has its classifier trained once and cached, as before.
 To regenerate the shipped files (after changing the architecture or training options, which changes
 their keys), on a quiet machine, then commit them with the baselines that depend on them:
 
-    python -m genbench.ship_classifiers digits shapes
+    python -m genbench.service.ship_classifiers digits shapes
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from typing import Any
 
 import torch
 
-from genbench.atomic import write_json
-from genbench.cache import as_json, file_sha256, save_tensors
 from genbench.errors import GenbenchError
+from genbench.infra.atomic import write_json
+from genbench.infra.cache import as_json, file_sha256, save_tensors
 
 FOLDER = Path(__file__).resolve().parent / "shipped"
 FORMAT = 1

@@ -25,8 +25,8 @@ import torch
 
 from genbench.config import Config, require, require_positive
 from genbench.data.splits import Data
-from genbench.devices import synchronize
 from genbench.errors import UsageError
+from genbench.infra.devices import synchronize
 from genbench.metric import EvalContext, Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output

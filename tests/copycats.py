@@ -12,8 +12,8 @@ import dataclasses
 import torch
 
 from genbench.config import Config
+from genbench.infra.rng import randn
 from genbench.model import Capability, GenerativeModel
-from genbench.rng import randn
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
-from genbench.check import Comparison, ProtocolMismatch, compare, make_reference
 from genbench.errors import UsageError
 from genbench.records import Record, to_frame
+from genbench.service.check import Comparison, ProtocolMismatch, compare, make_reference
 
 DATASET = {"name": "d", "fingerprint": "abc"}
 
@@ -207,7 +207,7 @@ def test_a_baseline_from_another_instruction_set_or_device_is_named_in_one_warni
     warning, not a refusal), and the warning names both."""
     import json
 
-    from genbench.check import machine_difference
+    from genbench.service.check import machine_difference
 
     root, baseline, _ = baseline_run
     kept = json.loads(baseline.read_text())["machine"]

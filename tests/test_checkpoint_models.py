@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import genbench
+from genbench.infra.rundir import RunDir
 from genbench.records import untimed
-from genbench.rundir import RunDir
 
 METRICS = ["--metrics", "log-likelihood:k=4,fidelity"]
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from genbench import catalog
+from genbench.infra.rundir import RunDir
 from genbench.records import COLUMNS, untimed
-from genbench.rundir import RunDir
 
 FAST = ["--epochs", "2", "--metrics", "log-likelihood:k=8"]
 
@@ -235,7 +235,7 @@ def test_help_states_the_defaults_a_plain_run_uses(cli):
     from genbench.defaults import DEFAULT_DATASET
 
     DEFAULT_MODELS, DEFAULT_METRICS = MODELS.defaults(), METRICS.defaults()
-    from genbench.runner import RunConfig
+    from genbench.service.runner import RunConfig
 
     plain = RunConfig()
     assert [s.name for s in plain.models] == list(DEFAULT_MODELS)

@@ -9,10 +9,10 @@ import torch
 
 import genbench
 from genbench import catalog
-from genbench.evaluation import eval_context
 from genbench.metrics.likelihood import LogLikelihood
 from genbench.model import Capability
 from genbench.records import TIMED
+from genbench.service.evaluation import eval_context
 from genbench.testing import CHECKS, check_model
 
 MODELS = catalog.MODELS.names()

@@ -243,8 +243,8 @@ def test_the_metric_measures_the_ode_as_an_estimator_with_its_cost():
     from genbench.data import Split
     from genbench.data.splits import Data
     from genbench.estimators import ODE
-    from genbench.evaluation import eval_context
     from genbench.metrics.likelihood import LogLikelihood
+    from genbench.service.evaluation import eval_context
 
     model = ode_oracle(100)
     info = model.info_
@@ -345,9 +345,9 @@ def test_the_ema_follows_the_trained_weights_and_is_what_evaluation_uses(digits)
 def test_the_steps_metric_measures_each_s_and_agrees_with_fidelity_at_the_model_s_own(digits):
     """FID and samples/s per S; S > T is n/a with the reason; at the model's own S the samples are the fidelity
     metric's (one random stream), so the FID is the same number; a one-pass model has no steps to vary."""
-    from genbench.evaluation import eval_context
     from genbench.metrics.fidelity import Fidelity
     from genbench.metrics.sampling_steps import SamplingSteps
+    from genbench.service.evaluation import eval_context
 
     model = Diffusion(epochs=1, width=8, steps=50, sample_steps=5)
     model.fit(digits.train, generator=torch.Generator().manual_seed(0))

@@ -9,7 +9,6 @@ import torch
 from sklearn.metrics import mutual_info_score
 
 from genbench.config import NoOptions
-from genbench.evaluation import eval_context, measure
 from genbench.metrics.disentanglement import (
     Disentanglement,
     discretize,
@@ -20,6 +19,7 @@ from genbench.metrics.disentanglement import (
 )
 from genbench.model import Capability, FixedModel
 from genbench.records import NO_ESTIMATOR, NOT_AVAILABLE, OK
+from genbench.service.evaluation import eval_context, measure
 
 SIZES = (3, 4, 6, 6, 6)
 """Values per factor, as on shapes."""

@@ -11,10 +11,10 @@ from genbench.data import DataInfo, Split, ValueType
 from genbench.data.splits import Data
 from genbench.errors import UsageError
 from genbench.estimators import ODE, Estimate, LikelihoodEstimator
-from genbench.evaluation import eval_context
 from genbench.metrics.likelihood import LogLikelihood
 from genbench.model import Capability, GenerativeModel
 from genbench.records import EXACT, IW_BOUND, MODEL_BOUND
+from genbench.service.evaluation import eval_context
 
 INFO = DataInfo("gaussian", (3,), ValueType.CONTINUOUS)
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from genbench import catalog
+from genbench.infra.rundir import RunDir
 from genbench.metric import Metric
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import LOWER, Output
 from genbench.records import Record
-from genbench.rundir import RunDir
 
 
 class BrightnessGap(Metric):
@@ -89,7 +89,7 @@ def test_a_new_metric_and_model_reach_every_output(registered, tmp_path, cli):
 
 
 def test_a_metric_that_returns_an_undeclared_figure_fails_its_cell(registered, digits):
-    from genbench.evaluation import eval_context, measure
+    from genbench.service.evaluation import eval_context, measure
 
     class Sloppy(BrightnessGap):
         def compute(self, model, data, context):

@@ -8,14 +8,14 @@ import torch
 
 import genbench
 from genbench import catalog
-from genbench.cache import Cache, load_tensors
 from genbench.errors import DataMissingError
-from genbench.evaluation import eval_context
+from genbench.infra.cache import Cache, load_tensors
 from genbench.metrics.extractors import DomainExtractor, InceptionExtractor, RawExtractor, to_uint8_rgb
 from genbench.metrics.feature_space import auto_extractor, extract_features
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.fidelity_extractors import build
 from genbench.records import NOT_AVAILABLE
+from genbench.service.evaluation import eval_context
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 import torch
 
-from genbench import atomic
 from genbench.baselines.gan import GAN
 from genbench.baselines.pca import PCA
-from genbench.cache import Cache
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from genbench.errors import CheckpointError
+from genbench.infra import atomic
+from genbench.infra.cache import Cache
+from genbench.infra.rundir import RunDir
 from genbench.records import untimed
-from genbench.rundir import RunDir
 
 FAST = ["--models", "naive-bayes,pca,gan", "--epochs", "2", "--metrics", "fidelity,log-likelihood:k=4", "--quiet"]
 
@@ -195,7 +195,7 @@ def test_a_metric_that_raises_fails_its_records_and_the_run_goes_on(tmp_path, cl
 
 
 def test_resume_removes_the_temporary_files_of_killed_writers_only(tmp_path):
-    from genbench.atomic import remove_orphans
+    from genbench.infra.atomic import remove_orphans
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

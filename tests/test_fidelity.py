@@ -11,12 +11,12 @@ import torch
 
 import genbench
 from genbench.data.splits import subset_rows
-from genbench.evaluation import eval_context, measure
 from genbench.metrics.coverage import expected_coverage
 from genbench.metrics.feature_space import TensorRows
 from genbench.metrics.fidelity import FIDELITY_SEED, PRC_BATCH, Fidelity
 from genbench.records import NOT_AVAILABLE, OK
 from genbench.reference import RealData, TrueModel
+from genbench.service.evaluation import eval_context, measure
 
 
 def noise(info):

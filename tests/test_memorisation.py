@@ -15,7 +15,7 @@ from scipy import stats
 
 from genbench import catalog
 from genbench.errors import UsageError
-from genbench.evaluation import evaluate
+from genbench.infra.rng import make_generator
 from genbench.metrics.coverage import nearest_neighbours
 from genbench.metrics.memorisation import (
     MemorisationOptions,
@@ -31,7 +31,7 @@ from genbench.reference import RealData, TrueModel
 from genbench.report.marks import CHECK, CROSS, UNSURE, copies_training_set, novelty
 from genbench.report.summary import Summary
 from genbench.report.table import comparison_table
-from genbench.rng import make_generator
+from genbench.service.evaluation import evaluate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from copycats import Copycat, NoisyCopycat  # noqa: E402

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import genbench
-from genbench.evaluation import eval_context, measure
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.modes import RingModes, mode_coverage, true_high_quality_share
 from genbench.reference import TrueModel
+from genbench.service.evaluation import eval_context, measure
 
 
 def mode_dropper(truth, keep: list[int]):

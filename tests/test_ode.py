@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy.integrate import solve_ivp
 
-from genbench.ode import exact_divergence, hutchinson_divergence, rademacher, solve
+from genbench.infra.ode import exact_divergence, hutchinson_divergence, rademacher, solve
 
 MATRIX = torch.tensor([[-0.5, 1.0, 0.0], [-1.0, -0.2, 0.3], [0.1, 0.0, 0.4]], dtype=torch.float64)
 

@@ -16,8 +16,8 @@ from genbench import catalog
 from genbench.data import ValueType
 from genbench.data.resolve import dataset_source
 from genbench.errors import DataFormatError, DataMissingError, UnknownNameError, UsageError
+from genbench.infra.rundir import RunDir
 from genbench.records import untimed
-from genbench.rundir import RunDir
 from genbench.specs import Spec, parse_dataset_spec
 
 

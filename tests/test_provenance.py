@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from genbench.infra.rundir import RunDir
 from genbench.records import untimed
-from genbench.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ from PIL import Image
 from genbench.baselines.gan import GAN
 from genbench.baselines.vae import VAE
 from genbench.checkpoint import checkpoint_paths
+from genbench.infra.rundir import RunDir
 from genbench.records import untimed
-from genbench.rundir import RunDir
 
 FAST = ["--epochs", "2", "--metrics", "log-likelihood:k=4", "--quiet"]
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import genbench
-from genbench.evaluation import eval_context
-from genbench.rundir import RunDir
+from genbench.infra.rundir import RunDir
+from genbench.service.evaluation import eval_context
 
 FIGURES = ["is", "fid", "kid", "precision", "recall", "density", "coverage"]
 

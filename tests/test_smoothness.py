@@ -10,7 +10,6 @@ import torch
 from genbench.config import NoOptions
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data, Split
-from genbench.evaluation import eval_context, measure
 from genbench.metrics.smoothness import (
     LatentSmoothness,
     SmoothnessOptions,
@@ -21,6 +20,7 @@ from genbench.metrics.smoothness import (
 from genbench.model import Capability, FixedModel
 from genbench.records import NO_ESTIMATOR, NOT_AVAILABLE, OK
 from genbench.reference import RealData
+from genbench.service.evaluation import eval_context, measure
 
 
 def test_line_codes_run_evenly_from_one_end_to_the_other():

@@ -21,12 +21,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from genbench.executors import ExecutorChoice, make_executor, threads_per_worker
+from genbench.infra.rundir import RunDir
 from genbench.records import LOST, untimed
 from genbench.report.sweep import marks_across
 from genbench.report.table import comparison_table
-from genbench.rundir import RunDir
-from genbench.sweep import dataset_folders, write_files
+from genbench.service.executors import ExecutorChoice, make_executor, threads_per_worker
+from genbench.service.sweep import dataset_folders, write_files
 
 SWEEP = ["--dataset", "digits,rings", "--models", "naive-bayes,pca,gan", "--seeds", "0,1", "--budget", "smoke",
          "--metrics", "fidelity,log-likelihood:k=8", "--quiet"]
@@ -214,10 +214,10 @@ def test_a_dataset_folder_is_its_label_and_never_shared():
 
 
 def test_a_checkpoints_description_is_written_after_its_weights(tmp_path, monkeypatch):
-    import genbench.sweep
+    import genbench.service.sweep
 
     written = []
-    monkeypatch.setattr(genbench.sweep, "write_bytes", lambda path, content: written.append(path.name))
+    monkeypatch.setattr(genbench.service.sweep, "write_bytes", lambda path, content: written.append(path.name))
     write_files(RunDir(tmp_path), {"checkpoints/gan-seed0.json": b"{}", "checkpoints/gan-seed0.pt": b"w",
                                    "samples/gan-seed0.png": b"png"})
     assert written[-1] == "gan-seed0.json"
@@ -281,7 +281,7 @@ def test_an_unreachable_ray_address_is_named_within_the_timeout(cli, tmp_path):
 
 
 def test_the_local_pool_reports_how_a_worker_died():
-    from genbench.executors.local import exit_reason
+    from genbench.service.executors.local import exit_reason
 
     assert exit_reason(-signal.SIGKILL) == "killed by SIGKILL" and exit_reason(3) == "exit status 3"
     pool = make_executor(ExecutorChoice(jobs=2, threads=1), cores=2)

@@ -7,12 +7,12 @@ import math
 import pandas as pd
 import pytest
 
-from genbench.formatting import format_estimate
+from genbench.infra.formatting import format_estimate
+from genbench.infra.rundir import RunDir
 from genbench.records import NOT_AVAILABLE, Record, to_frame
 from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE
 from genbench.report.summary import summarise
 from genbench.report.table import comparison_markdown, comparison_table, measurements_markdown
-from genbench.rundir import RunDir
 
 
 def ll(model, seed, value, stderr=0.5, estimator="exact", **kw):

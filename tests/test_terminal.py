@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from genbench.progress import Heartbeat
+from genbench.infra.progress import Heartbeat
 
 COLUMNS, LINES = 100, 30
 
@@ -72,7 +72,7 @@ def test_quiet_prints_only_the_paths(tmp_path):
 
 
 def test_a_log_gets_a_heartbeat_instead_of_a_bar(caplog):
-    with caplog.at_level(logging.INFO, logger="genbench.progress"):
+    with caplog.at_level(logging.INFO, logger="genbench.infra.progress"):
         beat = Heartbeat(range(3), "train vae", 3, "epoch", every=0.0)
         beat.set_postfix({"val_loss": "84.1"})
         assert list(beat) == [0, 1, 2]

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import torch
 
-from genbench import threads
-from genbench.threads import available_cores, busy_machine, fitting_threads
+from genbench.infra import threads
+from genbench.infra.threads import available_cores, busy_machine, fitting_threads
 
 
 def test_a_quiet_machine_says_nothing():

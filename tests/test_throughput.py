@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from genbench.data.info import DataInfo, ValueType
-from genbench.evaluation import eval_context
 from genbench.metrics.throughput import SamplingThroughput
 from genbench.records import NOT_AVAILABLE, OK, TIMED
+from genbench.service.evaluation import eval_context
 
 INFO = DataInfo("vectors", (2,), ValueType.CONTINUOUS)
 

@@ -13,7 +13,7 @@ from torch import nn
 import genbench
 from genbench.baselines.training import LR_DROP, TrainingConfig, train
 from genbench.errors import TrainingFailed
-from genbench.runner import describe_cell
+from genbench.service.runner import describe_cell
 
 STEPS = {"smoke": 4, "default": 4, "paper": 4}
 

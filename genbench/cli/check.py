@@ -1,4 +1,4 @@
-"""``genbench check``: compare a run with a reference kept in the repository (``genbench.check``)."""
+"""``genbench check``: compare a run with a reference kept in the repository (``genbench.service.check``)."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from genbench import check
-    from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, RunDir
+    from genbench.infra.rundir import CONFIG, DATASET, ENVIRONMENT, RunDir
+    from genbench.service import check
 
     asked = request(CheckRequest, args)
     rundir = RunDir.existing(asked.run_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from genbench.catalog import EXECUTORS
-from genbench.executors import LOCAL
+from genbench.service.executors import LOCAL
 
 R = TypeVar("R")
 

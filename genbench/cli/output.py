@@ -15,7 +15,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def configure_logging(args: argparse.Namespace) -> None:
-    from genbench import progress
+    from genbench.infra import progress
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("genbench: %(message)s"))
@@ -40,7 +40,7 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 def report_finished(command: str, quiet: bool, work: Callable[[], Finished]) -> int:
     """Run ``work`` (the service's ``Finished``); print the comparison tables (unless ``quiet``) and where the
     run directory is. The exit status says whether a cell failed."""
-    from genbench.rundir import LOG, METRICS
+    from genbench.infra.rundir import LOG, METRICS
     from genbench.service import RunInterrupted
 
     try:

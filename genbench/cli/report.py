@@ -29,9 +29,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_report(args: argparse.Namespace) -> int:
+    from genbench.infra.rundir import METRICS, RunDir
     from genbench.report import REPORT_HTML, write_report
     from genbench.report.terminal import compact_table
-    from genbench.rundir import METRICS, RunDir
 
     run_dir = request(ReportRequest, args).run_dir
     if not run_dir.is_dir():

@@ -1,4 +1,4 @@
-"""``genbench score``: measure a model known only by its samples (``genbench.scoring``)."""
+"""``genbench score``: measure a model known only by its samples (``genbench.service.scoring``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from genbench.cli.options import DataOptions, add_common, add_data_options, add_
 from genbench.cli.output import report_finished
 from genbench.defaults import DEFAULT_DATASET
 from genbench.errors import UsageError
-from genbench.threads import configure_threads
+from genbench.infra.threads import configure_threads
 
 EXAMPLES = """\
 examples:
@@ -77,8 +77,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_score(args: argparse.Namespace) -> int:
-    from genbench import scoring
-    from genbench.rundir import default_run_path
+    from genbench.infra.rundir import default_run_path
+    from genbench.service import scoring
     from genbench.specs import parse_dataset_spec, parse_specs
 
     asked = request(ScoreRequest, args)
@@ -100,7 +100,7 @@ def command_score(args: argparse.Namespace) -> int:
         asked.seed if asked.seed is not None else 0, device=asked.device or "auto", data_dir=asked.data_dir,
         download=asked.download, inception_weights=asked.inception_weights)
     if asked.reference is not None:
-        from genbench.reference_stats import with_reference
+        from genbench.service.reference_stats import with_reference
 
         run = dataclasses.replace(run, metrics=with_reference(run.metrics, asked.reference))
     out = asked.out if asked.out is not None else default_run_path(f"{Path(run.dataset.name).name}-{label}")

@@ -1,4 +1,4 @@
-"""``genbench stats``: save a dataset's reference statistics (``genbench.reference_stats``)."""
+"""``genbench stats``: save a dataset's reference statistics (``genbench.service.reference_stats``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from genbench.cli.options import DataOptions, add_common, add_data_options, positive_int, request
 from genbench.cli.output import EXIT_OK
 from genbench.defaults import DEFAULT_DATASET
-from genbench.threads import configure_threads
+from genbench.infra.threads import configure_threads
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -52,8 +52,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_stats(args: argparse.Namespace) -> int:
-    from genbench.reference_stats import write_statistics
     from genbench.service import say_if_busy
+    from genbench.service.reference_stats import write_statistics
     from genbench.specs import parse_dataset_spec
 
     asked = request(StatsRequest, args)

@@ -113,7 +113,7 @@ class DataInfo:
 
     def dequantize(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """y = x + (u - ½) Δ, u ~ U[0, 1): a uniform point in the bin the grid value x owns."""
-        from genbench.rng import rand
+        from genbench.infra.rng import rand
 
         u = rand(*x.shape, generator=generator, device=x.device, dtype=x.dtype)
         return x + (u - 0.5) * self.bin_width

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from genbench.atomic import write_bytes
+from genbench.infra.atomic import write_bytes
+from genbench.infra.rundir import DATASET, RunDir
 from genbench.records import OK
 from genbench.report.html import comparison_page
 from genbench.report.latex import comparison_latex, measurements_latex
@@ -27,7 +28,6 @@ from genbench.report.table import (
     comparison_table,
     measurements_markdown,
 )
-from genbench.rundir import DATASET, RunDir
 
 TABLE_MD, TABLE_CSV, TABLE_TEX, TABLE_HTML = "table.md", "table.csv", "table.tex", "table.html"
 MEASUREMENTS_MD = "measurements.md"

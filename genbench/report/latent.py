@@ -22,15 +22,15 @@ from pathlib import Path
 
 import torch
 
-from genbench.atomic import write_bytes
 from genbench.data.info import ValueType
 from genbench.data.splits import Data
-from genbench.images import image_rows_png
+from genbench.infra.atomic import write_bytes
+from genbench.infra.images import image_rows_png
+from genbench.infra.rng import make_generator
 from genbench.metrics.samples import encode_all
 from genbench.metrics.smoothness import decoded_paths, endpoint_codes
 from genbench.model import Capability, GenerativeModel
 from genbench.report.samples import paths_png
-from genbench.rng import make_generator
 
 PAIRS, STEPS = 8, 10
 """Rows and steps of the interpolation strip."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from genbench.formatting import decimals_for
+from genbench.infra.formatting import decimals_for
 from genbench.outputs import Output
 from genbench.report.marks import CHECK, CROSS, Cell
 from genbench.report.table import ComparisonTable, best_models, measurement_rows

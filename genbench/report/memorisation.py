@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from genbench.drawing import figure_png, pyplot
-from genbench.rundir import safe_name
+from genbench.infra.drawing import figure_png, pyplot
+from genbench.infra.rundir import safe_name
 
 FOLDER = "memorisation"
 BINS = 30

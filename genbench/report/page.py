@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from genbench.config import option_text
+from genbench.infra.rundir import CONFIG, DATASET, ENVIRONMENT, LATENT, SAMPLES, RunDir, safe_name
 from genbench.report.html import (
     LEGEND,
     comparison_html,
@@ -18,7 +19,6 @@ from genbench.report.html import (
     rules_html,
 )
 from genbench.report.table import ComparisonTable
-from genbench.rundir import CONFIG, DATASET, ENVIRONMENT, LATENT, SAMPLES, RunDir, safe_name
 
 FIGURES = "figures"
 FIGURE_TITLES = {"metrics.png": "every headline figure by model", "table.png": "the comparison table by mark",

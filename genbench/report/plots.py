@@ -16,8 +16,8 @@ import math
 import re
 import textwrap
 
-from genbench.atomic import write_bytes
-from genbench.drawing import figure_png, pyplot
+from genbench.infra.atomic import write_bytes
+from genbench.infra.drawing import figure_png, pyplot
 from genbench.records import OK, REFERENCES, TIMED
 from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE, Cell
 from genbench.report.summary import Summary

@@ -11,14 +11,14 @@ from typing import Any
 
 import torch
 
-from genbench.atomic import write_bytes
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data
-from genbench.drawing import figure_png, pyplot
 from genbench.errors import InvalidSamples
-from genbench.images import image_grid_png
+from genbench.infra.atomic import write_bytes
+from genbench.infra.drawing import figure_png, pyplot
+from genbench.infra.images import image_grid_png
+from genbench.infra.rng import make_generator
 from genbench.model import Capability, GenerativeModel
-from genbench.rng import make_generator
 from genbench.sample_set import FixedSamples
 
 GRID_SIZE = 64

@@ -11,11 +11,11 @@ import html
 
 import pandas as pd
 
+from genbench.infra.rundir import RunDir
 from genbench.report.families import family_groups
 from genbench.report.html import CLASS, LEGEND, comparison_html, page
 from genbench.report.marks import ROWS
 from genbench.report.table import ComparisonTable, comparison_table, markdown_table
-from genbench.rundir import RunDir
 
 ABSENT = "·"
 """The mark of a model a dataset's run did not have."""

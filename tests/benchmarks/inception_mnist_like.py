@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 import genbench
-from genbench.rundir import RunDir
+from genbench.infra.rundir import RunDir
 
 
 def mnist_like(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -17,8 +17,8 @@ import time
 import torch
 
 import genbench
-from genbench.evaluation import eval_context
 from genbench.metrics.likelihood import LogLikelihood
+from genbench.service.evaluation import eval_context
 
 RUNS = (
     ("naive-bayes", {}, {}),

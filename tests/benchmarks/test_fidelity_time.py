@@ -20,10 +20,10 @@ import torch
 import genbench
 from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import make_data
-from genbench.evaluation import eval_context
 from genbench.metrics.feature_space import TensorRows
 from genbench.metrics.fidelity import FIDELITY_SEED, PRC_BATCH, Fidelity
 from genbench.sample_set import SampleSet
+from genbench.service.evaluation import eval_context
 
 N = 10_000
 ROUNDS = 3

@@ -22,8 +22,8 @@ import torch
 
 import genbench
 from genbench import catalog
-from genbench.evaluation import eval_context, measure
 from genbench.reference import RealData
+from genbench.service.evaluation import eval_context, measure
 
 ROUNDS = 3
 

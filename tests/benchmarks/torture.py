@@ -79,8 +79,8 @@ def saved_checkpoints(out: Path) -> set[str]:
 
 
 def untimed_metrics(out: Path):
+    from genbench.infra.rundir import RunDir
     from genbench.records import untimed
-    from genbench.rundir import RunDir
 
     return untimed(RunDir(out).read_metrics(required=True))
 
@@ -91,9 +91,9 @@ def check_files(folder: Path, cache: Path, report: Report) -> None:
     from genbench.baselines.gan import GAN
     from genbench.baselines.naive_bayes import NaiveBayes
     from genbench.baselines.vae import VAE
-    from genbench.cache import file_sha256
     from genbench.checkpoint import load_checkpoint
     from genbench.errors import CheckpointError
+    from genbench.infra.cache import file_sha256
 
     classes = {"naive-bayes": NaiveBayes, "vae": VAE, "gan": GAN}
     report.leftovers = [str(p) for p in folder.rglob(".*.tmp")]

@@ -15,15 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from genbench import catalog, runner
+from genbench import catalog
 from genbench.data.sample_files import read_samples
 from genbench.data.splits import Data
 from genbench.errors import UsageError
+from genbench.infra.rundir import CONFIG, RunDir
 from genbench.metric import Metric
 from genbench.metrics.samples import DrawOptions
 from genbench.records import REFERENCES
-from genbench.rundir import CONFIG, RunDir
 from genbench.sample_set import SampleSet
+from genbench.service import runner
 from genbench.specs import Spec
 
 log = logging.getLogger(__name__)

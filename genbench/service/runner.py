@@ -19,27 +19,16 @@ import pandas as pd
 import torch
 
 from genbench import catalog
-from genbench.atomic import remove_orphans
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from genbench.data.resolve import dataset_source
 from genbench.data.source import DatasetSource
 from genbench.data.splits import Data
-from genbench.devices import resolve_device
-from genbench.environment import environment, machine_summary
 from genbench.errors import CheckpointError, GenbenchError, UsageError
-from genbench.evaluation import contain, eval_context, measure
-from genbench.metric import CellFiles, Metric
-from genbench.model import GenerativeModel
-from genbench.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
-from genbench.records import LOST, REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, Record, normalise, to_frame
-from genbench.reference import RealData, TrueModel
-from genbench.report import write_report
-from genbench.report.latent import save_latent_figures
-from genbench.report.samples import GRID_SIZE, save_sample_figures, save_samples
-from genbench.report.terminal import compact_table
-from genbench.rng import make_generator
-from genbench.run_config import RunConfig, stored_run
-from genbench.rundir import (
+from genbench.infra.atomic import remove_orphans
+from genbench.infra.devices import resolve_device
+from genbench.infra.environment import environment, machine_summary
+from genbench.infra.rng import make_generator
+from genbench.infra.rundir import (
     CHECKPOINTS,
     CONFIG,
     DATASET,
@@ -51,7 +40,18 @@ from genbench.rundir import (
     RunDir,
     safe_name,
 )
-from genbench.threads import fit_to_the_load
+from genbench.infra.threads import fit_to_the_load
+from genbench.metric import CellFiles, Metric
+from genbench.model import GenerativeModel
+from genbench.records import LOST, REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, Record, normalise, to_frame
+from genbench.reference import RealData, TrueModel
+from genbench.report import write_report
+from genbench.report.latent import save_latent_figures
+from genbench.report.samples import GRID_SIZE, save_sample_figures, save_samples
+from genbench.report.terminal import compact_table
+from genbench.service.evaluation import contain, eval_context, measure
+from genbench.service.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
+from genbench.service.run_config import RunConfig, stored_run
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """Where a sweep's cells run: this process (``--jobs 1``, the default), local worker processes
-(``--jobs N``, ``genbench.executors.local``) or Ray tasks (``--executor ray``,
-``genbench.executors.ray_cluster``).
+(``--jobs N``, ``genbench.service.executors.local``) or Ray tasks (``--executor ray``,
+``genbench.service.executors.ray_cluster``).
 
-An executor takes the cells' tasks (``genbench.cells.CellTask``) and yields each one's outcome as it
-finishes (a ``CellResult``, or a ``CellLost`` when its worker died); ``genbench.sweep`` writes them.
+An executor takes the cells' tasks (``genbench.service.cells.CellTask``) and yields each one's outcome as it
+finishes (a ``CellResult``, or a ``CellLost`` when its worker died); ``genbench.service.sweep`` writes them.
 Executors are registered by name in ``genbench.catalog.EXECUTORS`` (the choices of ``--executor``) and
 share this interface (``Executor``):
 
@@ -23,8 +23,8 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Protocol, runtime_checkable
 
-from genbench.cells import CellLost, CellResult, CellTask
 from genbench.errors import UsageError
+from genbench.service.cells import CellLost, CellResult, CellTask
 
 log = logging.getLogger(__name__)
 

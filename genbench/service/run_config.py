@@ -80,14 +80,14 @@ def from_flags(args: argparse.Namespace | RunRequest, base: RunConfig) -> RunCon
     seeds = tuple(parse_seeds(args.seeds)) if args.seeds is not None else base.seeds
     if args.checkpoints is not None:
         from genbench import catalog
-        from genbench.model_plan import checkpoint_specs
+        from genbench.service.model_plan import checkpoint_specs
 
         saved, saved_seeds = checkpoint_specs(args.checkpoints, catalog.MODELS)
         models = (models if args.models is not None else ()) + tuple(saved)
         seeds = seeds if args.seeds is not None or not saved_seeds else tuple(saved_seeds)
     metrics = tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else base.metrics
     if args.reference is not None:
-        from genbench.reference_stats import with_reference
+        from genbench.service.reference_stats import with_reference
 
         metrics = with_reference(metrics, args.reference)
     return dataclasses.replace(
@@ -122,7 +122,7 @@ def check_names(run: RunConfig) -> None:
 
 def stored_run(path: Path) -> RunConfig:
     """The run a run directory's config.json describes; ``UsageError`` when it is not a genbench run's."""
-    from genbench.rundir import CONFIG, RunDir
+    from genbench.infra.rundir import CONFIG, RunDir
 
     stored = RunDir.existing(path).read_json(CONFIG)
     try:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from genbench.atomic import write_json, write_text
 from genbench.errors import UsageError, first_sentence
+from genbench.infra.atomic import write_json, write_text
 from genbench.records import COLUMNS, normalise
 
 CONFIG = "config.json"

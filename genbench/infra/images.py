@@ -1,7 +1,7 @@
 """Images as pictures: grids of examples (PNG bytes), enlarged so that small images stay visible.
 
 What the sample grids, latent-space figures and the memorisation metric's gallery of near copies share.
-Matplotlib runs on its non-interactive Agg backend (``genbench.drawing``); nothing opens a window.
+Matplotlib runs on its non-interactive Agg backend (``genbench.infra.drawing``); nothing opens a window.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from genbench.drawing import DPI, figure_png, pyplot
+from genbench.infra.drawing import DPI, figure_png, pyplot
 
 MIN_GRID_PIXELS = 384
 """Small images are enlarged by a whole factor (nearest neighbour) until the grid is this wide."""

@@ -1,6 +1,6 @@
 """Regenerate the domain classifiers shipped with genbench (``genbench.metrics.shipped``):
 
-    python -m genbench.ship_classifiers digits shapes
+    python -m genbench.service.ship_classifiers digits shapes
 
 Each registered dataset's classifier is trained afresh (on one CPU thread) and written to
 ``metrics/shipped/`` with its key and SHA-256. Run it on a quiet machine, and commit the files with the
@@ -14,7 +14,7 @@ import argparse
 import torch
 
 import genbench
-from genbench.cache import file_sha256
+from genbench.infra.cache import file_sha256
 from genbench.metrics.extractors import domain_key, train_domain_entry
 from genbench.metrics.shipped import write_shipped
 

@@ -15,11 +15,11 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from genbench.cells import CellLost, CellResult, CellTask
 from genbench.errors import UsageError
+from genbench.service.cells import CellLost, CellResult, CellTask
 
 if TYPE_CHECKING:
-    from genbench.executors import ExecutorChoice
+    from genbench.service.executors import ExecutorChoice
 
 INSTALL = 'pip install "genbench[ray]"'
 CONNECT_TIMEOUT = 10.0
@@ -65,9 +65,9 @@ def run_in_ray(task: CellTask, threads: int, device: str | None) -> CellResult:
     """A Ray task's body: one cell on ``threads`` torch threads, in the worker Ray chose."""
     import ray
 
-    from genbench import progress
-    from genbench.cells import run_task, worker_name
-    from genbench.threads import configure_threads
+    from genbench.infra import progress
+    from genbench.infra.threads import configure_threads
+    from genbench.service.cells import run_task, worker_name
 
     configure_threads(threads)
     progress.set_enabled(False)

@@ -9,12 +9,12 @@ from typing import Any
 
 from genbench import catalog
 from genbench.data.resolve import dataset_source
-from genbench.devices import resolve_device
-from genbench.environment import package_versions
 from genbench.errors import UsageError
-from genbench.evaluation import eval_context
+from genbench.infra.devices import resolve_device
+from genbench.infra.environment import package_versions
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.reference_file import write_reference_file
+from genbench.service.evaluation import eval_context
 from genbench.specs import Spec
 
 VERSIONED = ("genbench", "torch", "torchvision", "torch-fidelity", "numpy")

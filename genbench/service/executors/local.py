@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
-from genbench.cells import CellLost, CellResult, CellTask, worker_name
 from genbench.errors import UsageError
-from genbench.executors import cuda_devices, threads_per_worker
+from genbench.service.cells import CellLost, CellResult, CellTask, worker_name
+from genbench.service.executors import cuda_devices, threads_per_worker
 
 if TYPE_CHECKING:
-    from genbench.executors import ExecutorChoice
+    from genbench.service.executors import ExecutorChoice
 
 
 @dataclasses.dataclass
@@ -151,9 +151,9 @@ def worker_main(connection: Connection, threads: int, device: str | None, number
     """A worker's life: set its threads, then run the tasks it receives until told to stop (None)."""
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
-    from genbench import progress
-    from genbench.cells import run_task
-    from genbench.threads import configure_threads
+    from genbench.infra import progress
+    from genbench.infra.threads import configure_threads
+    from genbench.service.cells import run_task
 
     configure_threads(threads)
     progress.set_enabled(False)

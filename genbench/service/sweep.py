@@ -25,14 +25,15 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from genbench import progress, runner
-from genbench.atomic import write_bytes
-from genbench.cells import CellResult, CellTask
 from genbench.checkpoint import checkpoint_paths
 from genbench.errors import UsageError
-from genbench.executors import Executor
+from genbench.infra import progress
+from genbench.infra.atomic import write_bytes
+from genbench.infra.rundir import CHECKPOINTS, METRICS, RunDir, safe_name
 from genbench.records import normalise
-from genbench.rundir import CHECKPOINTS, METRICS, RunDir, safe_name
+from genbench.service import runner
+from genbench.service.cells import CellResult, CellTask
+from genbench.service.executors import Executor
 from genbench.specs import Spec, parse_dataset_spec
 
 log = logging.getLogger(__name__)

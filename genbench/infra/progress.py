@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 T = TypeVar("T")
 
-log = logging.getLogger("genbench.progress")
+log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30.0
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from genbench.atomic import write_json
 from genbench.errors import UsageError, first_sentence
+from genbench.infra.atomic import write_json
 from genbench.records import OK, TIMED
 from genbench.report.summary import Summary
 

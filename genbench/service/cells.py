@@ -4,7 +4,7 @@ its records and files out.
 A worker (a local process, a Ray task) plans the task's run from its configuration, loads the data
 from its own data folder and prepares the metrics (once per dataset and process), runs the cell into
 a scratch folder, and sends back the records, the timings, every file the cell wrote and its log. Only
-the driver writes the run directory (``genbench.sweep``), so a worker needs no access to it: a cell
+the driver writes the run directory (``genbench.service.sweep``), so a worker needs no access to it: a cell
 resumed from its checkpoint gets the checkpoint's files in the task.
 
 Seeds and generators come from the cell's seed alone, so a cell's records do not depend on the worker
@@ -78,8 +78,8 @@ _prepared: dict[str, tuple[Any, Any]] = {}
 
 
 def prepared(run: dict[str, Any]) -> tuple[Any, Any]:
-    from genbench import runner
-    from genbench.run_config import RunConfig
+    from genbench.service import runner
+    from genbench.service.run_config import RunConfig
 
     key = json.dumps(run, sort_keys=True)
     if key not in _prepared:
@@ -99,9 +99,9 @@ class _Collect(logging.Handler):
 
 def run_task(task: CellTask, device: str | None = None, worker: str | None = None) -> CellResult:
     """Run one cell in this process (a worker's side); ``device`` overrides the run's (a worker's GPU)."""
-    from genbench import runner
-    from genbench.devices import resolve_device
-    from genbench.rundir import CHECKPOINTS, RunDir
+    from genbench.infra.devices import resolve_device
+    from genbench.infra.rundir import CHECKPOINTS, RunDir
+    from genbench.service import runner
 
     collect = _Collect()
     logging.getLogger("genbench").addHandler(collect)

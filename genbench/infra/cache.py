@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from genbench.atomic import remove_orphans, write_bytes, write_json
+from genbench.infra.atomic import remove_orphans, write_bytes, write_json
 
 log = logging.getLogger(__name__)
 

@@ -64,8 +64,8 @@ def library_versions() -> dict[str, str | None]:
 def cpu_description() -> dict[str, Any]:
     """What decides a CPU's figures: its model, the instruction set torch's kernels dispatch to (set by
     ``ATEN_CPU_CAPABILITY``, at most what the CPU has), the BLAS and oneDNN releases, the threads and the
-    OpenMP settings in force (``genbench.threads``)."""
-    from genbench.threads import available_cores, load_average, openmp_settings
+    OpenMP settings in force (``genbench.infra.threads``)."""
+    from genbench.infra.threads import available_cores, load_average, openmp_settings
 
     load = load_average()
     return {"model": cpu_model(), "instruction_set": torch.backends.cpu.get_cpu_capability(),

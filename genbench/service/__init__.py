@@ -1,6 +1,12 @@
 """The run service: what ``genbench run`` and ``genbench.run`` share. It turns a request (the run's flags)
 into planned, prepared datasets, executes their cells, and hands back what was written; the CLI owns the
-screen and the exit status, Python gets a ``Run``."""
+screen and the exit status, Python gets a ``Run``.
+
+Its parts, one module each: the run's configuration (``run_config``), each model's plan (``model_plan``), a
+cell as a unit of work (``cells``), the models of one dataset trained and measured (``runner``), a model's
+metrics (``evaluation``), a sweep of cells (``sweep``) on an executor (``executors/``), ``genbench score``
+(``scoring``), ``genbench stats`` (``reference_stats``), ``genbench check`` (``check``), and
+``python -m genbench.service.ship_classifiers``."""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from genbench.errors import GenbenchError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from genbench.runner import RunOutcome
+    from genbench.service.runner import RunOutcome
 
 log = logging.getLogger("genbench")
 
@@ -100,8 +106,8 @@ def run(request: RunRequest) -> Finished:
 def prepare(request: RunRequest):
     """(plan, run directory, data) per dataset, the sweep's root (None for one dataset) and the executor
     (None: every cell in this process)."""
-    from genbench import runner, sweep
-    from genbench.rundir import RunDir, default_run_path
+    from genbench.infra.rundir import RunDir, default_run_path
+    from genbench.service import runner, sweep
 
     choice = executor_choice(request)
     if request.resume:
@@ -119,7 +125,7 @@ def prepare(request: RunRequest):
         executor = start_executor(request, choice)
         prepared = [(plan, rundir, runner.prepare(plan)) for plan, rundir in reopened]
         return prepared, request.out if datasets is not None else None, executor
-    from genbench.run_config import RunConfig, check_names, from_flags
+    from genbench.service.run_config import RunConfig, check_names, from_flags
 
     runs = []
     for spec in sweep.dataset_list(request.dataset):
@@ -139,8 +145,8 @@ def prepare(request: RunRequest):
 
 def refuse_changed_flags(request: RunRequest, path: Path, *, with_dataset: bool) -> None:
     """``UsageError`` when a setting of a resumed run differs from the run directory's configuration."""
-    from genbench.run_config import differences, from_flags, stored_run
-    from genbench.rundir import CONFIG
+    from genbench.infra.rundir import CONFIG
+    from genbench.service.run_config import differences, from_flags, stored_run
 
     base = stored_run(path)
     asked = request if with_dataset else dataclasses.replace(request, dataset=None)
@@ -151,7 +157,7 @@ def refuse_changed_flags(request: RunRequest, path: Path, *, with_dataset: bool)
 
 
 def executor_choice(request: RunRequest):
-    from genbench.executors import ExecutorChoice
+    from genbench.service.executors import ExecutorChoice
 
     return ExecutorChoice(request.executor, request.jobs, request.devices, request.ray_address, request.cell_cpus,
                           request.cell_gpus, request.threads)
@@ -162,8 +168,8 @@ def start_executor(request: RunRequest, choice):
     read before ``threads`` applies: workers share them, and ``threads`` is then per worker."""
     import torch
 
-    from genbench.executors import make_executor
-    from genbench.threads import configure_threads
+    from genbench.infra.threads import configure_threads
+    from genbench.service.executors import make_executor
 
     cores = torch.get_num_threads()
     configure_threads(request.threads)
@@ -173,7 +179,7 @@ def start_executor(request: RunRequest, choice):
 def say_if_busy() -> None:
     """Once the input is checked (so that a usage error stays one line) and before the long work: fit the
     threads to the load average, or, where the user fixed them, say that the machine is busy."""
-    from genbench.threads import fit_to_the_load
+    from genbench.infra.threads import fit_to_the_load
 
     fit_to_the_load(running=False)
 
@@ -183,7 +189,7 @@ def execute(prepared: Sequence[tuple], root: Path | None, executor, *, command: 
     """Execute the cells of one or more prepared datasets with ``executor`` (None: in this process), with
     the log in the run directory's run.log; a sweep over several (``root``) also writes its own metrics.csv
     and report across datasets. ``extra_cells`` are columns beside the planned models (scored samples)."""
-    from genbench import runner, sweep
+    from genbench.service import runner, sweep
 
     path = root if root is not None else prepared[0][1].path
 
@@ -200,7 +206,7 @@ def execute(prepared: Sequence[tuple], root: Path | None, executor, *, command: 
 def logged(command: str, path: Path, work: Callable[[], list[RunOutcome]]) -> list[RunOutcome]:
     """``work()`` with genbench's log also in ``path``/run.log; an interruption or a refused write becomes
     an error that says what is intact and how to finish."""
-    from genbench.rundir import LOG, METRICS
+    from genbench.infra.rundir import LOG, METRICS
 
     say_if_busy()
     file_handler = logging.FileHandler(path / LOG, encoding="utf-8")
@@ -248,7 +254,7 @@ class Run:
 
     @property
     def is_sweep(self) -> bool:
-        from genbench import sweep
+        from genbench.service import sweep
 
         return sweep.folders_of(self.path) is not None
 
@@ -261,9 +267,9 @@ def open_run(path: str | Path) -> Run:
     """A finished run directory (or a sweep's root) read back: ``UsageError`` when it is not one."""
     import pandas as pd
 
-    from genbench import sweep
+    from genbench.infra.rundir import METRICS, RunDir
     from genbench.report import REPORT_HTML, TABLE_CSV
-    from genbench.rundir import METRICS, RunDir
+    from genbench.service import sweep
 
     path = Path(path)
     datasets = sweep.folders_of(path) if path.is_dir() else None
