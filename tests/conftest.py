@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -159,3 +160,42 @@ class FunctionSampler(FixedModel):
 def sampler():
     """``sampler(sample, info)``: a fitted model drawing from the function ``sample(n, generator)``."""
     return FunctionSampler
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """A scratch working folder and HOME for documented code to run in, as a reader's shell would: (work,
+    home), the working folder current and importable (with this folder, for its example modules), no
+    GENBENCH_DATA_DIR."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("GENBENCH_DATA_DIR", raising=False)
+    monkeypatch.chdir(work)
+    monkeypatch.syspath_prepend(str(work))
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    return work, home
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium in a 1280 × 900 window, driven by selenium: Debian's ``chromium`` and
+    ``chromium-driver``, which ``.ci/run`` installs (browsers cannot be downloaded at run time); skipped,
+    saying so, where either is missing."""
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or chromedriver is None:
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
+                    ".ci/run does)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,900", "--hide-scrollbars", "--allow-file-access-from-files"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=chromedriver), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from genbench.infra.rundir import RunDir
 from genbench.report.marks import ROWS
-from genbench.rundir import RunDir
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-WIDTH = 1280
+WIDTH = 1280  # the window of conftest.py's browser fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     CHROMIUM is None or DRIVER is None,
@@ -33,22 +33,6 @@ def run_dir(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "genbench", "run", "--models", "naive-bayes,vae,gan,flow", "--seeds", "0",
                     "--budget", "smoke", "--quiet", "--out", str(out)], check=True, capture_output=True)
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     f"--window-size={WIDTH},900", "--hide-scrollbars"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.mark.parametrize("page", ["report.html", "table.html"])

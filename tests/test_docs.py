@@ -107,15 +107,8 @@ def forget_page_modules():
 
 @pytest.mark.parametrize("page", [p if p in FAST else pytest.param(p, marks=pytest.mark.slow)
                                   for p in runnable_pages()])
-def test_page_code_runs(page, tmp_path, cli, monkeypatch, forget_page_modules):
-    work, home = tmp_path / "work", tmp_path / "home"
-    work.mkdir()
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("GENBENCH_DATA_DIR", raising=False)
-    monkeypatch.chdir(work)
-    monkeypatch.syspath_prepend(str(work))
-    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+def test_page_code_runs(page, workspace, cli, monkeypatch, forget_page_modules):
+    work, home = workspace
     SETUP.get(page, lambda *args: None)(work, home, monkeypatch)
     shell = harness.Shell(work, home, cli, monkeypatch)
     try:
@@ -178,28 +171,6 @@ def test_the_docs_build_strictly(site):
 
 
 # ----------------------------------------------------------------------------------------- the browser
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None or DRIVER is None:
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
-                    ".ci/run does)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,900", "--hide-scrollbars", "--allow-file-access-from-files"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def assert_page_whole(browser, what: str) -> None:
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")

@@ -235,15 +235,8 @@ def forget_readme_modules():
 
 @pytest.mark.parametrize("title", [t if t in FAST else pytest.param(t, marks=pytest.mark.slow)
                                    for t in runnable_sections()])
-def test_readme_section_runs(title, tmp_path, cli, monkeypatch, forget_readme_modules):
-    work, home = tmp_path / "work", tmp_path / "home"
-    work.mkdir()
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("GENBENCH_DATA_DIR", raising=False)
-    monkeypatch.chdir(work)
-    monkeypatch.syspath_prepend(str(work))
-    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+def test_readme_section_runs(title, workspace, cli, monkeypatch, forget_readme_modules):
+    work, home = workspace
     SETUP.get(title, lambda *args: None)(work, home, monkeypatch)
     shell = Shell(work, home, cli, monkeypatch)
     try:

@@ -35,6 +35,23 @@ def test_python_and_the_command_line_write_the_same_measurements(cli, tmp_path):
     assert set(run.records.model) == {"naive-bayes", "pca", "real-data"}
 
 
+@pytest.mark.slow
+def test_the_python_table_of_a_vae_and_a_gan_is_the_command_line_s_table_csv(cli, tmp_path):
+    """The issue's example, ``genbench.run(models=["vae", "gan"], budget="smoke").table``, against the CLI's
+    table.csv: every mark, and every figure but the rows that cite a rate (samples/s, examples/s)."""
+    run = genbench.run(models=["vae", "gan"], budget="smoke", metrics=["fidelity", "log-likelihood"], seeds=[0],
+                       threads=1, out=tmp_path / "python")
+    assert cli("run", "--models", "vae,gan", "--budget", "smoke", "--metrics", "fidelity,log-likelihood",
+               "--seeds", "0", "--threads", "1", "--out", tmp_path / "cli", "--quiet").code == 0
+    table_csv = pd.read_csv(tmp_path / "cli" / "table.csv", keep_default_na=False, na_values=[""])  # "n/a" a mark
+    assert list(run.table.model.unique()) == ["vae", "gan", "real-data"]
+    marks = ["property", "model", "mark"]
+    pd.testing.assert_frame_equal(run.table[marks], table_csv[marks])
+    untimed = ~run.table.property.isin(["Efficient sampling", "Efficient likelihood"])  # both cite a rate
+    pd.testing.assert_frame_equal(run.table[untimed].reset_index(drop=True),
+                                  genbench.open_run(tmp_path / "cli").table[untimed].reset_index(drop=True))
+
+
 def test_a_run_read_back_is_the_run_that_was_written(tmp_path):
     run = genbench.run(models=["naive-bayes"], metrics=["fidelity"], seeds=[0], budget="smoke", threads=1,
                        out=tmp_path / "r")

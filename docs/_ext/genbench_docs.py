@@ -4,7 +4,7 @@
 description, every option with its help, and its epilog (examples and exit status), all as argparse
 itself holds them.
 
-``.. genbench-registry:: models`` (or ``datasets``, ``metrics``, ``extractors``) writes one entry per
+``.. genbench-registry:: models`` (or ``datasets``, ``metrics``, ``extractors``, ``executors``) writes one entry per
 registered name of ``genbench.catalog``, with its summary and its options as ``genbench list`` shows
 them (``key=default``, as the command line takes them).
 
