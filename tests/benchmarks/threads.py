@@ -1,23 +1,26 @@
 """A shared CPU, side by side: the same work on a quiet machine and beside two busy torch processes, with
-torch's defaults (before genbench defended itself) and with genbench's defaults, in one run.
+torch's defaults (as genbench ran before it fitted threads to the load) and with genbench's, in one run.
 
 Run with:  .venv/bin/python tests/benchmarks/threads.py [--repeats 3] [--work fidelity|gan]
+           .venv/bin/python tests/benchmarks/threads.py --mid   (busy processes that start as training starts)
 
 The measured work, in a fresh process each time:
 - fidelity: IS, FID, KID, precision/recall and density/coverage of 359 naive Bayes samples on digits
   (the reference features cached beforehand);
-- gan: a GAN's fit on digits at the smoke budget (a training-heavy cell).
+- gan: a GAN's fit on digits at the smoke budget (a training-heavy cell);
+- ae (``--mid``): an autoencoder's fit on digits at the default budget (half a minute on a quiet machine),
+  long enough for the load average to show busy processes that start with it.
 
 The settings:
-- torch: torch's defaults, as genbench ran before (torch imported first, so genbench sets nothing; one
-  thread per core; libgomp's default spin, 300 000);
-- spin only: genbench's OpenMP default (``genbench.threads.OPENMP_DEFAULTS``), the threads left alone:
-  what a cell sees when the busy processes start while it runs (threads adapt only between cells);
-- genbench: the OpenMP default and the threads fitted to the load average, as a run starts;
+- before: torch's defaults with the thread count fixed (``OMP_NUM_THREADS`` = the cores: one thread per core,
+  never adapted; libgomp's default spin), as genbench ran before;
+- genbench: the threads fitted to the load average as a run starts and every 10 s of training
+  (``genbench.infra.threads``);
 - --threads 1: the user's choice.
-
-The busy processes multiply 800 × 800 matrices in a loop with torch's defaults, as another training job
-would. Prints the median seconds of each setting and the ratios to the quiet torch-default figure.
+``--mid`` compares the autoencoder's fit on a quiet machine with its fit beside two busy processes started
+with it, genbench's start-of-run fitting left out (it saw a quiet machine): only the refits within training
+defend it. The busy processes multiply 800 × 800 matrices in a loop with torch's defaults, as another
+training job would. Prints the median seconds of each setting and the ratios to the quiet "before" figure.
 """
 
 from __future__ import annotations
@@ -32,19 +35,15 @@ import time
 PREAMBLE = """
 import sys, time
 mode = sys.argv[1]
-if mode == "torch":
-    import torch  # before genbench: genbench sets no OpenMP default, as before it did
 import genbench, torch
-from genbench import threads
+from genbench.infra import threads
 if mode == "genbench":
-    threads.adapt_threads(running=False)
-elif mode == "one":
-    threads.configure_threads(1)
+    threads.fit_to_the_load(running=False)
 data = genbench.load_dataset("digits")
 """
 WORK = {
     "fidelity": PREAMBLE + """
-from genbench.evaluation import eval_context, measure
+from genbench.service.evaluation import eval_context, measure
 from genbench.metrics.fidelity import Fidelity
 model = genbench.make_model("naive-bayes").fit(data.train)
 metric, context = Fidelity(), eval_context()
@@ -59,21 +58,33 @@ start = time.perf_counter()
 model.fit(data.train, data.val, generator=torch.Generator().manual_seed(0))
 print(time.perf_counter() - start)
 """,
+    "ae": PREAMBLE + """
+model = genbench.make_model("ae")
+start = time.perf_counter()
+model.fit(data.train, data.val, generator=torch.Generator().manual_seed(0))
+print(time.perf_counter() - start)
+""",
 }
 BUSY = "import torch\na = torch.randn(800, 800)\nwhile True:\n    a @ a\n"
-SETTINGS = {"torch": "torch's defaults (before)", "spin": "spin only (busy mid-cell)",
-            "genbench": "genbench's defaults (after)", "one": "--threads 1"}
+SETTINGS = {"before": "torch's defaults, threads never adapted (before)", "genbench": "genbench (after)",
+            "one": "--threads 1"}
 
 
-def clean_environment() -> dict[str, str]:
-    """This shell's environment without the OpenMP variables either side might set."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+def clean_environment(mode: str = "genbench") -> dict[str, str]:
+    """This shell's environment without its OpenMP variables, plus the thread count ``mode`` fixes."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    fixed = {"before": str(len(os.sched_getaffinity(0))), "one": "1"}.get(mode)
+    return environ if fixed is None else {**environ, "OMP_NUM_THREADS": fixed}
 
 
 def seconds(work: str, mode: str) -> float:
     out = subprocess.run([sys.executable, "-c", WORK[work], mode], capture_output=True, text=True, check=True,
-                         env=clean_environment())
+                         env=clean_environment(mode))
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def start_busy() -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", BUSY], env=clean_environment("before")) for _ in range(2)]
 
 
 def medians(work: str, repeats: int, modes: list[str]) -> dict[str, float]:
@@ -85,22 +96,40 @@ def medians(work: str, repeats: int, modes: list[str]) -> dict[str, float]:
     return {mode: statistics.median(values) for mode, values in times.items()}
 
 
+def mid_training() -> None:
+    """The autoencoder's fit quiet, then beside busy processes started with it (genbench's start-of-run fit
+    left out: mode "mid" is not "genbench"), each once."""
+    quiet = seconds("ae", "mid")
+    busy = start_busy()
+    try:
+        crowded = seconds("ae", "mid")
+    finally:
+        for process in busy:
+            process.kill()
+    print(f"ae fit, busy processes started with it: quiet {quiet:.1f} s, busy {crowded:.1f} s "
+          f"({crowded / quiet:.1f}×)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--work", choices=tuple(WORK), default="fidelity")
+    parser.add_argument("--work", choices=("fidelity", "gan"), default="fidelity")
+    parser.add_argument("--mid", action="store_true", help="busy processes that start as training starts")
     args = parser.parse_args()
-    seconds(args.work, "torch")  # fills the caches (domain classifier, reference features)
-    quiet = medians(args.work, args.repeats, ["torch", "genbench"])
-    busy = [subprocess.Popen([sys.executable, "-c", BUSY], env=clean_environment()) for _ in range(2)]
+    if args.mid:
+        mid_training()
+        return
+    seconds(args.work, "before")  # fills the caches (domain classifier, reference features)
+    quiet = medians(args.work, args.repeats, ["before", "genbench"])
+    busy = start_busy()
     try:
         time.sleep(5)  # let them reach full speed
         crowded = medians(args.work, args.repeats, list(SETTINGS))
     finally:
         for process in busy:
             process.kill()
-    base = quiet["torch"]
-    print(f"{args.work}, median of {args.repeats} (seconds; ratio to the quiet machine with torch's defaults):")
+    base = quiet["before"]
+    print(f"{args.work}, median of {args.repeats} (seconds; ratio to the quiet machine before):")
     print("| setting | quiet | beside 2 busy processes |\n|---|---|---|")
     for mode, title in SETTINGS.items():
         shown = f"{quiet[mode]:.2f} ({quiet[mode] / base:.2f}×)" if mode in quiet else "–"
