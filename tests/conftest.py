@@ -19,6 +19,10 @@ from genbench import catalog
 from genbench.config import NoOptions
 from genbench.model import Capability, FixedModel
 
+XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if XDIST_WORKERS > 1 and "OMP_NUM_THREADS" not in os.environ:  # pytest -n N: the cores shared among the workers
+    torch.set_num_threads(max(1, torch.get_num_threads() // XDIST_WORKERS))
+
 SLOW_KINDS = ("e2e", "browser", "ray")
 """Markers whose tests are slow by their kind, whatever their own duration."""
 

@@ -50,7 +50,8 @@ _last_look = -math.inf
 
 
 def openmp_settings(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The OpenMP and MKL variables the user set (environment.json): genbench sets none."""
+    """The OpenMP and MKL variables in force (environment.json): the user's, and those a library sets as it is
+    imported (scikit-learn's ``KMP_DUPLICATE_LIB_OK`` and ``KMP_INIT_AT_FORK``); genbench sets none."""
     return {k: v for k, v in sorted(environ.items()) if k.startswith(OPENMP_PREFIXES)}
 
 
