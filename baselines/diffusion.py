@@ -548,10 +548,12 @@ class Diffusion(GenerativeModel):
         With t_k drawn from p, (1/K) Σ_k L_{t_k - 1} / p_{t_k} is unbiased for Σ_t L_{t-1} whatever p is, the
         pilot's draws being independent of the estimate's; a p close to the terms' sizes makes its variance small
         (the first terms, at t ≤ 10, hold half the bound of a model trained on L_simple)."""
-        pilot = x0[:PILOT]
-        squares = torch.stack([self.bound_term(pilot, torch.full((len(pilot),), step, device=x0.device), generator)
-                               .square().mean() for step in range(1, self.process.steps + 1)]).cpu()
-        weights = squares.sqrt()
+        pilot, steps = x0[:PILOT], self.process.steps
+        rows = pilot.repeat(steps, *[1] * (pilot.dim() - 1))  # every pilot example at t = 1, then at t = 2, …
+        t = torch.arange(1, steps + 1, device=x0.device).repeat_interleave(len(pilot))
+        terms = torch.cat([self.bound_term(rows[start:start + len(x0)], t[start:start + len(x0)], generator)
+                           for start in range(0, len(rows), len(x0))])  # in batches the size of the caller's
+        weights = terms.reshape(steps, len(pilot)).square().mean(1).sqrt().cpu()
         probabilities = (1 - UNIFORM_SHARE) * weights / weights.sum() + UNIFORM_SHARE / len(weights)
         return probabilities, len(pilot) * self.process.steps
 

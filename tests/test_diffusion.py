@@ -169,6 +169,21 @@ def test_importance_sampled_t_is_unbiased_and_tighter_in_spread_than_uniform_t()
     assert drawn.evaluations == pytest.approx(10 + 16 * 100 / len(x))  # the pilot's passes, spread over the batch
 
 
+
+def test_the_pilot_batched_across_t_gives_the_weights_of_one_pass_per_t():
+    """importance_weights evaluates the pilot's T · PILOT terms in batches the size of the caller's, t after t. On
+    a batch of PILOT examples each of its batches is one t, so one pass per t with the same generator draws the
+    same noise and must give the same weights, to the last bit: the rows and their t are paired right."""
+    x = gaussian_data(16, seed=5)
+    model = oracle_model(100)
+    x0 = model.to_network(x)
+    p, _ = model.importance_weights(x0, torch.Generator().manual_seed(6))
+    generator, pilot = torch.Generator().manual_seed(6), x0[:16]
+    squares = torch.stack([model.bound_term(pilot, torch.full((16,), t), generator).square().mean()
+                           for t in range(1, 101)])
+    weights = squares.sqrt()
+    assert torch.equal(p, 0.99 * weights / weights.sum() + 0.01 / 100)
+
 class LearnedOracle(Oracle):
     """The oracle's ε with a v beside it: the constant ``v``, or (None) the v whose σ_t² is the optimal variance
     of the reverse step for Gaussian data, β̃_t + c_t² Var(x_0 | x_t) with c_t = √ᾱ_{t-1} β_t / (1 - ᾱ_t) and
