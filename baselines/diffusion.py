@@ -516,11 +516,12 @@ class Diffusion(GenerativeModel):
     def variational_bound(self, x: torch.Tensor, generator: torch.Generator | None, terms: int | None = None,
                           sampling: str | None = None) -> Estimate:
         """The variational bound per example (module docstring) and its network evaluations per example: all T
-        terms (``terms`` None), or the unbiased estimate from ``terms`` terms at random t, drawn uniformly
-        (T/K Σ_k L_{t_k - 1}) or by importance (``sampling="importance"``, ``importance_weights``)."""
+        terms (``terms`` None, or T or more), or the unbiased estimate from ``terms`` terms at random t, drawn
+        uniformly (T/K Σ_k L_{t_k - 1}) or by importance (``sampling="importance"``, ``importance_weights``)."""
         x0 = self.to_network(x)
         total = self.prior_term(x0)
         steps = self.process.steps
+        terms = None if terms is not None and terms >= steps else terms
         evaluations = float(steps if terms is None else terms)
         if terms is None:
             for step in range(steps, 0, -1):
@@ -568,10 +569,10 @@ class Diffusion(GenerativeModel):
 
     def likelihood_estimators(self) -> dict[str, LikelihoodEstimator]:
         """``vlb``, the variational bound (the default: every term, T network passes per example, or ``terms``
-        random ones), and ``ode``, the probability-flow ODE's density (Song et al. 2021, App. D.2): the density of
-        the map the ODE defines, exact up to the solver's tolerance, a density on discrete data that the metric
-        dequantizes; the divergence exact (D vector–Jacobian products per evaluation) up to 64 values per example,
-        else Hutchinson's."""
+        random ones; the likelihood metric asks for ``BOUND_TERMS`` drawn by importance), and ``ode``, the
+        probability-flow ODE's density (Song et al. 2021, App. D.2): the density of the map the ODE defines, exact
+        up to the solver's tolerance, a density on discrete data that the metric dequantizes; the divergence exact
+        (D vector–Jacobian products per evaluation) up to 64 values per example, else Hutchinson's."""
         c = self.config
         vlb = LikelihoodEstimator("vlb", MODEL_BOUND, self.variational_bound,
                                   settings={"terms": c.bound_steps, "sampling": None},

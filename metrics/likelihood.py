@@ -87,8 +87,8 @@ class LikelihoodOptions(Config):
     values per example, 1000 × size_factor above (188 on 28×28)."""
     terms: int | None = None
     """For a model whose bound sums many terms (the diffusion model's T), the unbiased estimate from this many
-    terms at random t; default: ``BOUND_TERMS`` (50) drawn by importance where the bound sums more of them and the
-    model sets no count of its own (``diffusion:bound_steps``), else every term."""
+    terms at random t (T or more: every term); default: ``BOUND_TERMS`` (50) drawn by importance where the bound
+    sums more of them and the model sets no count of its own (``diffusion:bound_steps``), else every term."""
     sampling: str | None = None
     """How those random terms' t are drawn: ``uniform``, or ``importance`` (Nichol & Dhariwal 2021 §3.3); default
     uniform for a count given here or by the model, importance for the protocol's ``BOUND_TERMS``."""

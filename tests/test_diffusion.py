@@ -152,6 +152,15 @@ def test_the_unbiased_estimate_over_random_steps_agrees_with_the_full_sum():
     assert abs(diff.mean().item()) < 4 * diff.std().item() / math.sqrt(len(x))
 
 
+def test_asking_for_t_terms_or_more_sums_every_term():
+    x = gaussian_data(20, seed=3)
+    model = oracle_model(100)
+    full = model.variational_bound(x, torch.Generator().manual_seed(1))
+    for terms, sampling in [(100, None), (100, "importance"), (500, "uniform")]:
+        asked = model.variational_bound(x, torch.Generator().manual_seed(1), terms=terms, sampling=sampling)
+        assert torch.equal(asked.values, full.values) and asked.evaluations == full.evaluations == 100
+
+
 def test_importance_sampled_t_is_unbiased_and_tighter_in_spread_than_uniform_t():
     """Nichol & Dhariwal §3.3: t_k ~ p_t ∝ √E[L_{t-1}²], the estimate (1/K) Σ_k L_{t_k-1}/p_{t_k}. Over 3000
     examples (each its own draws) its mean equals the full sum's within 4 standard errors of the difference, and

@@ -3,13 +3,17 @@ torch's defaults (as genbench ran before it fitted threads to the load) and with
 
 Run with:  .venv/bin/python tests/benchmarks/threads.py [--repeats 3] [--work fidelity|gan]
            .venv/bin/python tests/benchmarks/threads.py --mid   (busy processes that start as training starts)
+           .venv/bin/python tests/benchmarks/threads.py --run   (the whole default run, quiet and busy)
 
 The measured work, in a fresh process each time:
 - fidelity: IS, FID, KID, precision/recall and density/coverage of 359 naive Bayes samples on digits
   (the reference features cached beforehand);
 - gan: a GAN's fit on digits at the smoke budget (a training-heavy cell);
 - ae (``--mid``): an autoencoder's fit on digits at the default budget (half a minute on a quiet machine),
-  long enough for the load average to show busy processes that start with it.
+  long enough for the load average to show busy processes that start with it;
+- run (``--run``): the whole default ``genbench run`` (eight models on digits, every default metric), once quiet
+  and once beside the busy processes, with genbench's defaults; it prints both times, their ratio and each
+  cell's seconds.
 
 The settings:
 - before: torch's defaults with the thread count fixed (``OMP_NUM_THREADS`` = the cores: one thread per core,
@@ -26,11 +30,14 @@ training job would. Prints the median seconds of each setting and the ratios to 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 PREAMBLE = """
 import sys, time
@@ -110,14 +117,56 @@ def mid_training() -> None:
           f"({crowded / quiet:.1f}×)")
 
 
+def wait_for_quiet(below: float = 0.5, longest: float = 300) -> None:
+    """Wait until the 1-minute load average falls below ``below`` (a previous run's load fades in about a minute
+    and a half), at most ``longest`` seconds."""
+    deadline = time.monotonic() + longest
+    while os.getloadavg()[0] >= below and time.monotonic() < deadline:
+        time.sleep(5)
+
+
+def default_run(out: Path) -> tuple[float, dict[str, float]]:
+    """The default ``genbench run`` into ``out``: its wall seconds and each cell's (fit + evaluation)."""
+    genbench = Path(sys.executable).with_name("genbench")
+    start = time.perf_counter()
+    subprocess.run([str(genbench), "run", "--out", str(out), "--quiet"], check=True, capture_output=True,
+                   env=clean_environment())
+    wall = time.perf_counter() - start
+    timings = json.loads((out / "timings.json").read_text())
+    return wall, {cell.split("/")[0]: sum(parts.values()) for cell, parts in timings.items()}
+
+
+def whole_run() -> None:
+    """The default run on a quiet machine, then beside two busy processes."""
+    with tempfile.TemporaryDirectory() as scratch:
+        wait_for_quiet()
+        quiet, quiet_cells = default_run(Path(scratch) / "quiet")
+        busy = start_busy()
+        try:
+            time.sleep(5)
+            crowded, crowded_cells = default_run(Path(scratch) / "busy")
+        finally:
+            for process in busy:
+                process.kill()
+    print(f"the default run: quiet {quiet:.1f} s, beside 2 busy processes {crowded:.1f} s ({crowded / quiet:.2f}×)")
+    print("| cell | quiet | busy | ratio |\n|---|---|---|---|")
+    for cell, seconds_quiet in quiet_cells.items():
+        seconds_busy = crowded_cells[cell]
+        print(f"| {cell} | {seconds_quiet:.1f} s | {seconds_busy:.1f} s | {seconds_busy / seconds_quiet:.2f}× |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work", choices=("fidelity", "gan"), default="fidelity")
     parser.add_argument("--mid", action="store_true", help="busy processes that start as training starts")
+    parser.add_argument("--run", action="store_true", help="the whole default run, quiet and busy")
     args = parser.parse_args()
     if args.mid:
         mid_training()
+        return
+    if args.run:
+        whole_run()
         return
     seconds(args.work, "before")  # fills the caches (domain classifier, reference features)
     quiet = medians(args.work, args.repeats, ["before", "genbench"])
