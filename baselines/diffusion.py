@@ -556,7 +556,7 @@ class Diffusion(GenerativeModel):
                            for start in range(0, len(rows), len(x0))])  # in batches the size of the caller's
         weights = terms.reshape(steps, len(pilot)).square().mean(1).sqrt().cpu()
         probabilities = (1 - UNIFORM_SHARE) * weights / weights.sum() + UNIFORM_SHARE / len(weights)
-        return probabilities, len(pilot) * self.process.steps
+        return probabilities, len(pilot) * steps
 
     def ode_log_likelihood(self, x: torch.Tensor, generator: torch.Generator | None, rtol: float, atol: float,
                            divergence: str) -> Estimate:

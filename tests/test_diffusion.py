@@ -13,7 +13,14 @@ import pytest
 import torch
 from scipy import stats
 
-from genbench.baselines.diffusion import Diffusion, Process, discretized_gaussian_log_mass, noise_schedule
+from genbench.baselines.diffusion import (
+    PILOT,
+    UNIFORM_SHARE,
+    Diffusion,
+    Process,
+    discretized_gaussian_log_mass,
+    noise_schedule,
+)
 from genbench.data.info import DataInfo, ValueType
 from genbench.errors import UsageError
 
@@ -178,20 +185,20 @@ def test_importance_sampled_t_is_unbiased_and_tighter_in_spread_than_uniform_t()
     assert drawn.evaluations == pytest.approx(10 + 16 * 100 / len(x))  # the pilot's passes, spread over the batch
 
 
-
 def test_the_pilot_batched_across_t_gives_the_weights_of_one_pass_per_t():
     """importance_weights evaluates the pilot's T · PILOT terms in batches the size of the caller's, t after t. On
     a batch of PILOT examples each of its batches is one t, so one pass per t with the same generator draws the
     same noise and must give the same weights, to the last bit: the rows and their t are paired right."""
-    x = gaussian_data(16, seed=5)
+    x = gaussian_data(PILOT, seed=5)
     model = oracle_model(100)
     x0 = model.to_network(x)
     p, _ = model.importance_weights(x0, torch.Generator().manual_seed(6))
-    generator, pilot = torch.Generator().manual_seed(6), x0[:16]
-    squares = torch.stack([model.bound_term(pilot, torch.full((16,), t), generator).square().mean()
+    generator = torch.Generator().manual_seed(6)
+    squares = torch.stack([model.bound_term(x0, torch.full((PILOT,), t), generator).square().mean()
                            for t in range(1, 101)])
     weights = squares.sqrt()
-    assert torch.equal(p, 0.99 * weights / weights.sum() + 0.01 / 100)
+    assert torch.equal(p, (1 - UNIFORM_SHARE) * weights / weights.sum() + UNIFORM_SHARE / 100)
+
 
 class LearnedOracle(Oracle):
     """The oracle's ε with a v beside it: the constant ``v``, or (None) the v whose σ_t² is the optimal variance

@@ -15,7 +15,13 @@ from genbench.config import Config
 from genbench.data import DataInfo, Split, ValueType
 from genbench.data.splits import Data, subset_rows
 from genbench.infra.rng import randn
-from genbench.metrics.likelihood import LikelihoodOptions, LogLikelihood, importance_sampled_log_likelihood, iw_bound
+from genbench.metrics.likelihood import (
+    BOUND_TERMS,
+    LikelihoodOptions,
+    LogLikelihood,
+    importance_sampled_log_likelihood,
+    iw_bound,
+)
 from genbench.model import Capability, GenerativeModel
 from genbench.service.evaluation import eval_context
 
@@ -201,7 +207,6 @@ def test_metric_is_not_available_for_a_density_on_categories(wardrobe):
     assert "assigns no probability to categories" in LogLikelihood().unavailable_reason(model, wardrobe)
 
 
-
 @pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28)])
 def test_a_many_term_bound_is_estimated_from_50_importance_sampled_terms_unless_told_otherwise(shape):
     """The protocol's default for the diffusion model's T = 1000 terms, whatever the size of an example: 50 terms at
@@ -209,14 +214,16 @@ def test_a_many_term_bound_is_estimated_from_50_importance_sampled_terms_unless_
     (``bound_steps``, drawn uniformly); a bound of 50 terms or fewer is summed whole."""
     info = DataInfo("images", shape, ValueType.DISCRETE, levels=17)
     bound = genbench.make_model("diffusion").likelihood_estimator()
-    assert LikelihoodOptions().protocol_settings(bound, info) == {"terms": 50, "sampling": "importance"}
+    assert BOUND_TERMS == 50
+    assert LikelihoodOptions().protocol_settings(bound, info) == {"terms": BOUND_TERMS, "sampling": "importance"}
     assert LikelihoodOptions(terms=20).protocol_settings(bound, info) == {"terms": 20}
-    assert LikelihoodOptions(sampling="uniform").protocol_settings(bound, info) == {"terms": 50,
+    assert LikelihoodOptions(sampling="uniform").protocol_settings(bound, info) == {"terms": BOUND_TERMS,
                                                                                     "sampling": "uniform"}
     own = genbench.make_model("diffusion", bound_steps=30).likelihood_estimator()
     assert LikelihoodOptions().protocol_settings(own, info) == {}
-    short = genbench.make_model("diffusion", steps=50).likelihood_estimator()
+    short = genbench.make_model("diffusion", steps=BOUND_TERMS).likelihood_estimator()
     assert LikelihoodOptions().protocol_settings(short, info) == {}
+
 
 def test_the_protocol_scales_its_monte_carlo_and_its_examples_with_the_size_of_an_example(digits):
     """K = 1000 and up to 2000 test examples at 8×8; size_factor of each on larger examples (28×28: 188 and 376),

@@ -127,10 +127,9 @@ def wait_for_quiet(below: float = 0.5, longest: float = 300) -> None:
 
 def default_run(out: Path) -> tuple[float, dict[str, float]]:
     """The default ``genbench run`` into ``out``: its wall seconds and each cell's (fit + evaluation)."""
-    genbench = Path(sys.executable).with_name("genbench")
     start = time.perf_counter()
-    subprocess.run([str(genbench), "run", "--out", str(out), "--quiet"], check=True, capture_output=True,
-                   env=clean_environment())
+    subprocess.run([sys.executable, "-m", "genbench", "run", "--out", str(out), "--quiet"], check=True,
+                   capture_output=True, env=clean_environment())
     wall = time.perf_counter() - start
     timings = json.loads((out / "timings.json").read_text())
     return wall, {cell.split("/")[0]: sum(parts.values()) for cell, parts in timings.items()}
