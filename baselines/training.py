@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -159,6 +160,8 @@ class Recovery:
         self.module, self.optimizers, self.limit, self.desc = module, list(optimizers), limit, desc
         self.count = 0
         self.norms: dict[int, list[float]] = {id(optimizer): [] for optimizer in self.optimizers}
+        self.weights: dict[str, torch.Tensor] | None = None
+        self.moments: list[dict[str, Any] | None] = [None] * len(self.optimizers)
         self.save(epoch=-1)
 
     def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, what: str, epoch: int,
@@ -167,10 +170,11 @@ class Recovery:
         backward_step(loss, optimizer, what, epoch, inputs, self.norms[id(optimizer)])
 
     def save(self, epoch: int) -> None:
-        """Remember the state after ``epoch`` (-1: before training) as the last good one."""
+        """Remember the state after ``epoch`` (-1: before training) as the last good one, copied into the
+        tensors of the last save where their shapes allow (a copy per epoch, without allocating)."""
         self.epoch = epoch
-        self.weights = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
-        self.moments = [copy.deepcopy(optimizer.state_dict()) for optimizer in self.optimizers]
+        self.weights = copied(self.module.state_dict(), self.weights)
+        self.moments = [copied(optimizer.state_dict(), old) for optimizer, old in zip(self.optimizers, self.moments)]
 
     def recover(self, bad: BadStep) -> str:
         """Go back to the last good state at a lower learning rate and say what was done; ``TrainingFailed`` when
@@ -182,7 +186,8 @@ class Recovery:
         rates = []
         for optimizer, moments in zip(self.optimizers, self.moments):
             current = [group["lr"] for group in optimizer.param_groups]
-            optimizer.load_state_dict(moments)  # which also holds the rate it was saved with: set it after
+            # a copy: loading keeps the given tensors as the optimiser's own, and its steps would change them
+            optimizer.load_state_dict(copy.deepcopy(moments))  # which also holds the saved rate: set it after
             for group, lr in zip(optimizer.param_groups, current):
                 group["lr"] = lr * LR_DROP
                 rates.append((lr, group["lr"]))
@@ -192,6 +197,22 @@ class Recovery:
                 f"{rates[0][0]:.3g} → {rates[0][1]:.3g}")
         log.warning("%s: %s", self.desc, note)
         return note
+
+
+def copied(state: Any, into: Any = None) -> Any:
+    """A copy of ``state`` (tensors in dicts and lists, as a ``state_dict`` holds them) that owns its tensors: those
+    of ``into`` where one of the same shape, type and device stands at the same place, new ones elsewhere."""
+    if isinstance(state, torch.Tensor):
+        reusable = (isinstance(into, torch.Tensor) and into.shape == state.shape and into.dtype == state.dtype
+                    and into.device == state.device and into.data_ptr() != state.data_ptr())
+        return into.copy_(state.detach()) if reusable else state.detach().clone()
+    if isinstance(state, dict):
+        old = into if isinstance(into, dict) else {}
+        return type(state)((k, copied(v, old.get(k))) for k, v in state.items())
+    if isinstance(state, list):
+        old = into if isinstance(into, list) and len(into) == len(state) else [None] * len(state)
+        return [copied(v, o) for v, o in zip(state, old)]
+    return copy.deepcopy(state)
 
 
 def run_epoch(recovery: Recovery, epoch: Callable[[], dict[str, float]]) -> dict[str, float]:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import genbench
-from genbench.baselines.training import LR_DROP, TrainingConfig, train
+from genbench.baselines.training import LR_DROP, BadStep, Recovery, TrainingConfig, train
 from genbench.errors import TrainingFailed
 from genbench.service.runner import describe_cell
 
@@ -102,6 +102,37 @@ def test_the_learning_rate_halves_at_each_recovery_and_the_training_fails_past_t
     with pytest.raises(TrainingFailed, match=r"became nan in epoch 0$"):
         fit(Faults(nan_at={1}), epochs=1, max_recoveries=0)
 
+
+def adam_steps(module: nn.Module, optimizer: torch.optim.Optimizer, steps: int, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        module(torch.randn(8, 3, generator=generator)).pow(2).mean().backward()
+        optimizer.step()
+
+
+def snapshot(module: nn.Module, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """Every weight and every Adam moment and step count, copied."""
+    moments = [t for state in optimizer.state.values() for t in state.values()]
+    return [t.detach().clone() for t in (*module.state_dict().values(), *moments)]
+
+
+def test_every_recovery_goes_back_to_the_state_of_the_last_good_epoch_whatever_ran_since():
+    """The saved state is copied into the same tensors epoch after epoch, and the steps after a recovery must not
+    change it: a second bad step in the redone epoch goes back to the same state as the first did."""
+    module = nn.Linear(3, 1)
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-2)
+    adam_steps(module, optimizer, 3, seed=0)
+    recovery = Recovery(module, [optimizer], limit=3, desc="test")
+    adam_steps(module, optimizer, 2, seed=1)
+    recovery.save(epoch=0)
+    good = snapshot(module, optimizer)
+    for attempt in range(3):
+        adam_steps(module, optimizer, 2, seed=2 + attempt)
+        assert not all(torch.equal(a, b) for a, b in zip(snapshot(module, optimizer), good))
+        recovery.recover(BadStep("a bad step"))
+        assert all(torch.equal(a, b) for a, b in zip(snapshot(module, optimizer), good)), f"recovery {attempt + 1}"
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-2 * LR_DROP**3)
 
 def test_the_gan_survives_a_bad_step(digits, monkeypatch):
     from genbench.baselines.gan import GAN
