@@ -545,15 +545,17 @@ class Diffusion(GenerativeModel):
     def importance_weights(self, x0: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, int]:
         """(p_t for t = 1 … T (CPU, float64), network evaluations spent): Nichol & Dhariwal 2021 §3.3's
         p_t ∝ √E[L_{t-1}²], E from every term of the first ``PILOT`` examples of the batch (a pilot of PILOT · T
-        passes, counted in the batch's evaluations), mixed with 1 % of the uniform so that every t keeps a chance.
+        terms, evaluated in calls of the batch's size or PILOT rows, whichever is more, and counted in the batch's
+        evaluations), mixed with 1 % of the uniform so that every t keeps a chance.
         With t_k drawn from p, (1/K) Σ_k L_{t_k - 1} / p_{t_k} is unbiased for Σ_t L_{t-1} whatever p is, the
         pilot's draws being independent of the estimate's; a p close to the terms' sizes makes its variance small
         (the first terms, at t ≤ 10, hold half the bound of a model trained on L_simple)."""
         pilot, steps = x0[:PILOT], self.process.steps
         rows = pilot.repeat(steps, *[1] * (pilot.dim() - 1))  # every pilot example at t = 1, then at t = 2, …
         t = torch.arange(1, steps + 1, device=x0.device).repeat_interleave(len(pilot))
-        terms = torch.cat([self.bound_term(rows[start:start + len(x0)], t[start:start + len(x0)], generator)
-                           for start in range(0, len(rows), len(x0))])  # in batches the size of the caller's
+        chunk = max(len(x0), PILOT)  # the caller's batch size; a batch of two would make T calls of two rows
+        terms = torch.cat([self.bound_term(rows[start:start + chunk], t[start:start + chunk], generator)
+                           for start in range(0, len(rows), chunk)])
         weights = terms.reshape(steps, len(pilot)).square().mean(1).sqrt().cpu()
         probabilities = (1 - UNIFORM_SHARE) * weights / weights.sum() + UNIFORM_SHARE / len(weights)
         return probabilities, len(pilot) * steps

@@ -186,7 +186,7 @@ def test_importance_sampled_t_is_unbiased_and_tighter_in_spread_than_uniform_t()
 
 
 def test_the_pilot_batched_across_t_gives_the_weights_of_one_pass_per_t():
-    """importance_weights evaluates the pilot's T · PILOT terms in batches the size of the caller's, t after t. On
+    """importance_weights evaluates the pilot's T · PILOT terms in calls of the caller's batch size, t after t. On
     a batch of PILOT examples each of its batches is one t, so one pass per t with the same generator draws the
     same noise and must give the same weights, to the last bit: the rows and their t are paired right."""
     x = gaussian_data(PILOT, seed=5)
