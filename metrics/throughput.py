@@ -68,9 +68,11 @@ def rate(items: int, seconds: list[float]) -> tuple[float, float]:
 @dataclasses.dataclass(frozen=True)
 class ThroughputOptions(Config):
     batch_sizes: tuple[int, ...] = (1, 16, 256, 4096)
-    warmup: int = 2
+    warmup: int = 1
     repeats: int = 5
-    min_seconds: float = 0.2
+    min_seconds: float = 0.1
+    """With ``repeats``, how long each batch size is timed: a fast sampler makes hundreds of calls in 0.1 s, and
+    each batch size of every model costs at least this much of a run."""
     max_call_seconds: float = 2.0
 
     def validate(self) -> None:
