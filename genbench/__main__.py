@@ -1,5 +1,3 @@
-import sys
+from genbench.cli import entry
 
-from genbench.cli import main
-
-sys.exit(main())
+entry()
