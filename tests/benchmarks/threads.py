@@ -125,10 +125,11 @@ def wait_for_quiet(below: float = 0.5, longest: float = 300) -> None:
         time.sleep(5)
 
 
-def default_run(out: Path) -> tuple[float, dict[str, float]]:
-    """The default ``genbench run`` into ``out``: its wall seconds and each cell's (fit + evaluation)."""
+def default_run(out: Path, python: str = sys.executable) -> tuple[float, dict[str, float]]:
+    """The default ``genbench run`` into ``out`` by the genbench that ``python`` imports: its wall seconds and each
+    cell's (fit + evaluation)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "genbench", "run", "--out", str(out), "--quiet"], check=True,
+    subprocess.run([python, "-m", "genbench", "run", "--out", str(out), "--quiet"], check=True,
                    capture_output=True, env=clean_environment())
     wall = time.perf_counter() - start
     timings = json.loads((out / "timings.json").read_text())
