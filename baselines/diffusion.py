@@ -99,8 +99,8 @@ SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddim", "ddpm")
 VARIANCES = ("fixed", "learned")
 DIFFUSION_STEPS = {"smoke": 40, "default": 1500, "paper": 200_000}
-"""Optimiser steps per budget. The default keeps the default run (eight models on digits) within 3 minutes on
-2 CPU cores: 1 500 steps take about 20 s there."""
+"""Optimiser steps per budget. The default keeps the default run (eight models on digits) near 3 minutes on
+2 CPU cores: 1 500 steps take 20 s on a fast pair of cores, 34–40 s on a 2-core AVX-512 Xeon (2026-12-02)."""
 DEFAULT_SAMPLE_STEPS = 20
 COSINE_OFFSET = 0.008
 MAX_BETA = 0.999
@@ -133,8 +133,9 @@ class DiffusionConfig(EarlyStoppingConfig):
     ema: float = 0.995
     """Decay of the moving average of the weights used for evaluation (0: the trained weights)."""
     width: int = 16
-    """Channels of the U-Net's first resolution (doubling below it): 16 keeps the default run's bound (1000 network
-    passes per example) to about 15 s on digits on 2 CPU cores; larger images want more."""
+    """Channels of the U-Net's first resolution (doubling below it): 16 kept the default run's bound, when it summed
+    all 1000 terms (a network pass each per example), to about 15 s on digits on 2 CPU cores; larger images want
+    more."""
     levels: int = 2
     hidden: tuple[int, ...] = (256, 256)
     """Hidden layers of the MLP on vectors."""
