@@ -122,3 +122,25 @@ def test_reference_columns_are_never_bold():
     table = comparison_table(frame)
     row = next(r for r in table.rows if r.key == "likelihood")
     assert best_models(table, row) == {"a"}
+
+
+def test_a_long_model_name_is_cut_on_the_figures_and_leaves_the_panels_room(monkeypatch):
+    """A checkpoint's path as a column's name took the panels' room on metrics.png (matplotlib could not lay it
+    out, and said so); the figures show it cut to ``LABEL_WIDTH`` characters, as the terminal's table does."""
+    import warnings
+
+    from genbench.report import plots
+    from genbench.report.summary import Summary
+    from genbench.report.terminal import short
+
+    long = "gan:checkpoint=/home/someone/experiments/2026-12-02/checkpoints/gan-seed{seed}"
+    records = [Record(metric, value, 0.1, n=100, estimator="test").identify(model=model, dataset="digits", seed=0)
+               for model in ("vae", long) for metric, value in (("fid", 40.0), ("coverage", 0.5), ("recall", 0.4),
+                                                                ("precision", 0.7))]
+    drawn = []
+    monkeypatch.setattr(plots, "figure_png", lambda fig: drawn.append(fig) or b"png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plots.metric_bars_png(Summary(to_frame(records))) == b"png"
+    labels = {label.get_text() for ax in drawn[0].axes if ax.axison for label in ax.get_xticklabels()}
+    assert labels == {"vae", short(long, plots.LABEL_WIDTH)} and len(short(long, plots.LABEL_WIDTH)) == 24

@@ -22,10 +22,14 @@ from genbench.records import OK, REFERENCES, TIMED
 from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE, Cell
 from genbench.report.summary import Summary
 from genbench.report.table import ComparisonTable
+from genbench.report.terminal import short
 
 COLOURS = {CHECK: "#9fd39f", UNSURE: "#f2d98c", CROSS: "#e8a0a0", NOT_APPLICABLE: "#e6e6e6", "": "#f5f5f5"}
 MEANING = {CHECK: "✓ has the property", UNSURE: "? in between, or no reference to tell", CROSS: "✗ lacks it",
            NOT_APPLICABLE: "n/a cannot be measured here"}
+LABEL_WIDTH = 24
+"""A model's name on a figure is cut to this many characters ("…" at the end): a checkpoint's path as a label
+would otherwise crowd the panels out."""
 
 
 def headline_panels(summary: Summary) -> list[str]:
@@ -56,7 +60,7 @@ def panel(ax, summary: Summary, metric: str, palette: dict[str, object]) -> None
             ax.axhspan(row.value - row.uncertainty, row.value + row.uncertainty, color="0.85", zorder=0)
         ax.legend(loc="best", fontsize=7, frameon=False)
     ax.set_xticks(range(len(models)))
-    ax.set_xticklabels(models, rotation=30, ha="right", fontsize=8)
+    ax.set_xticklabels([short(m, LABEL_WIDTH) for m in models], rotation=30, ha="right", fontsize=8)
     ax.set_xlim(-0.6, len(models) - 0.4)
     arrow = {True: " ↑", False: " ↓"}.get(output.higher_is_better, "")
     ax.set_title(output.title() + arrow, fontsize=10)
@@ -121,7 +125,8 @@ def table_heatmap_png(table: ComparisonTable) -> bytes:
     ax.set_xlim(0, len(models))
     ax.set_ylim(len(rows), 0)
     ax.set_xticks([j + 0.5 for j in range(len(models))])
-    ax.set_xticklabels([f"{m}\n(reference)" if m in REFERENCES else m for m in models], fontsize=8.5)
+    ax.set_xticklabels([f"{m}\n(reference)" if m in REFERENCES else short(m, LABEL_WIDTH) for m in models],
+                       fontsize=8.5)
     ax.xaxis.tick_top()
     ax.set_yticks([i + 0.5 for i in range(len(rows))])
     ax.set_yticklabels([r.title for r in rows], fontsize=8.5)
@@ -159,7 +164,9 @@ def sampling_sweep_png(summary: Summary) -> bytes | None:
     ax.set_xticklabels([str(s) for s in sizes])
     ax.minorticks_off()
     ax.grid(color="0.92")
-    ax.legend(title="model", loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [short(label, LABEL_WIDTH) for label in labels], title="model", loc="upper left",
+              bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     ax.set_title("Efficient sampling: samples/s by batch size (higher is better)", fontsize=10)
     return figure_png(fig)
 
