@@ -24,9 +24,9 @@ import statistics
 import sys
 from pathlib import Path
 
-import pandas as pd
 from threads import default_run, wait_for_quiet
 
+from genbench.infra.rundir import RunDir
 from genbench.records import untimed
 
 KEY = ["dataset", "model", "seed", "metric"]
@@ -34,7 +34,7 @@ KEY = ["dataset", "model", "seed", "metric"]
 
 def differing(first: Path, other: Path) -> int:
     """How many untimed records of ``other``'s metrics.csv differ from ``first``'s (or are missing there)."""
-    a, b = (untimed(pd.read_csv(folder / "metrics.csv")) for folder in (first, other))
+    a, b = (untimed(RunDir(folder).read_metrics(required=True)) for folder in (first, other))
     both = a.merge(b, on=KEY, how="outer", suffixes=("_a", "_b"), indicator=True)
     same = (both._merge == "both") & ((both.value_a == both.value_b) | (both.value_a.isna() & both.value_b.isna()))
     return int((~same).sum())
