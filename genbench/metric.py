@@ -79,6 +79,9 @@ class Metric(abc.ABC):
     from_samples: ClassVar[bool] = False
     """True when the metric needs nothing of a model but its samples (``GenerativeModel.draw``), so that
     it also measures a file of samples (``genbench score``)."""
+    timed: ClassVar[bool] = False
+    """True when ``compute`` times work (records whose estimator is ``records.TIMED``): beside other workers
+    of a pool it then runs with the machine to itself (``genbench.infra.turns``)."""
 
     def __init__(self, config: Config | None = None, **options: Any):
         self.config = self.config_class.given(config, options, owner=f"metric {self.name}")

@@ -136,6 +136,7 @@ class LogLikelihood(Metric):
     """Test log-likelihood by one of the model's estimators; nats, bits/dim, evaluations/s and per example."""
 
     name = "log-likelihood"
+    timed = True
     outputs = (
         Output("log_likelihood", "test log-likelihood", "nats", HIGHER, headline=True),
         Output("bits_per_dim", "bits/dim", "bits/dim", LOWER, headline=True),

@@ -52,6 +52,7 @@ class SamplingSteps(Metric):
     """FID and samples/s of a many-step sampler at each number of steps."""
 
     name = "sampling-steps"
+    timed = True
     config_class = StepsOptions
     requires_any = frozenset({Capability.SAMPLE})
     outputs = (

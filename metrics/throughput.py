@@ -86,6 +86,7 @@ class SamplingThroughput(Metric):
     """Samples per second of model.sample over batch sizes, after warm-up, with peak GPU memory."""
 
     name = "sampling-speed"
+    timed = True
     config_class = ThroughputOptions
     requires_any = frozenset({Capability.SAMPLE})
 

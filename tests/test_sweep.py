@@ -237,7 +237,7 @@ def test_marks_across_datasets_hold_one_mark_per_dataset(serial):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--jobs", "0"], "expected a positive integer, got '0'"),
+    (["--jobs", "0"], "expected a positive integer or auto, got '0'"),
     (["--cell-cpus", "2"], "need --executor ray"),
     (["--ray-address", "127.0.0.1:1"], "need --executor ray"),
     (["--executor", "ray", "--jobs", "2"], "--jobs and --devices choose local workers"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from genbench.catalog import EXECUTORS
-from genbench.service.executors import LOCAL
+from genbench.service.executors import AUTO, LOCAL
 
 R = TypeVar("R")
 
@@ -44,9 +44,11 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "running cells in parallel", "each (model, dataset, seed) cell is a unit of work; its results do not depend "
         "on where it runs (at the same torch thread count)")
-    group.add_argument("--jobs", default=None, type=positive_int, metavar="N",
-                       help="run N cells at once in N local worker processes, each on cores/N torch threads "
-                       "(default: 1, every cell in this process)")
+    group.add_argument("--jobs", default=AUTO, type=jobs_count, metavar="N",
+                       help="run N cells at once in N local worker processes, each on cores/N torch threads, "
+                       "taking turns at the whole machine for timed metrics; 1: every cell in this process; "
+                       "auto (the default): on the CPU, when two or more models train at the default or paper "
+                       "budget, one single-threaded worker per core the load leaves free, else 1")
     group.add_argument("--devices", default=None, metavar="LIST",
                        help="one local worker per GPU: cuda:0,cuda:1 or auto (every visible GPU)")
     group.add_argument("--executor", default=LOCAL, choices=EXECUTORS.names(),
@@ -71,6 +73,16 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print only errors and the final paths (no progress, "
                         "warnings or tables)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def jobs_count(text: str) -> int | str:
+    """``--jobs``: a positive integer or ``auto``."""
+    if text == AUTO:
+        return AUTO
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or {AUTO}, got {text!r}") from None
 
 
 def positive_int(text: str) -> int:

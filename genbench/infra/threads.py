@@ -14,6 +14,10 @@ cell and, within a cell's training, every ``LOOK_EVERY`` seconds, it sets what t
 (``fitting_threads``), between 1 and the cores. Busy processes that start while a model trains then slow
 it for about half a minute (the one-minute load average's lag), not to its end.
 
+The default run on the CPU trains its cells in single-threaded worker processes instead (``--jobs auto``,
+``service.executors.automatic_jobs``): a single thread waits for no other, so it needs none of this, and
+the workers time alone, on the threads the load leaves (``genbench.infra.turns``).
+
 It leaves libgomp's waiting alone. A shorter spin (``GOMP_SPINCOUNT``) helps beside busy processes, but
 quiet training of small networks, whose kernels are microseconds apart, pays for it: an autoencoder's fit
 on digits took 30.0 s at libgomp's default, 34 s at a spin of 10 000 and 45 s at 1 000 (median of 3,
@@ -26,11 +30,14 @@ environment.json records the count and the OpenMP settings, and each cell's reco
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import time
 from collections.abc import Mapping
+
+from genbench.infra import turns
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +112,31 @@ def fit_to_the_load(*, running: bool, warned: bool = False) -> bool:
 
 
 def keep_fitting(now: float | None = None) -> None:
-    """Within a long loop (an epoch of training): at most every ``LOOK_EVERY`` seconds, fit the threads to the
-    load, saying so (never a warning: that was given before the cell)."""
+    """Within a long loop (an epoch of training): pause while another worker of the pool times
+    (``turns.give_way``), and at most every ``LOOK_EVERY`` seconds fit the threads to the load, saying so
+    (never a warning: that was given before the cell)."""
     global _last_look
+    turns.give_way()
     now = time.monotonic() if now is None else now
     if now - _last_look >= LOOK_EVERY:
         _last_look = now
         fit_to_the_load(running=True, warned=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """How a pool's worker times, alone (``genbench.infra.turns``): on ``threads`` torch threads (the user's
+    ``--threads``), or, where None, on those the load leaves free of the ``cores`` once the pool's own
+    ``pool_threads`` are counted out (every core on a quiet machine: the other workers are paused)."""
+
+    cores: int
+    pool_threads: int
+    threads: int | None = None
+
+    def threads_now(self) -> int:
+        if self.threads is not None:
+            return self.threads
+        return fitting_threads(self.cores, load_average(), self.pool_threads, running=True)
 
 
 def available_cores() -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genbench.errors import GenbenchError, UsageError
+from genbench.service.executors import AUTO
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +58,9 @@ class RunRequest:
     device: str | None = None
     threads: int | None = None
     executor: str = "local"
-    jobs: int | None = None
+    jobs: int | str | None = AUTO
+    """Local worker processes: a count, or ``"auto"`` (``executors.automatic_jobs``); None: every cell in this
+    process (``genbench.run``'s default)."""
     devices: str | None = None
     ray_address: str | None = None
     cell_cpus: int = 1
@@ -74,8 +77,11 @@ class RunRequest:
             raise UsageError(f"executor must be one of {', '.join(EXECUTORS.names())}, got {self.executor!r}")
         for name in ("epochs", "threads", "jobs", "cell_cpus"):
             value = getattr(self, name)
+            if name == "jobs" and value == AUTO:
+                continue
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-                raise UsageError(f"{name} must be a positive integer, got {value!r}")
+                also = f" or {AUTO!r}" if name == "jobs" else ""
+                raise UsageError(f"{name} must be a positive integer{also}, got {value!r}")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunRequest:
@@ -122,7 +128,7 @@ def prepare(request: RunRequest):
             refuse_changed_flags(request, path, with_dataset=datasets is None)
         reopened = [runner.reopen(path, device=request.device, inception_weights=request.inception_weights)
                     for path in paths]
-        executor = start_executor(request, choice)
+        executor = start_executor(request, choice, [plan for plan, _ in reopened])
         prepared = [(plan, rundir, runner.prepare(plan)) for plan, rundir in reopened]
         return prepared, request.out if datasets is not None else None, executor
     from genbench.service.run_config import RunConfig, check_names, from_flags
@@ -136,7 +142,7 @@ def prepare(request: RunRequest):
     out = request.out if request.out is not None else default_run_path(name)
     plans = [runner.plan(config) for config in runs]
     RunDir.refuse_existing(out)
-    executor = start_executor(request, choice)
+    executor = start_executor(request, choice, plans)
     datas = [runner.prepare(plan) for plan in plans]
     if len(plans) == 1:
         return [(plans[0], runner.start(plans[0], out), datas[0])], None, executor
@@ -157,23 +163,39 @@ def refuse_changed_flags(request: RunRequest, path: Path, *, with_dataset: bool)
 
 
 def executor_choice(request: RunRequest):
+    """The executor's flags; ``--jobs auto`` is left open (None) until ``start_executor`` knows the cells."""
     from genbench.service.executors import ExecutorChoice
 
-    return ExecutorChoice(request.executor, request.jobs, request.devices, request.ray_address, request.cell_cpus,
-                          request.cell_gpus, request.threads)
+    return ExecutorChoice(request.executor, None if request.jobs == AUTO else request.jobs, request.devices,
+                          request.ray_address, request.cell_cpus, request.cell_gpus, request.threads)
 
 
-def start_executor(request: RunRequest, choice):
+def start_executor(request: RunRequest, choice, plans: Sequence[Any]):
     """Build the executor (None: every cell in this process) and set this process's threads. The cores are
-    read before ``threads`` applies: workers share them, and ``threads`` is then per worker."""
+    read before ``threads`` applies: workers share them, and ``threads`` is then per worker. ``--jobs auto``
+    becomes a count here (``executors.automatic_jobs``)."""
     import torch
 
     from genbench.infra.threads import configure_threads
-    from genbench.service.executors import make_executor
+    from genbench.service.executors import LOCAL, automatic_jobs, make_executor
 
     cores = torch.get_num_threads()
     configure_threads(request.threads)
+    if request.jobs == AUTO and choice.executor == LOCAL and choice.devices is None:
+        choice = dataclasses.replace(choice, jobs=automatic_jobs(cells_worth_workers(plans), cores))
     return None if choice.in_process else make_executor(choice, cores)
+
+
+def cells_worth_workers(plans: Sequence[Any]) -> int:
+    """The cells worth a worker process of their own (``--jobs auto``): models that train by optimiser steps
+    (their options have a budget), on the CPU, for as long as the default or paper budget says. A smoke
+    budget's cells, ``--epochs``', or a closed-form fit (naive Bayes, PCA) take seconds, no more than starting
+    a worker costs (about 5 s: an interpreter, torch, the data)."""
+    from genbench.infra.devices import resolve_device
+
+    return sum(len(plan.run.seeds) for plan in plans if plan.run.budget != "smoke" and plan.run.epochs is None
+               and resolve_device(plan.run.device).type == "cpu" for model in plan.models
+               if model.checkpoints is None and "budget" in model.model_class.config_class.field_names())
 
 
 def say_if_busy() -> None:
@@ -300,13 +322,15 @@ def as_specs(value: str | Sequence[Any] | None) -> str | None:
 
 
 def run_from_python(**settings: Any) -> Run:
-    """``genbench.run``: the request from keyword arguments, executed, read back."""
+    """``genbench.run``: the request from keyword arguments, executed, read back; its cells run in this process
+    unless ``jobs`` says otherwise."""
     names = {f.name for f in dataclasses.fields(RunRequest)}
     unknown = sorted(set(settings) - names)
     if unknown:
         raise UsageError(f"genbench.run got unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
     for key in ("models", "dataset", "metrics", "seeds"):
         settings[key] = as_specs(settings.get(key))
+    settings.setdefault("jobs", None)  # workers would import the caller's script again: only when asked
     for key in ("out", "reference", "checkpoints"):
         if settings.get(key) is not None:
             settings[key] = Path(settings[key]).expanduser()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -11,17 +12,21 @@ import torch
 
 from genbench.data.splits import Data
 from genbench.errors import GenbenchError
+from genbench.infra import turns
 from genbench.metric import EvalContext, Metric
 from genbench.model import GenerativeModel
-from genbench.records import NO_ESTIMATOR, Record, to_frame
+from genbench.records import NO_ESTIMATOR, TIMED, Record, to_frame
 
 log = logging.getLogger(__name__)
 
 
 def measure(model: GenerativeModel, data: Data, metrics: Sequence[Metric], context: EvalContext) -> list[Record]:
-    """Every metric's records for ``model``: measured, n/a with the reason, or failed with it."""
+    """Every metric's records for ``model``: measured, n/a with the reason, or failed with it. Beside other
+    workers of a pool, this one pauses between metrics while another times, and times alone
+    (``infra.turns``)."""
     records: list[Record] = []
     for metric in metrics:
+        turns.give_way()
         try:
             records.extend(metric.declared(metric_records(model, data, metric, context)))
         except GenbenchError as error:  # a metric that breaks its own declarations fails its records alone
@@ -41,7 +46,12 @@ def metric_records(model: GenerativeModel, data: Data, metric: Metric, context: 
     if reason:
         return metric.not_available(reason)
     try:
-        return metric.compute(model, data, context)
+        if not metric.timed:
+            return metric.compute(model, data, context)
+        with turns.alone():
+            threads = torch.get_num_threads()
+            return [dataclasses.replace(r, details={**r.details, "threads": threads}) if r.estimator == TIMED else r
+                    for r in metric.compute(model, data, context)]
     except OSError:  # a full disk is the run's to stop on, not one metric's failure
         raise
     except Exception as error:  # noqa: BLE001 - a metric (a plugin's, too) that raises fails its own records

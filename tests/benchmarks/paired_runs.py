@@ -26,7 +26,7 @@ from pathlib import Path
 
 from threads import default_run, wait_for_quiet
 
-from genbench.infra.rundir import RunDir
+from genbench.infra.rundir import ENVIRONMENT, RunDir
 from genbench.records import untimed
 
 KEY = ["dataset", "model", "seed", "metric"]
@@ -69,6 +69,10 @@ def main() -> None:
     changed = {folder.name: differing(folders[0], folder) for folder in folders[1:]}
     print(f"untimed records differing from {folders[0].name}'s: "
           + ", ".join(f"{name} {count}" for name, count in changed.items()))
+    ran = {folder.name: RunDir(folder).read_json(ENVIRONMENT).get("git") for folder in folders}
+    print("genbench's commit in each run: " + ", ".join(f"{name} {git}" for name, git in ran.items()))
+    if ran[folders[0].name] == ran[folders[1].name]:
+        sys.exit("both sides ran the same genbench: the comparison says nothing")
 
 
 if __name__ == "__main__":

@@ -127,10 +127,12 @@ def wait_for_quiet(below: float = 0.5, longest: float = 300) -> None:
 
 def default_run(out: Path, python: str = sys.executable) -> tuple[float, dict[str, float]]:
     """The default ``genbench run`` into ``out`` by the genbench that ``python`` imports: its wall seconds and each
-    cell's (fit + evaluation)."""
+    cell's (fit + evaluation). It starts in a neutral folder: ``python -m`` puts the working folder first on the
+    import path, so from a checkout's root any python would import that checkout's genbench."""
+    out = out.resolve()
     start = time.perf_counter()
     subprocess.run([python, "-m", "genbench", "run", "--out", str(out), "--quiet"], check=True,
-                   capture_output=True, env=clean_environment())
+                   capture_output=True, env=clean_environment(), cwd=tempfile.gettempdir())
     wall = time.perf_counter() - start
     timings = json.loads((out / "timings.json").read_text())
     return wall, {cell.split("/")[0]: sum(parts.values()) for cell, parts in timings.items()}

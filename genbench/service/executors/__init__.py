@@ -29,6 +29,8 @@ from genbench.service.cells import CellLost, CellResult, CellTask
 log = logging.getLogger(__name__)
 
 LOCAL, RAY = "local", "ray"
+AUTO = "auto"
+"""``--jobs auto``: the count ``automatic_jobs`` chooses."""
 
 
 @runtime_checkable
@@ -80,6 +82,21 @@ def threads_per_worker(jobs: int, cores: int, requested: int | None = None) -> i
         log.warning("%d workers × %d thread(s) oversubscribe the %d core(s) torch may use; each will run many "
                     "times slower (use --jobs %d, or fewer --threads)", jobs, threads, cores, max(1, cores))
     return threads
+
+
+def automatic_jobs(cells: int, cores: int) -> int:
+    """``--jobs auto``'s count for ``cells`` cells worth spreading (see ``service.cells_worth_workers``) on
+    ``cores`` cores: one single-threaded worker per core, at most one per cell; 1 (every cell in this process)
+    where ``--threads`` or ``OMP_NUM_THREADS`` fixed the threads.
+
+    A cell's small networks keep two threads of one process half idle (each kernel is microseconds, and the
+    threads meet at every one), so single-threaded workers get through the default run sooner
+    (``docs/benchmarks.md``). They need no free core: a single thread waits for no other, so beside busy
+    processes each worker runs at its share of the machine, without the oversubscribed threads' slowdown
+    (``genbench.infra.threads``); their timed metrics take the threads the load leaves (``infra.turns``)."""
+    from genbench.infra.threads import threads_chosen_by_user
+
+    return 1 if threads_chosen_by_user() else max(1, min(cells, cores))
 
 
 def cuda_devices(text: str) -> list[str]:

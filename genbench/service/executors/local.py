@@ -5,7 +5,8 @@ Workers are started with ``spawn`` (a fresh interpreter: no torch state or threa
 Each worker computes on its share of the cores (``threads``) or on its own GPU (``device``). A worker
 that dies (killed, out of memory) loses only its cell, which is reported lost with the signal or exit
 code; a new worker takes its place. Workers die with the driver (Linux's parent-death signal), so a
-killed sweep leaves no orphan computing.
+killed sweep leaves no orphan computing. Workers on the CPU take turns for timed work (``infra.turns``): one
+times, on the threads its ``Timing`` says, while the others pause.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import dataclasses
 import logging
 import multiprocessing
 import signal
+import tempfile
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genbench.errors import UsageError
+from genbench.infra.threads import Timing
 from genbench.service.cells import CellLost, CellResult, CellTask, worker_name
 from genbench.service.executors import cuda_devices, threads_per_worker
 
@@ -43,11 +47,14 @@ class Worker:
 class LocalPool:
     """Worker processes on this machine (--jobs, or one per GPU with --devices), each running one cell at a time.
 
-    ``jobs`` worker processes; ``threads`` torch threads each; ``devices`` one per worker (or None)."""
+    ``jobs`` worker processes; ``threads`` torch threads each; ``devices`` one per worker (or None);
+    ``timing``: how a worker on the CPU times, alone (default: on the threads the load leaves free of all the
+    workers' cores)."""
 
-    def __init__(self, jobs: int, threads: int, devices: list[str] | None = None):
+    def __init__(self, jobs: int, threads: int, devices: list[str] | None = None, timing: Timing | None = None):
         self.jobs, self.threads = jobs, threads
         self.devices = devices or [None] * jobs
+        self.timing = timing or Timing(cores=jobs * threads, pool_threads=jobs * threads)
         self.context = multiprocessing.get_context("spawn")
         self._started = 0
 
@@ -60,17 +67,19 @@ class LocalPool:
             devices = cuda_devices(choice.devices)
             return cls(len(devices), choice.threads or 1, devices)
         jobs = choice.jobs or 1
-        return cls(jobs, threads_per_worker(jobs, cores, choice.threads))
+        threads = threads_per_worker(jobs, cores, choice.threads)
+        return cls(jobs, threads, timing=Timing(cores, jobs * threads, choice.threads))
 
     def describe(self) -> str:
         where = (f" on {', '.join(str(d) for d in self.devices)}" if any(self.devices) else
                  f", {self.threads} torch thread(s) each")
         return f"{self.jobs} local worker process(es){where}"
 
-    def _start(self, device: str | None) -> Worker:
+    def _start(self, device: str | None, turns: str) -> Worker:
         self._started += 1
         ours, theirs = self.context.Pipe()
-        process = self.context.Process(target=worker_main, args=(theirs, self.threads, device, self._started),
+        timing = (turns, self.timing) if device is None else None
+        process = self.context.Process(target=worker_main, args=(theirs, self.threads, device, self._started, timing),
                                        name=f"genbench-worker-{self._started}", daemon=True)
         process.start()
         theirs.close()
@@ -79,7 +88,12 @@ class LocalPool:
     def run(self, tasks: list[CellTask], started: Callable[[CellTask, str], None]) -> Iterator[CellResult | CellLost]:
         """Yield each task's outcome as it finishes; ``started(task, worker)`` as each begins."""
         queue = collections.deque(tasks)
-        workers = [self._start(device) for device in self.devices[:max(1, min(self.jobs, len(tasks)))]]
+        with tempfile.TemporaryDirectory(prefix="genbench-turns-") as turns:
+            yield from self._run(queue, started, turns)
+
+    def _run(self, queue: collections.deque[CellTask], started: Callable[[CellTask, str], None],
+             turns: str) -> Iterator[CellResult | CellLost]:
+        workers = [self._start(device, turns) for device in self.devices[:max(1, min(self.jobs, len(queue)))]]
         try:
             while queue or any(w.task is not None for w in workers):
                 for worker in workers:
@@ -96,7 +110,7 @@ class LocalPool:
                     yield outcome
                     worker.task = None
                     if isinstance(outcome, CellLost):
-                        workers[workers.index(worker)] = self._start(worker.device)
+                        workers[workers.index(worker)] = self._start(worker.device, turns)
         finally:
             for worker in workers:
                 stop(worker)
@@ -147,15 +161,19 @@ def die_with_parent() -> None:
         pass
 
 
-def worker_main(connection: Connection, threads: int, device: str | None, number: int) -> None:
-    """A worker's life: set its threads, then run the tasks it receives until told to stop (None)."""
+def worker_main(connection: Connection, threads: int, device: str | None, number: int,
+                timing: tuple[str, Timing] | None = None) -> None:
+    """A worker's life: set its threads (and join the pool's turns at timing: ``(folder, Timing)``), then run
+    the tasks it receives until told to stop (None)."""
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
-    from genbench.infra import progress
+    from genbench.infra import progress, turns
     from genbench.infra.threads import configure_threads
     from genbench.service.cells import run_task
 
     configure_threads(threads)
+    if timing is not None:
+        turns.join(Path(timing[0]), timing[1].threads_now)
     progress.set_enabled(False)
     logging.getLogger("genbench").setLevel(logging.INFO)
     logging.getLogger("genbench").propagate = False
@@ -168,7 +186,8 @@ def worker_main(connection: Connection, threads: int, device: str | None, number
         if task is None:
             return
         try:
-            outcome: CellResult | CellLost = run_task(task, device, name)
+            with turns.working():
+                outcome: CellResult | CellLost = run_task(task, device, name)
         except Exception as error:  # noqa: BLE001 - a task that cannot start is its cell's failure, not the pool's
             outcome = CellLost(task, f"{type(error).__name__}: {error}", name)
         connection.send(outcome)
