@@ -64,13 +64,16 @@ def library_versions() -> dict[str, str | None]:
 def cpu_description() -> dict[str, Any]:
     """What decides a CPU's figures: its model, the instruction set torch's kernels dispatch to (set by
     ``ATEN_CPU_CAPABILITY``, at most what the CPU has), the BLAS and oneDNN releases, the threads and the
-    OpenMP settings in force (``genbench.infra.threads``)."""
+    OpenMP settings in force (``genbench.infra.threads``), and how the allocator keeps freed memory
+    (``genbench.infra.memory``)."""
+    from genbench.infra.memory import allocator_settings
     from genbench.infra.threads import available_cores, load_average, openmp_settings
 
     load = load_average()
     return {"model": cpu_model(), "instruction_set": torch.backends.cpu.get_cpu_capability(),
             **library_versions(), "threads": torch.get_num_threads(), "cores_available": available_cores(),
-            "openmp": openmp_settings(), "load_average_at_start": None if load is None else round(load, 2)}
+            "openmp": openmp_settings(), "malloc": allocator_settings(),
+            "load_average_at_start": None if load is None else round(load, 2)}
 
 
 def gpu_driver() -> str | None:

@@ -173,12 +173,15 @@ def executor_choice(request: RunRequest):
 def start_executor(request: RunRequest, choice, plans: Sequence[Any]):
     """Build the executor (None: every cell in this process) and set this process's threads. The cores are
     read before ``threads`` applies: workers share them, and ``threads`` is then per worker. ``--jobs auto``
-    becomes a count here (``executors.automatic_jobs``)."""
+    becomes a count here (``executors.automatic_jobs``). The allocator keeps freed memory from here on
+    (``infra.memory``)."""
     import torch
 
+    from genbench.infra.memory import keep_freed_memory
     from genbench.infra.threads import configure_threads
     from genbench.service.executors import LOCAL, automatic_jobs, make_executor
 
+    keep_freed_memory()
     cores = torch.get_num_threads()
     configure_threads(request.threads)
     if request.jobs == AUTO and choice.executor == LOCAL and choice.devices is None:
@@ -222,15 +225,18 @@ def execute(prepared: Sequence[tuple], root: Path | None, executor, *, command: 
             sweep.write_sweep(root, runs)
         return outcomes
 
-    return Finished(path, logged(command, path, work), several=root is not None)
+    return Finished(path, logged(command, path, work, fit_threads=executor is None), several=root is not None)
 
 
-def logged(command: str, path: Path, work: Callable[[], list[RunOutcome]]) -> list[RunOutcome]:
+def logged(command: str, path: Path, work: Callable[[], list[RunOutcome]], *,
+           fit_threads: bool = True) -> list[RunOutcome]:
     """``work()`` with genbench's log also in ``path``/run.log; an interruption or a refused write becomes
-    an error that says what is intact and how to finish."""
+    an error that says what is intact and how to finish. ``fit_threads``: this process computes the cells,
+    so its threads are fitted to the load first (a pool's workers compute on the threads it gave them)."""
     from genbench.infra.rundir import LOG, METRICS
 
-    say_if_busy()
+    if fit_threads:
+        say_if_busy()
     file_handler = logging.FileHandler(path / LOG, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.addHandler(file_handler)

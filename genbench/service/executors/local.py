@@ -168,9 +168,11 @@ def worker_main(connection: Connection, threads: int, device: str | None, number
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
     from genbench.infra import progress, turns
+    from genbench.infra.memory import keep_freed_memory
     from genbench.infra.threads import configure_threads
     from genbench.service.cells import run_task
 
+    keep_freed_memory()
     configure_threads(threads)
     if timing is not None:
         turns.join(Path(timing[0]), timing[1].threads_now)

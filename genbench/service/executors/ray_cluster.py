@@ -66,9 +66,11 @@ def run_in_ray(task: CellTask, threads: int, device: str | None) -> CellResult:
     import ray
 
     from genbench.infra import progress
+    from genbench.infra.memory import keep_freed_memory
     from genbench.infra.threads import configure_threads
     from genbench.service.cells import run_task, worker_name
 
+    keep_freed_memory()
     configure_threads(threads)
     progress.set_enabled(False)
     logging.getLogger("genbench").setLevel(logging.INFO)
