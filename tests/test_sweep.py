@@ -197,6 +197,15 @@ def test_a_killed_driver_resumes_to_the_same_metrics(serial, tmp_path):
     pd.testing.assert_frame_equal(metrics(out), metrics(serial))
 
 
+def test_quiet_local_workers_print_only_the_run_directory(tmp_path):
+    """--quiet holds with workers too: their cells' lines go to run.log, not to the screen."""
+    out = tmp_path / "quiet"
+    result = genbench("run", "--models", "naive-bayes,pca", "--budget", "smoke", "--metrics", "log-likelihood:k=8",
+                      "--jobs", "2", "--quiet", "--out", out)
+    assert (result.stdout, result.stderr) == (f"run directory: {out}\n", "")
+    assert "naive-bayes seed 0: done" in (out / "run.log").read_text()
+
+
 # ------------------------------------------------------------------------------------ the parts
 
 def test_threads_are_shared_among_workers(caplog):

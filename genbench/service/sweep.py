@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -163,13 +164,25 @@ def execute_tasks(runs: list[runner.DatasetRun], executor: Executor, progress_no
             outcomes.set_postfix({"running": ", ".join(sorted(running)) or "none", "lost": lost})
 
 
-def redirect_logging_past(bar: object) -> contextlib.AbstractContextManager:
-    """Log lines printed above a terminal's progress bar instead of through it."""
-    if not hasattr(bar, "display"):
-        return contextlib.nullcontext()
+@contextlib.contextmanager
+def redirect_logging_past(bar: object) -> Iterator[None]:
+    """Log lines printed above a terminal's progress bar instead of through it, by a handler that keeps the
+    console handler's level and filters (``--quiet``'s errors only; no tracebacks on the screen)."""
+    if not hasattr(bar, "display") or getattr(bar, "disable", False):
+        yield
+        return
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    return logging_redirect_tqdm(loggers=[logging.getLogger("genbench")])
+    logger = logging.getLogger("genbench")
+    console = next((h for h in logger.handlers if isinstance(h, logging.StreamHandler)
+                    and h.stream in (sys.stdout, sys.stderr)), None)
+    with logging_redirect_tqdm(loggers=[logger]):
+        if console is not None:
+            above = logger.handlers[-1]
+            above.setLevel(console.level)
+            for keep in console.filters:
+                above.addFilter(keep)
+        yield
 
 
 def write_sweep(out: Path, runs: list[runner.DatasetRun]) -> None:
