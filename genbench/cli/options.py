@@ -48,7 +48,7 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> None:
                        help="run N cells at once in N local worker processes, each on cores/N torch threads, "
                        "taking turns at the whole machine for timed metrics; 1: every cell in this process; "
                        "auto (the default): on the CPU, when two or more models train at the default or paper "
-                       "budget, one single-threaded worker per core the load leaves free, else 1")
+                       "budget, one single-threaded worker per core (at most one per such model and seed), else 1")
     group.add_argument("--devices", default=None, metavar="LIST",
                        help="one local worker per GPU: cuda:0,cuda:1 or auto (every visible GPU)")
     group.add_argument("--executor", default=LOCAL, choices=EXECUTORS.names(),

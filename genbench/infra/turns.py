@@ -115,5 +115,6 @@ def give_way() -> None:
 
 
 def alone() -> contextlib.AbstractContextManager[None]:
-    """Around timed work: the machine to this worker, on every core's thread, once the others have paused."""
+    """Around timed work: the machine to this worker, on the threads it joined with (every core on a quiet
+    machine), once the others have paused."""
     return _turns.alone() if _turns is not None else contextlib.nullcontext()
