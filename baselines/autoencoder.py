@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import ClassVar
 
 import torch
 
@@ -25,9 +24,6 @@ from genbench.config import require_positive
 from genbench.data.info import DataInfo
 from genbench.infra.rng import randn
 from genbench.model import Capability, GenerativeModel
-
-DEFAULT_STEPS = {"smoke": 40, "default": 4000, "paper": 100_000}
-"""Optimiser steps per budget for autoencoder-like models (VAE, β-VAE, AE)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +45,6 @@ class EncoderDecoder(GenerativeModel):
     the shared loop on the model's ``loss``; decoding gives the observation model's mean."""
 
     config_class = AEConfig
-    steps_by_budget: ClassVar[dict[str, int]] = DEFAULT_STEPS
 
     def code_size(self, info: DataInfo) -> int:
         """The encoder's outputs per example: the latent dimension (a VAE: a mean and a log-variance each)."""
@@ -68,7 +63,7 @@ class EncoderDecoder(GenerativeModel):
         """The training objective in nats per example, averaged over the batch."""
 
     def _fit(self, x, x_val, generator) -> None:
-        self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
+        self.history_ = train(self, self.loss, x, x_val, self.config, generator,
                               desc=f"train {self.name}", epoch_examples=self.epoch_examples)
 
     def _decode(self, z):

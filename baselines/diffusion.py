@@ -78,7 +78,6 @@ import copy
 import dataclasses
 import math
 from collections.abc import Iterator
-from typing import ClassVar
 
 import numpy as np
 import torch
@@ -86,7 +85,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genbench.baselines import nets, standardization
-from genbench.baselines.training import EarlyStoppingConfig, train
+from genbench.baselines.training import EarlyStoppingConfig, train, update_average
 from genbench.config import require, require_positive
 from genbench.data.info import DataInfo, ValueType
 from genbench.errors import UsageError
@@ -98,9 +97,6 @@ from genbench.records import MODEL_BOUND
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddim", "ddpm")
 VARIANCES = ("fixed", "learned")
-DIFFUSION_STEPS = {"smoke": 40, "default": 1500, "paper": 200_000}
-"""Optimiser steps per budget. The default keeps the default run (eight models on digits) near 3 minutes on
-2 CPU cores: 1 500 steps take 20 s on a fast pair of cores, 34–40 s on a 2-core AVX-512 Xeon (2026-12-02)."""
 DEFAULT_SAMPLE_STEPS = 20
 COSINE_OFFSET = 0.008
 MAX_BETA = 0.999
@@ -386,7 +382,6 @@ class Diffusion(GenerativeModel):
     config_class = DiffusionConfig
     capabilities = frozenset({Capability.SAMPLE, Capability.LIKELIHOOD_BOUND, Capability.ENCODER,
                               Capability.DECODER})
-    steps_by_budget: ClassVar[dict[str, int]] = DIFFUSION_STEPS
 
     @classmethod
     def unsupported_reason(cls, info: DataInfo) -> str | None:
@@ -462,16 +457,12 @@ class Diffusion(GenerativeModel):
 
     @torch.no_grad()
     def update_ema(self) -> None:
-        self.ema_updates_ += 1
-        n = self.ema_updates_.item()
-        decay = min(self.config.ema, (1 + n) / (10 + n))
-        for average, current in zip(self.ema_net.parameters(), self.net.parameters()):
-            average.lerp_(current, 1 - decay)
+        update_average(self.ema_net, self.net, self.ema_updates_, self.config.ema)
 
     def _fit(self, x, x_val, generator) -> None:
         if not self.bounded:
             standardization.fit(self, x)
-        self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
+        self.history_ = train(self, self.loss, x, x_val, self.config, generator,
                               desc=f"train {self.name}", epoch_examples=self.epoch_examples,
                               after_step=self.update_ema if self.config.ema > 0 else None)
 

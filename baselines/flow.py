@@ -62,13 +62,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import ClassVar
 
 import torch
 from torch import nn
 
 from genbench.baselines import nets, standardization
-from genbench.baselines.autoencoder import DEFAULT_STEPS
 from genbench.baselines.training import EarlyStoppingConfig, train
 from genbench.baselines.vae import standard_normal_log_prob
 from genbench.config import require, require_positive
@@ -316,7 +314,6 @@ class Flow(GenerativeModel):
     config_class = FlowConfig
     capabilities = frozenset({Capability.SAMPLE, Capability.EXACT_LIKELIHOOD, Capability.ENCODER,
                               Capability.DECODER})
-    steps_by_budget: ClassVar[dict[str, int]] = DEFAULT_STEPS
 
     @classmethod
     def unsupported_reason(cls, info: DataInfo) -> str | None:
@@ -377,7 +374,7 @@ class Flow(GenerativeModel):
     def _fit(self, x, x_val, generator) -> None:
         if self._info.value_type is ValueType.CONTINUOUS:
             standardization.fit(self, x)
-        self.history_ = train(self, self.loss, x, x_val, self.config, self.steps_by_budget, generator,
+        self.history_ = train(self, self.loss, x, x_val, self.config, generator,
                               desc=f"train {self.name}", epoch_examples=self.epoch_examples)
 
     # ------------------------------------------------------------------------------- the contract

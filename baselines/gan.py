@@ -18,28 +18,19 @@ no likelihood and has no encoder; the generator is its decoder.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from genbench.baselines import nets
 from genbench.baselines.observation import Categorical, network_input, network_input_size
-from genbench.baselines.training import (
-    Recovery,
-    TrainingConfig,
-    autocast,
-    epochs_for,
-    minibatches,
-    run_epoch,
-    steps_cap,
-)
+from genbench.baselines.training import Recovery, TrainingConfig, autocast, train_loop, update_average
 from genbench.config import require, require_positive
 from genbench.data.info import DataInfo, ValueType
-from genbench.infra.progress import progress
-from genbench.infra.rng import child_generator, randn
-from genbench.infra.threads import keep_fitting
+from genbench.infra.rng import randn
 from genbench.model import Capability, GenerativeModel
 
 
@@ -51,11 +42,14 @@ class GANConfig(TrainingConfig):
     batch_size: int = 64
     lr: float = 2e-4
     beta1: float = 0.5
+    ema: float = 0.0
+    """Decay of the moving average of the generator's weights that sampling uses (0: the trained generator)."""
 
     def validate(self) -> None:
         super().validate()
         require_positive(latent_dim=self.latent_dim, width=self.width)
         require(0 <= self.beta1 < 1, f"beta1 must be in [0, 1), got {self.beta1}")
+        require(0 <= self.ema < 1, f"ema must be in [0, 1), got {self.ema}")
 
 
 class GAN(GenerativeModel):
@@ -64,7 +58,6 @@ class GAN(GenerativeModel):
     name = "gan"
     config_class = GANConfig
     capabilities = frozenset({Capability.SAMPLE, Capability.DECODER})
-    steps_by_budget: ClassVar[dict[str, int]] = {"smoke": 40, "default": 3000, "paper": 100_000}
 
     def _build(self, info: DataInfo) -> None:
         c = self.config
@@ -77,12 +70,20 @@ class GAN(GenerativeModel):
                                       activation="relu", batch_norm=info.is_image)
         self.discriminator = nets.encoder(info, 1, c.hidden, width=c.width, activation="leaky",
                                           batch_norm=info.is_image)
+        self.ema_generator = copy.deepcopy(self.generator).requires_grad_(False)
+        self.register_buffer("ema_updates_", torch.zeros((), dtype=torch.long))
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator sampling and decoding use: the moving average, unless ``ema`` is 0."""
+        return self.ema_generator if self.config.ema > 0 else self.generator
 
     # ----------------------------------------------------------------------------------- generator
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
+    def generate(self, z: torch.Tensor, network: nn.Module | None = None) -> torch.Tensor:
         """G(z) in the form D sees: images (B, C, H, W) in (0, 1), categories as probabilities
-        (B, Σ C_d) laid out like ``network_input``'s one-hot codes, vectors as they are."""
-        out = self.generator(z)
+        (B, Σ C_d) laid out like ``network_input``'s one-hot codes, vectors as they are; by ``network`` (default:
+        the generator sampling uses)."""
+        out = (network or self.sampler)(z)
         info = self._info
         if self.categories is not None:
             return self.categories.log_softmax(out).exp()[:, self.categories.valid.to(out.device)]
@@ -133,35 +134,23 @@ class GAN(GenerativeModel):
         betas = (c.beta1, 0.999)
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=c.lr, betas=betas)
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=betas)
-        shuffle = child_generator(generator)
-        noise = child_generator(generator, x.device)
-        desc = f"train {self.name}"
-        recovery = Recovery(self, [opt_d, opt_g], c.max_recoveries, desc)
-        values = x[0].numel()
-        bar = progress(range(epochs_for(c, self.steps_by_budget, len(x), values)), desc=desc, unit="epoch")
 
-        def one_epoch(epoch: int) -> dict[str, float]:
-            self.train()
-            totals = {"d_loss": 0.0, "g_loss": 0.0}
-            examples = self.epoch_examples(x, shuffle)
-            for idx in minibatches(len(x), c.batch_size, shuffle, steps_cap(c, self.steps_by_budget, len(x), values)):
-                if len(idx) < 2:  # batch normalisation needs two examples
-                    continue
-                with autocast(c, x.device):
-                    fake = self.generate(self._sample_latent(len(idx), noise))
-                    loss_d = self.discriminator_loss(examples[idx], fake, noise)
-                recovery.step(loss_d, opt_d, "discriminator loss", epoch)
-                with autocast(c, x.device):  # D has moved: score the same fakes again
-                    loss_g = self.generator_loss(fake)
-                recovery.step(loss_g, opt_g, "generator loss", epoch, inputs=list(self.generator.parameters()))
-                totals["d_loss"] += loss_d.item() * len(idx)
-                totals["g_loss"] += loss_g.item() * len(idx)
-            return {"epoch": epoch, **{k: v / len(x) for k, v in totals.items()}}
+        def step(batch: torch.Tensor, noise: torch.Generator, recovery: Recovery, epoch: int) -> dict[str, float]:
+            with autocast(c, x.device):
+                fake = self.generate(self._sample_latent(len(batch), noise), self.generator)
+                loss_d = self.discriminator_loss(batch, fake, noise)
+            recovery.step(loss_d, opt_d, "discriminator loss", epoch)
+            with autocast(c, x.device):  # D has moved: score the same fakes again
+                loss_g = self.generator_loss(fake)
+            recovery.step(loss_g, opt_g, "generator loss", epoch, inputs=list(self.generator.parameters()))
+            return {"d_loss": loss_d.item(), "g_loss": loss_g.item()}
 
-        for epoch in bar:
-            keep_fitting()  # the threads follow the load while it trains
-            entry = run_epoch(recovery, lambda: one_epoch(epoch))  # noqa: B023 - called at once, in this iteration
-            self.history_.append(entry)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in entry.items() if k not in ("epoch", "recovery", "recoveries")})
-        self.eval()
+        self.history_ = train_loop(self, [opt_d, opt_g], step, x, c, generator, f"train {self.name}",
+                                   epoch_examples=self.epoch_examples,
+                                   after_step=self.update_ema if c.ema > 0 else None)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        update_average(self.ema_generator, self.generator, self.ema_updates_, self.config.ema)
+
     family = "GANs"

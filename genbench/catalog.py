@@ -51,6 +51,8 @@ METRICS.register("memorisation", "genbench.metrics.memorisation:Memorisation", d
 METRICS.register("sampling-speed", "genbench.metrics.throughput:SamplingThroughput", default=True)
 METRICS.register("latent-smoothness", "genbench.metrics.smoothness:LatentSmoothness", default=True)
 METRICS.register("disentanglement", "genbench.metrics.disentanglement:Disentanglement", default=True)
+METRICS.register("learning-curve", "genbench.metrics.learning_curve:LearningCurve", default=True)
+METRICS.register("training-compute", "genbench.metrics.training_compute:TrainingCompute", default=True)
 METRICS.register("sampling-steps", "genbench.metrics.sampling_steps:SamplingSteps")
 
 EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features:FeatureExtractor")

@@ -57,6 +57,8 @@ def save_checkpoint(model: GenerativeModel, path: str | Path) -> tuple[Path, Pat
         "config": model.config.to_dict(),
         "info": model.info_.to_dict(),
         "history": model.history_,
+        "training": model.training_,
+        "learning_curve": model.learning_curve_,
         "trained_on": model.trained_on_,
         "saved_by": package_versions(("genbench", "torch")),
         "weights": weights_path.name,
@@ -123,6 +125,8 @@ def load_checkpoint(
         raise CheckpointError(f"{weights_path} does not fit a {name} with the saved config: "
                               f"{' '.join(line.strip() for line in first_line[:3])}") from None
     model.history_ = list(description.get("history", []))
+    model.training_ = dict(description.get("training") or {})
+    model.learning_curve_ = list(description.get("learning_curve") or [])
     model.trained_on_ = dict(description.get("trained_on") or {})
     return model.to(device).eval()
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 from genbench.config import Config, NoOptions
+from genbench.curves import TrainingMonitor
 from genbench.data.splits import Data
 from genbench.errors import GenbenchError
 from genbench.infra.atomic import write_bytes
@@ -59,11 +60,20 @@ class EvalContext:
     depend on no registry of the layer above them)."""
     files: CellFiles | None = None
     """Where the cell's own files go (None: nowhere, as in ``genbench.evaluate``)."""
+    _draws: dict[tuple[int, str, int, int], torch.Tensor] = dataclasses.field(default_factory=dict, repr=False)
 
     def generator(self, purpose: str) -> torch.Generator:
         """A CPU generator seeded from (seed, purpose): independent, reproducible streams per metric."""
         digest = hashlib.sha256(f"{self.seed}/{purpose}".encode()).digest()
         return make_generator(int.from_bytes(digest[:7], "little"))
+
+    def samples(self, model: GenerativeModel, n: int, stream: str, batch_size: int = 500) -> torch.Tensor:
+        """``model.draw(n)`` from the random stream ``stream``, drawn once in this context: metrics that compare
+        the same draws (the fidelity metric's and the data-copying test's) share them instead of sampling twice."""
+        key = (id(model), stream, n, batch_size)
+        if key not in self._draws:
+            self._draws[key] = model.draw(n, self.generator(stream), batch_size)
+        return self._draws[key]
 
 
 class Metric(abc.ABC):
@@ -102,6 +112,11 @@ class Metric(abc.ABC):
         """Load or compute, once and before any model is trained, what every model's measurement
         on ``data`` shares (extractor weights, reference features). A missing file raises
         ``UsageError`` here, once, instead of failing every model. ``compute`` works without it."""
+        return None
+
+    def while_training(self, data: Data, context: EvalContext) -> TrainingMonitor | None:
+        """What measures a model while it trains (``genbench.curves``), handed to ``GenerativeModel.fit`` by the run;
+        None (the default): the metric measures the trained model only."""
         return None
 
     @abc.abstractmethod

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, TypeVar
 import torch
 
 from genbench.config import Config, NoOptions
+from genbench.curves import TrainingMonitor
 from genbench.data.info import DataInfo
 from genbench.data.splits import as_examples, fingerprint
 from genbench.errors import CapabilityError, InvalidSamples, UsageError
@@ -82,6 +83,10 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         self.config = self.config_class.given(config, options, owner=f"model {self.name}")
         self.info_: DataInfo | None = None
         self.history_: list[dict[str, float]] = []
+        self.training_: dict[str, Any] = {}
+        """What training spent (budget, FLOPs, steps, epochs, examples, seconds), where genbench's loop trained it."""
+        self.learning_curve_: list[dict[str, Any]] = []
+        """The figures a monitor measured while it trained (``genbench.curves``), point by point."""
         self.trained_on_: dict[str, Any] = {}  # what fit saw: see training_data_description
 
     # ----------------------------------------------------------------------------- what it can do
@@ -126,8 +131,11 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         *,
         generator: torch.Generator | None = None,
         device: str | torch.device = "cpu",
+        monitor: TrainingMonitor | None = None,
     ) -> M:
-        """Fit to ``data`` (a Tensor (N, ...) or a torch Dataset); ``val`` drives early stopping."""
+        """Fit to ``data`` (a Tensor (N, ...) or a torch Dataset); ``val`` drives early stopping. ``monitor`` is
+        called at points of the training budget and at its end (``genbench.curves``; models trained by genbench's
+        loop, ``baselines.training``)."""
         x, info = as_examples(data, "training data")
         reason = self.unsupported_reason(info)
         if reason:
@@ -138,13 +146,14 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
             info.check(x_val, "validation data")
         self.build(info, seed=derive_seed(generator))
         self.to(device)
-        self.history_ = []
+        self.history_, self.training_, self.learning_curve_ = [], {}, []
         self.trained_on_ = training_data_description(x, info)
         self._redraw = getattr(data, "redraw", None)
+        self._monitor = monitor
         try:
             self._fit(x.to(device), None if x_val is None else x_val.to(device), generator)
         finally:
-            self._redraw = None
+            self._redraw = self._monitor = None
         self.eval()
         return self
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+from genbench.budget import SMOKE, trains_by_budget
 from genbench.data.info import ValueType
 from genbench.data.splits import Data
 from genbench.errors import CapabilityError, GenbenchError, UsageError
@@ -335,8 +336,8 @@ def check_model(model_class: type[GenerativeModel], dataset: str | Data = "digit
     data = dataset if isinstance(dataset, Data) else genbench.load_dataset(dataset)
     options = dict(options or {})
     fields = model_class.config_class.field_names() if hasattr(model_class, "config_class") else []
-    if "budget" in fields:
-        options.setdefault("budget", "smoke")
+    if trains_by_budget(fields):
+        options.setdefault("budget", SMOKE)
     label = getattr(model_class, "__name__", repr(model_class))
     try:
         check_class(Subject(model_class, options, data, torch.device(device), Path(".")))

@@ -290,7 +290,7 @@ class Fidelity(Metric):
             return self.not_available(self.extractor_for(data, context)[1] or "no feature space")
         prepared = ref.extractor
         n = o.sample_count(data.split(ref.split))
-        x = model.draw(n, context.generator(self.name), o.batch_size)
+        x = context.samples(model, n, self.name, o.batch_size)
         fake = extract_features(ref.module, prepared, prepared.to_input(x), o.batch_size, context.device)
         refused = refusals(len(fake), ref.n, prepared, o, real_features=ref.real is not None)
         skip = frozenset(refused)

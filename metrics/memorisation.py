@@ -333,7 +333,7 @@ class Memorisation(Metric):
             return unseen.x[:n], {"what": f"the {unseen.name} split", "n": min(n, len(unseen)),
                                   "note": f"{model.name} draws training examples; its novelty is that of the "
                                           f"{unseen.name} split's examples, which no model trained on"}
-        x = model.draw(n, context.generator("fidelity"), o.batch_size)
+        x = context.samples(model, n, "fidelity", o.batch_size)
         return x, {"what": f"{model.name}'s samples", "n": len(x), "stream": "the fidelity metric's draws"}
 
     def feature_figures(self, x: torch.Tensor, copies: torch.Tensor, heldout_copies: torch.Tensor, ref: Reference,

@@ -136,7 +136,10 @@ def test_several_seeds_give_seed_to_seed_uncertainty(tmp_path, cli):
     (["--metrics", "log-likelihood:k=0"], "k must be positive, got 0"),
     (["--metrics", "fidd"], "unknown metric 'fidd'"),
     (["--device", "tpu"], "unknown device 'tpu'"),
-    (["--budget", "huge"], "invalid choice: 'huge'"),
+    (["--budget", "huge"], "a training budget is a name (smoke, default, paper), FLOPs (2e13) or a time on this "
+                           "machine (10min, 90s, 1.5h), got 'huge'"),
+    (["--budget=-3e12"], "a budget in FLOPs must be a finite number of at least 1, got '-3e12'"),
+    (["--budget", "10 parsecs"], "got '10 parsecs'"),
     (["--dataset", "rings:std=-1"], "std must be positive"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, cli, tmp_path):

@@ -53,7 +53,7 @@ def test_configs_are_frozen():
 
 
 def test_vae_config_validates_its_training_options():
-    with pytest.raises(UsageError, match="budget must be one of smoke, default, paper"):
+    with pytest.raises(UsageError, match=r"a training budget is a name \(smoke, default, paper\), FLOPs"):
         VAEConfig(budget="huge")
     with pytest.raises(UsageError, match="latent_dim must be positive"):
         VAEConfig(latent_dim=0)

@@ -1,5 +1,5 @@
 """What each trained baseline promises beyond the contract: β-VAE's loss, the AE's code Gaussian,
-the GAN's losses and its samples on rings, budgets, mixed precision, dynamic binarization."""
+the GAN's losses and its samples on rings, mixed precision, dynamic binarization."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ import torch.nn.functional as F
 
 import genbench
 from genbench.baselines.beta_vae import BetaVAEConfig
-from genbench.baselines.training import TrainingConfig, budget_steps, epochs_for, steps_cap
 from genbench.baselines.vae import VAEConfig
 from genbench.data import Split
-from genbench.defaults import size_factor
 from genbench.errors import TrainingFailed
 
 
@@ -108,39 +106,6 @@ def test_gan_samples_on_rings_fall_near_the_modes():
     per_mode = torch.bincount(modes[near], minlength=8)
     assert near.float().mean() > 0.5, near.float().mean()  # 0.73 when this test was written
     assert (per_mode > 40).all(), per_mode.tolist()  # every mode gets > 1% of the samples
-
-
-def test_budget_sets_the_number_of_steps_and_epochs_override_it():
-    config = TrainingConfig(budget="smoke", batch_size=100)
-    assert epochs_for(config, {"smoke": 40, "default": 4000, "paper": 10**5}, n_train=1000) == 4
-    assert epochs_for(config.replace(budget="default"), {"smoke": 40, "default": 4000, "paper": 1}, 1000) == 400
-    assert epochs_for(config.replace(epochs=7), {"smoke": 40, "default": 4000, "paper": 1}, 1000) == 7
-
-
-def test_budgets_shrink_with_the_size_of_an_example():
-    """(64 / D)^(2/3) of the steps above 64 values: a run then costs (D / 64)^(1/3) times a run on 8×8 digits."""
-    assert size_factor(64) == size_factor(2) == 1.0
-    assert size_factor(784) == pytest.approx((64 / 784) ** (2 / 3)) == pytest.approx(0.1882, abs=1e-4)
-    steps = {"smoke": 40, "default": 4000, "paper": 100_000}
-    assert budget_steps(TrainingConfig(), steps, 64) == 4000
-    assert budget_steps(TrainingConfig(), steps, 784) == 753
-    assert budget_steps(TrainingConfig(budget="smoke"), steps, 784) == 8
-    cost = size_factor(784) * 784 / (size_factor(64) * 64)  # steps × values per step
-    assert cost == pytest.approx((784 / 64) ** (1 / 3))
-    assert epochs_for(TrainingConfig(batch_size=128), steps, n_train=7200, values=784) == 14  # 753 / 57 a epoch
-
-
-@pytest.mark.parametrize("name", ["vae", "gan"])
-def test_a_budget_shorter_than_an_epoch_is_that_many_steps(name, digits, monkeypatch):
-    """The smoke budget's 40 steps on a dataset of more steps per epoch (MNIST: 430) are 40, not an epoch."""
-    assert steps_cap(TrainingConfig(budget="smoke", batch_size=8), {"smoke": 40}, n_train=1258) == 40
-    assert steps_cap(TrainingConfig(budget="smoke", batch_size=128), {"smoke": 40}, n_train=1258) is None
-    assert steps_cap(TrainingConfig(budget="smoke", batch_size=8, epochs=1), {"smoke": 40}, 1258) is None
-    steps = []
-    original = torch.optim.Adam.step
-    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: steps.append(1) or original(self, *a, **k))
-    genbench.make_model(name, budget="smoke", batch_size=8, hidden=(16,), width=4).fit(digits.train, digits.val)
-    assert len(steps) == (80 if name == "gan" else 40)  # the GAN steps two optimisers per step
 
 
 def test_mixed_precision_trains(digits):

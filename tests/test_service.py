@@ -70,7 +70,7 @@ def test_a_sweep_reads_back_with_each_dataset_in_its_table(tmp_path):
 
 
 @pytest.mark.parametrize("settings, says", [
-    (dict(budget="huge"), "budget must be one of"),
+    (dict(budget="huge"), "a training budget is a name"),
     (dict(executor="slurm"), "executor must be one of"),
     (dict(jobs=0), "jobs must be a positive integer"),
     (dict(epochs=True), "epochs must be a positive integer"),

@@ -7,7 +7,9 @@ import dataclasses
 from pathlib import Path
 from typing import TypeVar
 
+from genbench.budget import parse_budget
 from genbench.catalog import EXECUTORS
+from genbench.errors import UsageError
 from genbench.service.executors import AUTO, LOCAL
 
 R = TypeVar("R")
@@ -83,6 +85,15 @@ def jobs_count(text: str) -> int | str:
         return positive_int(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected a positive integer or {AUTO}, got {text!r}") from None
+
+
+def budget_text(text: str) -> str:
+    """``--budget``: a name, FLOPs or a time (``genbench.budget.parse_budget``), kept as written."""
+    try:
+        parse_budget(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text.strip()
 
 
 def positive_int(text: str) -> int:

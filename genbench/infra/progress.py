@@ -31,9 +31,10 @@ def set_enabled(enabled: bool | None) -> None:
     _enabled = enabled
 
 
-def progress(iterable: Iterable[T], *, desc: str = "", total: int | None = None, unit: str = "it",
+def progress(iterable: Iterable[T] | None, *, desc: str = "", total: int | None = None, unit: str = "it",
              leave: bool = False, **kwargs: Any) -> tqdm | Heartbeat:
-    """``iterable`` with its progress shown (see the module docstring); both kinds take ``set_postfix``."""
+    """``iterable`` with its progress shown (see the module docstring); both kinds take ``set_postfix``. Without an
+    iterable (None) it counts what ``update`` says was done, up to ``total``, until ``close``."""
     if _enabled is None and not sys.stderr.isatty():
         return Heartbeat(iterable, desc, total if total is not None else _length(iterable), unit)
     return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, dynamic_ncols=True,
@@ -54,20 +55,35 @@ class Heartbeat:
                  every: float = HEARTBEAT_SECONDS):
         self.iterable, self.desc, self.total, self.unit, self.every = iterable, desc, total, unit, every
         self.postfix: dict[str, Any] = {}
+        self.n = 0
+        self.start = self.last = time.monotonic()
 
     def set_postfix(self, postfix: dict[str, Any]) -> None:
         self.postfix = dict(postfix)
 
+    def update(self, done: int = 1) -> None:
+        """``done`` more of the work counted without an iterable; a line when ``every`` seconds passed."""
+        self.n += done
+        self.beat()
+
+    def beat(self) -> None:
+        """A line saying how much is done, when ``every`` seconds passed since the last."""
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            of = f"/{self.total}" if self.total is not None else ""
+            extra = "".join(f", {k} {v}" for k, v in self.postfix.items())
+            log.info("%s: %s %d%s%s, %s", self.desc, self.unit, self.n, of, extra, elapsed(now - self.start))
+
+    def close(self) -> None:
+        pass
+
     def __iter__(self) -> Iterator[T]:
-        start = last = time.monotonic()
-        for done, item in enumerate(self.iterable):
-            now = time.monotonic()
-            if now - last >= self.every:
-                last = now
-                of = f"/{self.total}" if self.total is not None else ""
-                extra = "".join(f", {k} {v}" for k, v in self.postfix.items())
-                log.info("%s: %s %d%s%s, %s", self.desc, self.unit, done, of, extra, elapsed(now - start))
+        self.start = self.last = time.monotonic()
+        for item in self.iterable:
+            self.beat()
             yield item
+            self.n += 1
 
 
 def elapsed(seconds: float) -> str:

@@ -4,7 +4,7 @@ Workers that share the cores each train on one thread. A figure timed beside the
 would read what was left of the machine, and would depend on what the other workers happened to run. So a
 worker times alone: before a timed metric it waits until every other worker has paused, computes on a
 thread per core (``alone``; fewer where other processes keep cores busy), then lets them go on. The others
-pause at their next safe point (``give_way``): between two epochs of training and between two metrics.
+pause at their next safe point (``give_way``): after an optimiser step and between two metrics.
 
 The turns are a reader-writer lock on two files, with the writer first (``flock``, so the kernel releases a
 dead worker's locks):
@@ -21,6 +21,8 @@ joining where there is no ``flock`` (Windows).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -55,34 +57,48 @@ class Turns:
         fcntl.flock(self.room, fcntl.LOCK_UN)
         self.inside = False
 
-    def give_way(self) -> None:
-        if self.inside and not self.timing:
-            self.leave()
-            self.enter()
+    def give_way(self) -> float:
+        """Let a worker that waits to time go first: the seconds this one paused."""
+        if not self.inside or self.timing:
+            return 0.0
+        started = time.perf_counter()
+        self.leave()
+        self.enter()
+        return time.perf_counter() - started
 
     @contextlib.contextmanager
-    def alone(self) -> Iterator[None]:
-        """The room to this process alone, computing on ``threads()`` threads, then back to sharing it."""
+    def alone(self) -> Iterator[Wait]:
+        """The room to this process alone, computing on ``threads()`` threads, then back to sharing it; yields how
+        long it waited for the others to pause."""
         import torch
         from threadpoolctl import threadpool_limits
 
         if self.timing or not self.inside:
-            yield
+            yield Wait(0.0)
             return
+        started = time.perf_counter()
         self.leave()
         fcntl.flock(self.gate, fcntl.LOCK_EX)
         fcntl.flock(self.room, fcntl.LOCK_EX)
         fcntl.flock(self.gate, fcntl.LOCK_UN)
         self.inside = self.timing = True
+        waited = Wait(time.perf_counter() - started)
         shared, threads = torch.get_num_threads(), self.threads()
         torch.set_num_threads(threads)
         try:
             with threadpool_limits(limits=threads, user_api="blas"):
-                yield
+                yield waited
         finally:
             torch.set_num_threads(shared)
             self.timing = False
             fcntl.flock(self.room, fcntl.LOCK_SH)
+
+
+@dataclasses.dataclass(frozen=True)
+class Wait:
+    """How long a worker waited for the machine to itself."""
+
+    seconds: float
 
 
 _turns: Turns | None = None
@@ -108,13 +124,13 @@ def working() -> Iterator[None]:
         _turns.leave()
 
 
-def give_way() -> None:
-    """At a safe point of long work (an epoch's end, between metrics): pause while another worker times."""
-    if _turns is not None:
-        _turns.give_way()
+def give_way() -> float:
+    """At a safe point of long work (after an optimiser step, between metrics): pause while another worker times;
+    the seconds paused."""
+    return _turns.give_way() if _turns is not None else 0.0
 
 
-def alone() -> contextlib.AbstractContextManager[None]:
+def alone() -> contextlib.AbstractContextManager[Wait]:
     """Around timed work: the machine to this worker, on the threads it joined with (every core on a quiet
-    machine), once the others have paused."""
-    return _turns.alone() if _turns is not None else contextlib.nullcontext()
+    machine), once the others have paused; yields how long that took (``Wait``)."""
+    return _turns.alone() if _turns is not None else contextlib.nullcontext(Wait(0.0))

@@ -28,6 +28,7 @@ from genbench.report.table import (
     comparison_table,
     measurements_markdown,
 )
+from genbench.report.training import compute_note
 
 TABLE_MD, TABLE_CSV, TABLE_TEX, TABLE_HTML = "table.md", "table.csv", "table.tex", "table.html"
 MEASUREMENTS_MD = "measurements.md"
@@ -72,7 +73,8 @@ def write_report(rundir: RunDir, frame: pd.DataFrame | None = None) -> Compariso
     rundir.write_text(TABLE_MD, comparison_markdown(table))
     rundir.write_text(TABLE_CSV, comparison_csv(table))
     rundir.write_text(MEASUREMENTS_MD, measurements_markdown(summary))
-    latex_notes = ["Protocol. " + "; ".join(notes) + "." if notes else "", "Marks. " + " ".join(rules)]
+    compute = compute_note(summary)
+    latex_notes = ["Protocol. " + "; ".join(notes) + "." if notes else "", compute or "", "Marks. " + " ".join(rules)]
     rundir.write_text(TABLE_TEX, comparison_latex(table, caption=caption, label=f"tab:genbench-{dataset}",
                                                   notes=latex_notes)
                       + "\n" + measurements_latex(table, caption=f"Every measurement on {dataset}.",

@@ -16,7 +16,8 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "±": r"$\pm$", "✓": r"\checkmark{}", "✗": r"$\times$", "≤": r"$\le$", "≥": r"$\ge$",
             "σ": r"$\sigma$", "√": r"$\surd$", "²": r"$^2$", "−": "-", "β": r"$\beta$", "·": r"$\cdot$",
             "…": r"\ldots{}", "→": r"$\to$", "×": r"$\times$", "π": r"$\pi$", "Σ": r"$\Sigma$",
-            "≈": r"$\approx$", "τ": r"$\tau$", "≫": r"$\gg$", "–": "--"}
+            "≈": r"$\approx$", "τ": r"$\tau$", "≫": r"$\gg$", "–": "--", "⅛": r"$\frac18$", "¼": r"$\frac14$",
+            "½": r"$\frac12$", **{d: f"$^{{{c}}}$" for d, c in zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")}}
 
 
 def escape(text: str) -> str:

@@ -251,20 +251,25 @@ CAP_RULE = (" A model marked ✗ for novel samples (its samples are copies of th
             "its mark is capped at ?, and it is never the best model B: FID and coverage reward copies.")
 
 
+BUDGET_RULE = (" A budget-limited model (its learning curve, measured at ⅛, ¼, ½ and all of its training compute, "
+               "still improved from half its compute to all of it by more than 2√(u_half² + u_end²)) gets ? instead "
+               "of ✗, the reason said: more compute would have given a better figure.")
+
+
 def quality_rule(summary: Summary) -> str:
     sigmas = summary.setting("high_quality", "sigmas")
     within = f"{sigmas:g}σ" if sigmas is not None else "kσ (the modes metric's sigmas)"
     return (f"Figure: the share of samples within {within} of a mode where the modes are known (rings; higher is "
             "better), else FID (lower is better). On 2-D coordinates FID compares only means and covariances, so "
             "a single Gaussian over the ring scores as well as the ring; the high-quality share does not. "
-            + SAMPLE_RULE + CAP_RULE)
+            + SAMPLE_RULE + CAP_RULE + BUDGET_RULE)
 
 
 def coverage_rule(summary: Summary) -> str:
     k = summary.setting("coverage", "k")
     ball = f"{k}-nearest-neighbour ball" if k is not None else "k-nearest-neighbour ball"
     return (f"Figure: coverage, the share of real examples whose {ball} holds a sample (Naeem et al. 2020; "
-            "higher is better). " + SAMPLE_RULE + CAP_RULE)
+            "higher is better). " + SAMPLE_RULE + CAP_RULE + BUDGET_RULE)
 
 
 # -------------------------------------------------------------------------------------- novel samples

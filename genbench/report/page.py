@@ -19,12 +19,14 @@ from genbench.report.html import (
     rules_html,
 )
 from genbench.report.table import ComparisonTable
+from genbench.report.training import compute_note
 
 FIGURES = "figures"
 FIGURE_TITLES = {"metrics.png": "every headline figure by model", "table.png": "the comparison table by mark",
                  "sampling-speed.png": "samples/s by batch size",
                  "diffusion-steps.png": "FID and samples/s by sampling steps",
-                 "memorisation.png": "distances to the nearest training example: samples against new data"}
+                 "memorisation.png": "distances to the nearest training example: samples against new data",
+                 "learning-curves.png": "quality, coverage and validation loss against training compute"}
 
 
 def ordered_images(root: Path, folder: str, models: list[str]) -> list[Path]:
@@ -55,7 +57,8 @@ def setup_html(rundir: RunDir) -> str:
                     f"({'/'.join(splits)}), fingerprint {str(dataset.get('fingerprint', ''))[:16]}…"),
         ("metrics", ", ".join(run.get("metrics", []))),
         ("seeds", ", ".join(map(str, run.get("seeds", [])))),
-        ("budget", run.get("budget", "")),
+        ("budget", f"{run.get('budget', '')}" + (f" (asked as {run['budget_asked']})" if run.get("budget_asked")
+                                                   else "")),
         ("device", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in env.get("device", {}).items())),
         ("versions", ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)),
         ("source", (env.get("git") or {}).get("commit", "not a git checkout")),
@@ -74,8 +77,10 @@ def setup_html(rundir: RunDir) -> str:
 def report_page(rundir: RunDir, table: ComparisonTable, caption: str, notes: list[str], figures: list[str]) -> str:
     root = rundir.path
     lecture = lecture_html(table)
+    compute = compute_note(table.summary)
+    compute_html = f'<p class="caption">{html.escape(compute)}</p>' if compute else ""
     sections = [("Comparison", f'<p class="caption">{html.escape(caption)}</p>{LEGEND}{comparison_html(table)}'
-                               f"{rules_html(table)}"),
+                               f"{compute_html}{rules_html(table)}"),
                 *([("The lecture's marks beside the measured ones", lecture)] if lecture else []),
                 ("Measurements", measurements_html(table)
                  + '<ul class="rules">' + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"),

@@ -7,7 +7,9 @@
   (or the reason there is none), with a title and a legend of the colours;
 - ``sampling-speed.png``: samples per second against batch size, one line per model, the legend beside;
 - ``diffusion-steps.png``: FID and samples/s against the number of sampling steps S (the ``sampling-steps``
-  metric), one line per model, the real-vs-real FID as a dashed line.
+  metric), one line per model, the real-vs-real FID as a dashed line;
+- ``learning-curves.png``: quality, coverage and the validation loss against training FLOPs, one line per trained
+  model (the ``learning-curve`` metric), the budget-limited ones dashed (``genbench.report.training``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import textwrap
 
 from genbench.infra.atomic import write_bytes
 from genbench.infra.drawing import figure_png, pyplot
+from genbench.outputs import base_name
 from genbench.records import OK, REFERENCES, TIMED
 from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE, Cell
 from genbench.report.summary import Summary
 from genbench.report.table import ComparisonTable
 from genbench.report.terminal import short
+from genbench.report.training import curve_points, limitations
 
 COLOURS = {CHECK: "#9fd39f", UNSURE: "#f2d98c", CROSS: "#e8a0a0", NOT_APPLICABLE: "#e6e6e6", "": "#f5f5f5"}
 MEANING = {CHECK: "✓ has the property", UNSURE: "? in between, or no reference to tell", CROSS: "✗ lacks it",
@@ -213,13 +217,65 @@ def steps_png(summary: Summary) -> bytes | None:
     return figure_png(fig)
 
 
+CURVE_PANELS = (("curve_fid", "curve_kid"), ("curve_coverage",), ("curve_val_loss",))
+
+
+def learning_curves_png(summary: Summary) -> bytes | None:
+    """Quality, coverage and the validation loss against training FLOPs (log), a line per trained model with its
+    error bars, the budget-limited ones named so; the validation loss (each model's own objective, on its own
+    scale) as a share of its value at the end, so that every line ends at 1 and shows how far it still fell."""
+    import seaborn as sns
+
+    plt = pyplot()
+    curves = {m: curve_points(summary, m) for m in summary.models if m not in REFERENCES}
+    curves = {m: c for m, c in curves.items() if c.figures}
+    if not curves:
+        return None
+    panels = [names for names in CURVE_PANELS if any(n in c.figures for c in curves.values() for n in names)]
+    colours = dict(zip(curves, sns.color_palette("tab10", len(curves))))
+    limited = {m for m in curves if limitations(summary, m)}
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
+    for ax, names in zip(axes[0], panels):
+        shown = None
+        for model, points in curves.items():
+            name = next((n for n in names if n in points.figures), None)
+            if name is None:
+                continue
+            shown = name
+            rows = [row for metric, row in summary.by_model[model].items() if base_name(metric) == name
+                    and row.status == OK]
+            rows.sort(key=lambda r: r.details.get("point", {}).get("flops", 0.0))
+            flops = [r.details.get("point", {}).get("flops", math.nan) for r in rows]
+            values = [r.value for r in rows]
+            errors = [r.uncertainty if math.isfinite(r.uncertainty) else 0.0 for r in rows]
+            if name == "curve_val_loss":
+                end = values[-1]
+                values, errors = [v / end for v in values], [e / abs(end) for e in errors]
+            label = short(model, LABEL_WIDTH) + (" (budget-limited)" if model in limited else "")
+            ax.errorbar(flops, values, yerr=errors, marker="o", ms=4, capsize=3, color=colours[model], label=label,
+                        linestyle="--" if model in limited else "-")
+        output = summary.output(shown)
+        title = ("validation loss ÷ its value at the end (lower is better)" if shown == "curve_val_loss"
+                 else output.title())
+        ax.set_title(title, fontsize=10)
+        ax.set_xscale("log")
+        ax.set_xlabel("training FLOPs")
+        ax.grid(color="0.92")
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False, title="model")
+    fig.suptitle("Learning curves: each trained model at ⅛, ¼, ½ and all of its training compute "
+                 "(dashed: budget-limited, still improving at the end)", fontsize=10)
+    fig.tight_layout()
+    return figure_png(fig)
+
+
 def save_plots(folder, table: ComparisonTable) -> list[str]:
     """Write every figure that metrics.csv supports into ``folder``; return their file names."""
     written = []
     summary = table.summary
     for name, png in (("metrics.png", metric_bars_png(summary)), ("table.png", table_heatmap_png(table)),
                       ("sampling-speed.png", sampling_sweep_png(summary)),
-                      ("diffusion-steps.png", steps_png(summary))):
+                      ("diffusion-steps.png", steps_png(summary)),
+                      ("learning-curves.png", learning_curves_png(summary))):
         if png is not None:
             write_bytes(folder / name, png)
             written.append(name)

@@ -13,6 +13,7 @@ from genbench.report.families import family_line
 from genbench.report.lecture import lecture_grid
 from genbench.report.marks import CROSS, NOT_APPLICABLE, ROWS, Cell, Row
 from genbench.report.summary import Summary
+from genbench.report.training import NOTED_ROWS, budget_noted, compute_note, limitation_text, limitations
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,10 +49,13 @@ def comparison_table(source: Summary | pd.DataFrame) -> ComparisonTable:
     summary = as_summary(source)
     cells = {}
     for model in summary.models:
+        limited = limitations(summary, model)
         for row in ROWS:
             cell = row.judge(model, summary)
             if model in REFERENCES and cell.mark == CROSS:  # a reference lacks what it does not model
                 cell = dataclasses.replace(cell, mark=NOT_APPLICABLE, text=f"reference column: {cell.text}")
+            if limited and row.key in NOTED_ROWS and math.isfinite(cell.value):
+                cell = budget_noted(cell, row.key, limitation_text(summary, limited))
             cells[(row.key, model)] = cell
     return ComparisonTable(summary.models, ROWS, cells, {row.key: row.rule(summary) for row in ROWS},
                            summary)
@@ -69,7 +73,9 @@ def comparison_markdown(table: ComparisonTable) -> str:
     rules = [f"- **{row.title}** ({row.meaning}): {table.rules[row.key]}" for row in table.rows]
     lecture = lecture_markdown(table)
     families = family_line(table.models, table.summary.families)
+    compute = compute_note(table.summary)
     return (markdown_table(["", *table.models], body) + f"\nFamilies: {families}.\n"
+            + (f"\n{compute}\n" if compute else "")
             + "\nRules:\n\n" + "\n".join(rules) + "\n" + (f"\n{lecture}" if lecture else ""))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from genbench.records import REFERENCES
 from genbench.report.marks import NOT_APPLICABLE, NOT_REQUESTED, Cell
 from genbench.report.table import ComparisonTable
+from genbench.report.training import compute_note
 
 TITLE_WIDTH = 14
 SCREEN = 100
@@ -83,6 +84,9 @@ def compact_table(table: ComparisonTable, run_dir: Path | None = None) -> str:
     figures = "; ".join(f"{SHORT_TITLES.get(row.key, row.title)}: {row_figure(table, row.key)}"
                         for row, _ in shown if row_figure(table, row.key))
     lines += ["", *wrapped(f"figures: {figures}")] if figures else [""]
+    compute = compute_note(table.summary)
+    if compute:
+        lines += wrapped(compute)
     for text in all_na:
         lines += wrapped(text)
     if unrequested:

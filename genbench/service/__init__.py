@@ -68,11 +68,11 @@ class RunRequest:
 
     def __post_init__(self) -> None:
         """The checks argparse makes on the command line, for ``genbench.run``'s keyword arguments."""
+        from genbench.budget import parse_budget
         from genbench.catalog import EXECUTORS
-        from genbench.defaults import BUDGETS
 
-        if self.budget is not None and self.budget not in BUDGETS:
-            raise UsageError(f"budget must be one of {', '.join(BUDGETS)}, got {self.budget!r}")
+        if self.budget is not None:
+            parse_budget(self.budget)
         if self.executor not in EXECUTORS:
             raise UsageError(f"executor must be one of {', '.join(EXECUTORS.names())}, got {self.executor!r}")
         for name in ("epochs", "threads", "jobs", "cell_cpus"):
@@ -144,6 +144,7 @@ def prepare(request: RunRequest):
     RunDir.refuse_existing(out)
     executor = start_executor(request, choice, plans)
     datas = [runner.prepare(plan) for plan in plans]
+    plans = [with_budget_in_flops(plan, data, executor) for plan, data in zip(plans, datas)]
     if len(plans) == 1:
         return [(plans[0], runner.start(plans[0], out), datas[0])], None, executor
     return list(zip(plans, sweep.start(plans, out), datas)), out, executor
@@ -189,16 +190,28 @@ def start_executor(request: RunRequest, choice, plans: Sequence[Any]):
     return None if choice.in_process else make_executor(choice, cores)
 
 
+def with_budget_in_flops(plan: Any, data: Any, executor: Any) -> Any:
+    """``plan`` with a time budget converted to FLOPs on the threads each cell will train on (``calibration``)."""
+    import torch
+
+    from genbench.infra.devices import resolve_device
+    from genbench.service.calibration import converted
+
+    threads = getattr(executor, "threads", None) or torch.get_num_threads()
+    return converted(plan, data, resolve_device(plan.run.device), threads)[0]
+
+
 def cells_worth_workers(plans: Sequence[Any]) -> int:
-    """The cells worth a worker process of their own (``--jobs auto``): models that train by optimiser steps
-    (their options have a budget), on the CPU, for as long as the default or paper budget says. A smoke
-    budget's cells, ``--epochs``', or a closed-form fit (naive Bayes, PCA) take seconds, no more than starting
-    a worker costs (about 5 s: an interpreter, torch, the data)."""
+    """The cells worth a worker process of their own (``--jobs auto``): models that train to a budget, on the
+    CPU, for as long as the default or paper budget says (``Budget.worth_workers``). A smoke budget's cells,
+    ``--epochs``', or a closed-form fit (naive Bayes, PCA) take seconds, no more than starting a worker costs
+    (about 5 s: an interpreter, torch, the data)."""
+    from genbench.budget import parse_budget
     from genbench.infra.devices import resolve_device
 
-    return sum(len(plan.run.seeds) for plan in plans if plan.run.budget != "smoke" and plan.run.epochs is None
-               and resolve_device(plan.run.device).type == "cpu" for model in plan.models
-               if model.checkpoints is None and "budget" in model.model_class.config_class.field_names())
+    return sum(len(plan.run.seeds) for plan in plans if parse_budget(plan.run.budget).worth_workers()
+               and plan.run.epochs is None and resolve_device(plan.run.device).type == "cpu"
+               for model in plan.models if model.checkpoints is None and model.trains_by_budget)
 
 
 def say_if_busy() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,23 +21,35 @@ from genbench.records import NO_ESTIMATOR, TIMED, Record, to_frame
 log = logging.getLogger(__name__)
 
 
-def measure(model: GenerativeModel, data: Data, metrics: Sequence[Metric], context: EvalContext) -> list[Record]:
+WAITED = "waited for a turn"
+"""The key of ``measure``'s ``seconds`` under which it adds the time spent waiting for a turn at the machine."""
+
+
+def measure(model: GenerativeModel, data: Data, metrics: Sequence[Metric], context: EvalContext,
+            seconds: dict[str, float] | None = None) -> list[Record]:
     """Every metric's records for ``model``: measured, n/a with the reason, or failed with it. Beside other
     workers of a pool, this one pauses between metrics while another times, and times alone
-    (``infra.turns``)."""
+    (``infra.turns``). ``seconds``, when given, gets each metric's seconds (waits for a turn included) and the
+    seconds waited, under ``WAITED``."""
     records: list[Record] = []
+    seconds = {} if seconds is None else seconds
     for metric in metrics:
-        turns.give_way()
+        started = time.perf_counter()
+        waited = turns.give_way()
         try:
-            records.extend(metric.declared(metric_records(model, data, metric, context)))
+            records.extend(metric.declared(metric_records(model, data, metric, context, seconds)))
         except GenbenchError as error:  # a metric that breaks its own declarations fails its records alone
             log.warning("%s on %s: %s", model.name, data.name, error)
             records.extend(metric.declared(metric.failed(str(error))))
+        seconds[metric.name] = seconds.get(metric.name, 0.0) + time.perf_counter() - started
+        seconds[WAITED] = seconds.get(WAITED, 0.0) + waited
     return records
 
 
-def metric_records(model: GenerativeModel, data: Data, metric: Metric, context: EvalContext) -> list[Record]:
-    """One metric's records for ``model``: measured, n/a with the reason, or failed with it."""
+def metric_records(model: GenerativeModel, data: Data, metric: Metric, context: EvalContext,
+                   seconds: dict[str, float] | None = None) -> list[Record]:
+    """One metric's records for ``model``: measured, n/a with the reason, or failed with it; a timed metric's wait
+    for its turn is added to ``seconds[WAITED]``."""
     if model.samples_only and not metric.from_samples:
         return metric.not_available(f"samples only: {metric.name} needs the model itself, not a file of its samples")
     missing = metric.missing_capability(model)
@@ -48,7 +61,9 @@ def metric_records(model: GenerativeModel, data: Data, metric: Metric, context: 
     try:
         if not metric.timed:
             return metric.compute(model, data, context)
-        with turns.alone():
+        with turns.alone() as waited:
+            if seconds is not None:
+                seconds[WAITED] = seconds.get(WAITED, 0.0) + waited.seconds
             threads = torch.get_num_threads()
             return [dataclasses.replace(r, details={**r.details, "threads": threads}) if r.estimator == TIMED else r
                     for r in metric.compute(model, data, context)]

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from genbench.budget import trains_by_budget
 from genbench.checkpoint import checkpoint_paths, read_description
 from genbench.config import Config
 from genbench.data.splits import Data, fingerprint
@@ -62,6 +63,11 @@ class ModelPlan:
     def make(self) -> GenerativeModel:
         return self.model_class(self.config)
 
+    @property
+    def trains_by_budget(self) -> bool:
+        """Whether the column's model trains to the run's budget (``genbench.budget.trains_by_budget``)."""
+        return trains_by_budget(self.model_class.config_class.field_names())
+
     def resolved(self) -> dict[str, Any]:
         """config.json's entry for this column."""
         entry: dict[str, Any] = {"name": self.model_class.name, "config": self.config.to_dict()}
@@ -73,14 +79,15 @@ class ModelPlan:
 def plan_model(spec: Spec, registry: Registry[GenerativeModel], seeds: tuple[int, ...],
                run_wide: Mapping[str, Any]) -> ModelPlan:
     """The column of ``spec``: its class, label and resolved options, or the checkpoints it loads.
-    ``run_wide`` options (budget, epochs) apply to trained models whose config has them."""
+    ``run_wide`` options (budget, epochs) apply to the models that train to a budget."""
     options = spec.option_dict()
     label = options.pop(LABEL, spec.label)
     checkpoint = options.pop(CHECKPOINT, None)
     model_class = registry.get(spec.name)
     if checkpoint is None:
         fields = model_class.config_class.field_names()
-        options = {**{k: v for k, v in run_wide.items() if k in fields and v is not None}, **options}
+        wide = run_wide if trains_by_budget(fields) else {}
+        options = {**{k: v for k, v in wide.items() if k in fields and v is not None}, **options}
         return ModelPlan(label, model_class, model_class.config_class.from_options(options, owner=f"model {spec.name}"))
     if options:
         raise UsageError(f"{spec.label}: a model loaded from a checkpoint takes its options from the checkpoint; "

@@ -27,6 +27,11 @@ class RunConfig:
     seeds: tuple[int, ...] = DEFAULT_SEEDS
     device: str = "auto"
     budget: str = "default"
+    """A named budget or FLOPs (``genbench.budget``); a time is converted to FLOPs at the start of the run."""
+    budget_asked: str | None = None
+    """The time the budget was asked as (``10min``), where it was converted to FLOPs (``budget``)."""
+    budget_calibration: dict[str, Any] | None = None
+    """How the time was converted: each model's FLOPs per second on this machine and the rate used."""
     epochs: int | None = None
     data_dir: str | None = None
     download: bool = False
@@ -40,6 +45,8 @@ class RunConfig:
             "seeds": list(self.seeds),
             "device": self.device,
             "budget": self.budget,
+            "budget_asked": self.budget_asked,
+            "budget_calibration": self.budget_calibration,
             "epochs": self.epochs,
             "data_dir": self.data_dir,
             "download": self.download,
@@ -55,6 +62,8 @@ class RunConfig:
             seeds=tuple(int(s) for s in data["seeds"]),
             device=data.get("device", "auto"),
             budget=data.get("budget", "default"),
+            budget_asked=data.get("budget_asked"),
+            budget_calibration=data.get("budget_calibration"),
             epochs=data.get("epochs"),
             data_dir=data.get("data_dir"),
             download=bool(data.get("download", False)),
@@ -90,9 +99,10 @@ def from_flags(args: argparse.Namespace | RunRequest, base: RunConfig) -> RunCon
         from genbench.service.reference_stats import with_reference
 
         metrics = with_reference(metrics, args.reference)
+    same_time = args.budget is not None and args.budget == base.budget_asked  # a resumed run's converted time
     return dataclasses.replace(
         base, dataset=dataset.with_defaults(resize=args.resize), models=models, metrics=metrics, seeds=seeds,
-        device=args.device or base.device, budget=args.budget or base.budget,
+        device=args.device or base.device, budget=base.budget if same_time else (args.budget or base.budget),
         epochs=args.epochs if args.epochs is not None else base.epochs,
         data_dir=args.data_dir if args.data_dir is not None else base.data_dir,
         download=args.download or base.download, inception_weights=args.inception_weights or base.inception_weights)

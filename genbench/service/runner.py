@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from genbench import catalog
+from genbench.budget import parse_budget
 from genbench.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from genbench.data.resolve import dataset_source
 from genbench.data.source import DatasetSource
@@ -49,7 +50,7 @@ from genbench.report import write_report
 from genbench.report.latent import save_latent_figures
 from genbench.report.samples import GRID_SIZE, save_sample_figures, save_samples
 from genbench.report.terminal import compact_table
-from genbench.service.evaluation import contain, eval_context, measure
+from genbench.service.evaluation import WAITED, contain, eval_context, measure
 from genbench.service.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
 from genbench.service.run_config import RunConfig, stored_run
 
@@ -80,7 +81,8 @@ def plan(run: RunConfig) -> Plan:
     resolve_device(run.device)
     source = dataset_source(run.dataset.name, run.dataset.option_dict(), catalog.DATASETS)
     source.check_available(data_dir=Path(run.data_dir) if run.data_dir else None, download=run.download)
-    run_wide = {"budget": run.budget, "epochs": run.epochs}
+    # a time budget reaches the models as FLOPs, once measured (``calibration``); until then they keep their default
+    run_wide = {"budget": None if parse_budget(run.budget).is_time else run.budget, "epochs": run.epochs}
     models = tuple(plan_model(spec, catalog.MODELS, run.seeds, run_wide) for spec in run.models)
     labels = [m.label for m in models]
     clash = next((label for label in labels if labels.count(label) > 1 or label in REFERENCES), None)
@@ -326,7 +328,9 @@ def run_cell(
     if reason:
         return every_metric(lambda m: m.not_available(reason)), {}
     stem = rundir.file(CHECKPOINTS) / f"{safe_name(cell.label)}-seed{seed}"
-    timing: dict[str, float] = {}
+    figure = f"{safe_name(cell.label)}-seed{seed}"
+    context = eval_context(seed=seed, device=device, weights=weights or {}, files=CellFiles(rundir.path, figure))
+    timing: dict[str, Any] = {}
     start_time = time.perf_counter()
     try:
         if saved is not None:
@@ -336,8 +340,12 @@ def run_cell(
             model = load_checkpoint(stem, model_class=type(model), device=device)
             log.info("%s seed %s: loaded %s", cell.label, seed, checkpoint_paths(stem)[0])
         elif cell.trained:
-            model.fit(data.train, data.val, generator=make_generator(seed), device=device)
-            timing["fit_seconds"] = time.perf_counter() - start_time
+            monitor = training_monitor(metrics, data, context)
+            model.fit(data.train, data.val, generator=make_generator(seed), device=device, monitor=monitor)
+            curve_seconds = model.training_.get("curve_seconds", 0.0)
+            timing["fit_seconds"] = time.perf_counter() - start_time - curve_seconds
+            if curve_seconds:
+                timing["curve_seconds"] = curve_seconds
             recoveries = sum(int(entry.get("recoveries", 0)) for entry in model.history_)
             if recoveries:
                 timing["recoveries"] = recoveries
@@ -353,20 +361,45 @@ def run_cell(
     if model.history_:
         history = pd.DataFrame(model.history_).to_csv(index=False)
         rundir.write_text(f"history-{safe_name(cell.label)}-seed{seed}.csv", history)
-    figure = f"{safe_name(cell.label)}-seed{seed}"
+    start_time = time.perf_counter()
     try:
         save_sample_figures(model, data, rundir.file(SAMPLES) / figure, cell.label, seed)
         save_latent_figures(model, data, rundir.file(LATENT) / figure, cell.label, seed)
     except (GenbenchError, RuntimeError, ValueError) as error:  # a figure is never worth a failed cell
         log.warning("%s seed %s: a figure was not drawn: %s", cell.label, seed, error)
+    timing["figures_seconds"] = time.perf_counter() - start_time
     start_time = time.perf_counter()
-    context = eval_context(seed=seed, device=device, weights=weights or {}, files=CellFiles(rundir.path, figure))
-    records = measure(model, data, metrics, context)
+    spent: dict[str, float] = {}
+    records = measure(model, data, metrics, context, spent)
     timing["evaluate_seconds"] = time.perf_counter() - start_time
+    timing["by_metric"] = {name: seconds for name, seconds in spent.items() if name != WAITED}
+    if spent.get(WAITED):
+        timing["waited"] = spent[WAITED]
     return finish(records), timing
 
 
-def describe_cell(label: str, seed: int, records: list[Record], timing: dict[str, float]) -> str:
+def training_monitor(metrics: tuple[Metric, ...], data: Data, context) -> Any:
+    """What measures a model while it trains: the metrics' monitors (``Metric.while_training``) as one, or None."""
+    monitors = [m for m in (metric.while_training(data, context) for metric in metrics) if m is not None]
+    if len(monitors) <= 1:
+        return monitors[0] if monitors else None
+    return Monitors(monitors)
+
+
+class Monitors:
+    """Several metrics' training monitors called in turn, at the union of their points."""
+
+    def __init__(self, monitors: list[Any]):
+        self.monitors = monitors
+        self.fractions = tuple(sorted({f for m in monitors for f in m.fractions}))
+
+    def __call__(self, model: GenerativeModel, point) -> None:
+        for monitor in self.monitors:
+            if point.final or any(abs(point.fraction - f) < 1e-9 for f in monitor.fractions):
+                monitor(model, point)
+
+
+def describe_cell(label: str, seed: int, records: list[Record], timing: dict[str, Any]) -> str:
     seconds = sum(value for key, value in timing.items() if key.endswith("_seconds"))
     recoveries = int(timing.get("recoveries", 0))
     recovered = (f" (training recovered from {recoveries} bad step{'s' if recoveries > 1 else ''}: see its history "
@@ -377,4 +410,23 @@ def describe_cell(label: str, seed: int, records: list[Record], timing: dict[str
         return f"{label} seed {seed}: FAILED ({reason}){recovered}"
     shown = next((r for r in records if r.metric == "log_likelihood" and r.status == "ok"), None)
     figure = f", test log-likelihood {shown.value:.2f} nats ({shown.estimator})" if shown else ""
-    return f"{label} seed {seed}: done in {seconds:.1f} s{figure}{recovered}"
+    return f"{label} seed {seed}: done in {seconds:.1f} s{where_time_went(timing)}{figure}{recovered}"
+
+
+def where_time_went(timing: dict[str, Any], most: int = 3) -> str:
+    """`` (training 212 s, learning curve 9 s, evaluation 41 s: fidelity 18, memorisation 9, …; waited 3 s for a
+    turn)``: a cell's seconds by stage and its costliest metrics (empty when the cell recorded no metric's)."""
+    by_metric = timing.get("by_metric") or {}
+    if not by_metric:
+        return ""
+    stages = [(name, timing.get(key, 0.0)) for name, key in (("training", "fit_seconds"),
+                                                            ("learning curve", "curve_seconds"),
+                                                            ("figures", "figures_seconds"))]
+    parts = [f"{name} {seconds:.0f} s" for name, seconds in stages if seconds >= 0.5]
+    costly = sorted(by_metric.items(), key=lambda item: -item[1])
+    shown = ", ".join(f"{name} {seconds:.0f}" for name, seconds in costly[:most] if seconds >= 0.5)
+    more = ", …" if len([s for _, s in costly if s >= 0.5]) > most else ""
+    parts.append(f"evaluation {timing.get('evaluate_seconds', 0.0):.0f} s" + (f": {shown}{more}" if shown else ""))
+    waited = timing.get("waited", 0.0)
+    turn = f"; waited {waited:.0f} s for a turn" if waited >= 0.5 else ""
+    return f" ({', '.join(parts)}{turn})"
