@@ -308,11 +308,12 @@ class ResidualBlock(nn.Module):
 
 
 def unet_channels(shape: tuple[int, int, int], width: int, levels: int) -> list[int]:
-    """Channels per resolution: ``width``, then 2·``width``; a level halves the image while it is even-sized."""
+    """Channels per resolution: ``width``, 2·``width``, then 4·``width`` at every lower one; a level halves the image
+    while it is even-sized (28 → 14 → 7): capacity where positions are few costs little."""
     _, h, w = shape
     channels = [width]
     while len(channels) < levels and h % 2 == 0 and w % 2 == 0 and h >= 4 and w >= 4:
-        channels.append(2 * width)
+        channels.append(width * 2 ** min(len(channels), 2))
         h, w = h // 2, w // 2
     return channels
 

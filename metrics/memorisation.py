@@ -61,11 +61,10 @@ import torch
 
 from genbench.config import require, require_positive
 from genbench.data.splits import Data, Split, subset_rows
-from genbench.defaults import size_factor
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.coverage import nearest_neighbours
 from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features, load_reference
-from genbench.metrics.likelihood import LogLikelihood, mean_and_stderr
+from genbench.metrics.likelihood import LogLikelihood, mean_and_stderr, monte_carlo_share
 from genbench.metrics.samples import DrawOptions, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output
@@ -116,7 +115,7 @@ class MemorisationOptions(DrawOptions):
     """Training examples compared (all of them up to this; a fixed random subset above)."""
     gap_k: int | None = None
     """Importance samples per example for the generalisation gap of latent-variable models (default: 100 up to 64
-    values per example, 100 × size_factor above, as the likelihood protocol scales its K)."""
+    values per example, 100 × ``monte_carlo_share`` above, as the likelihood protocol scales its K)."""
     gap_terms: int = 50
     """For a bound that sums many terms (the diffusion model's T), the gap's unbiased estimate from this many."""
     gap_n: int = 500
@@ -382,7 +381,7 @@ class Memorisation(Metric):
     def gap_record(self, model: GenerativeModel, data: Data, context: EvalContext) -> Record:
         """The generalisation gap, or n/a with the reason."""
         o: MemorisationOptions = self.config
-        gap_k = o.gap_k if o.gap_k is not None else max(1, round(GAP_K * size_factor(data.info.dim)))
+        gap_k = o.gap_k if o.gap_k is not None else max(1, round(GAP_K * monte_carlo_share(data.info.dim)))
         likelihood = LogLikelihood(k=gap_k, terms=o.gap_terms)
         if model.samples_only:
             return Record.not_available("generalisation_gap", "samples only: the gap needs the model's likelihood")

@@ -226,7 +226,7 @@ def test_a_many_term_bound_is_estimated_from_50_importance_sampled_terms_unless_
 
 
 def test_the_protocol_scales_its_monte_carlo_and_its_examples_with_the_size_of_an_example(digits):
-    """K = 1000 and up to 2000 test examples at 8×8; size_factor of each on larger examples (28×28: 188 and 376),
+    """K = 1000 and up to 2000 test examples at 8×8; monte_carlo_share of each on larger examples (28×28: 188, 376),
     the examples a fixed random subset of the split, the same for every model."""
     options = LikelihoodOptions()
     assert (options.importance_samples(digits.info), options.examples(digits.info)) == (1000, 2000)
