@@ -57,8 +57,10 @@ products for the exact divergence or one for Hutchinson's, are in the records.
 
 with ᾱ_{τ_0} = ᾱ_0 = 1, so the last step returns x̂_0. η = 0 is deterministic (η = 1 with S = T is the
 reverse process with σ_t² = β̃_t). ``sampler=ddpm`` is the ancestral sampler of the reverse process above,
-every T step: x_{t-1} = μ̃_t(x̂_0, x_t) + √β_t z, the mean at t = 1 (Ho et al. Algorithm 2). On
-bounded data x̂_0 is clipped to [-1, 1] while generating (as Ho et al.'s code does).
+every T step: x_{t-1} = μ̃_t(x̂_0, x_t) + √β_t z, the mean at t = 1 (Ho et al. Algorithm 2). ``sampler=dpm2m`` is
+DPM-Solver++(2M) over the same S steps (Lu et al. 2022, Algorithm 2: DDIM's step made second order by the previous
+step's x̂_0; ``Process.multistep``), which reaches at S steps what DDIM needs more for. On bounded data x̂_0 is
+clipped to [-1, 1] while generating (as Ho et al.'s code does).
 
 **Latent space.** x_T, of the data's size: ``decode`` is deterministic DDIM (η = 0, S steps) from x_T,
 ``encode`` the same steps run backwards (DDIM inversion: each step from τ_{i-1} up to τ_i evaluates
@@ -95,7 +97,7 @@ from genbench.model import Capability, GenerativeModel
 from genbench.records import MODEL_BOUND
 
 SCHEDULES = ("linear", "cosine")
-SAMPLERS = ("ddim", "ddpm")
+SAMPLERS = ("ddim", "ddpm", "dpm2m")
 VARIANCES = ("fixed", "learned")
 DEFAULT_SAMPLE_STEPS = 20
 COSINE_OFFSET = 0.008
@@ -112,7 +114,8 @@ standard error 2.4) at a sixth of the evaluations (145 against 871 per example).
 @dataclasses.dataclass(frozen=True)
 class DiffusionConfig(EarlyStoppingConfig):
     """T = ``steps`` noise levels; samples by ``sampler`` (``ddim``: ``sample_steps`` steps with ``eta``;
-    ``ddpm``: ancestral, all T steps); the bound over all T terms, or ``bound_steps`` random ones."""
+    ``dpm2m``: DPM-Solver++(2M) over ``sample_steps`` steps; ``ddpm``: ancestral, all T steps); the bound over all T
+    terms, or ``bound_steps`` random ones."""
 
     steps: int = 1000
     schedule: str = "linear"
@@ -260,6 +263,29 @@ class Process(nn.Module):
         sigma = eta * math.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev)) if eta > 0 else 0.0
         x0_hat = (x_t - math.sqrt(1 - a) * eps) / math.sqrt(a)
         return math.sqrt(a_prev) * x0_hat + math.sqrt(max(1 - a_prev - sigma**2, 0.0)) * eps, sigma
+
+    def multistep(self, x_t: torch.Tensor, x0: torch.Tensor, step: int, next_step: int,
+                  previous: tuple[torch.Tensor, int] | None) -> torch.Tensor:
+        """One DPM-Solver++(2M) step from ``step`` down to ``next_step`` (Lu et al. 2022, Algorithm 2): with
+        α = √ᾱ, σ = √(1 - ᾱ), λ = log(α/σ) and h = λ_next − λ_step,
+
+            x_next = (σ_next / σ_step) x_t − α_next (e^{−h} − 1) D,
+
+        D = x̂_0 at the first step (then it is DDIM's step), else (1 + 1/2r) x̂_0 − (1/2r) x̂_0' with x̂_0' the
+        previous step's prediction and r = h' / h the ratio of the previous step's h to this one's."""
+        def lam(t: int) -> float:
+            a = self.alpha_bar[t].item()
+            return 0.5 * math.log(a / (1 - a))
+
+        a_next = self.alpha_bar[next_step].item()
+        a_step = self.alpha_bar[step].item()
+        h = lam(next_step) - lam(step)
+        d = x0
+        if previous is not None:
+            x0_before, step_before = previous
+            r = (lam(step) - lam(step_before)) / h
+            d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_before
+        return math.sqrt((1 - a_next) / (1 - a_step)) * x_t - math.sqrt(a_next) * math.expm1(-h) * d
 
     def ddim_times(self, sample_steps: int) -> list[int]:
         """τ_S > … > τ_1: ``sample_steps`` of 1 … T, evenly spaced, T first."""
@@ -662,6 +688,24 @@ class Diffusion(GenerativeModel):
                 x_t = x_t + sigma * randn(*x_t.shape, generator=generator, device=x_t.device)
         return x_t
 
+    def solve(self, x_t: torch.Tensor, times: list[int]) -> torch.Tensor:
+        """From x at τ_S = times[0] to x_0 by DPM-Solver++(2M) (``Process.multistep``), in the network's units:
+        deterministic, second order from its second step but for the step to τ_1, which is first order (with few
+        steps its λ-step is long, and extrapolating x̂_0 over it overshoots: Lu et al. 2022's lower-order final
+        step), the last returning x̂_0 as DDIM's does."""
+        previous = None
+        for i, step in enumerate(times):
+            eps = self.eps(x_t, step)
+            x0_hat = self.process.predicted_x0(x_t, torch.tensor([step], device=x_t.device), eps)
+            if self.bounded:
+                x0_hat = x0_hat.clamp(-1, 1)
+            if i + 1 == len(times):
+                return x0_hat
+            final = i + 2 == len(times)
+            x_t = self.process.multistep(x_t, x0_hat, step, times[i + 1], None if final else previous)
+            previous = (x0_hat, step)
+        return x_t
+
     def invert(self, x0: torch.Tensor, times: list[int]) -> torch.Tensor:
         """DDIM inversion: x_0 up through ``times`` (ascending) to x at the last, ε_θ at each step's end."""
         x, prev = x0, 0
@@ -696,10 +740,10 @@ class Diffusion(GenerativeModel):
 
     @contextlib.contextmanager
     def sampling_steps(self, steps: int) -> Iterator[None]:
-        """Within the block, ``sample`` runs DDIM with ``steps`` steps (η as configured): what the
-        ``sampling-steps`` metric varies."""
+        """Within the block, ``sample`` runs its sampler with ``steps`` steps (DDIM, with η as configured, where the
+        model samples by the ancestral sampler, which has no S): what the ``sampling-steps`` metric varies."""
         saved = self.config
-        self.config = saved.replace(sampler="ddim", sample_steps=steps)
+        self.config = saved.replace(sampler="ddim" if saved.sampler == "ddpm" else saved.sampler, sample_steps=steps)
         try:
             yield
         finally:
@@ -714,7 +758,8 @@ class Diffusion(GenerativeModel):
     def _sample(self, n, generator):
         times, eta = self.sampling_plan()
         x_t = self._sample_latent(n, generator).reshape(self.network_shape(n))
-        return self.from_network(self.generate(x_t, times, eta, generator).reshape(n, *self._info.shape))
+        x0 = self.solve(x_t, times) if self.config.sampler == "dpm2m" else self.generate(x_t, times, eta, generator)
+        return self.from_network(x0.reshape(n, *self._info.shape))
 
     def _decode(self, z):
         x_t = z.reshape(self.network_shape(len(z)))

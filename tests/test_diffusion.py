@@ -303,6 +303,37 @@ def test_samples_from_the_oracle_have_the_data_s_mean_and_variance(options):
     assert (samples.var(0) - STD**2).abs().le(tolerance).all(), samples.var(0)
 
 
+def exact_flow_end(model: Diffusion, x_T: torch.Tensor) -> torch.Tensor:
+    """x̂_0 at τ_1 of the probability-flow ODE's exact solution from x_T, for the Gaussian data and its oracle: in
+    DDIM's variables x̄ = x/√ᾱ and σ̄² = (1 - ᾱ)/ᾱ the field is σ̄ (x̄ - μ) / (s² + σ̄²), so x̄ - μ grows as
+    √(s² + σ̄²) from σ̄_T down to σ̄_1; x̂_0 is then the oracle's prediction there."""
+    a_end, a_start = model.process.alpha_bar[model.process.steps].item(), model.process.alpha_bar[1].item()
+    xbar = MEAN + (x_T.double() / math.sqrt(a_end) - MEAN) * torch.sqrt(
+        (STD**2 + (1 - a_start) / a_start) / (STD**2 + (1 - a_end) / a_end))
+    x_1 = math.sqrt(a_start) * xbar
+    return (x_1 - math.sqrt(1 - a_start) * model.eps(x_1.float(), 1).double()) / math.sqrt(a_start)
+
+
+def test_dpm_solver_reaches_the_exact_flow_at_second_order_where_ddim_is_first():
+    """Against the exact solution (``exact_flow_end``), the mean error in units of the data's std: DDIM's halves as
+    S doubles (0.081 at S = 20, 0.041 at 40, first order), DPM-Solver++(2M)'s falls about sevenfold (0.014, 0.0020)
+    and is a sixth of DDIM's at S = 20. Asked: a fall of more than 3× for the solver, less than 2.2× for DDIM, and
+    the solver under a third of DDIM's error at S = 20 and 40."""
+    x_T = torch.randn(2000, 3, generator=torch.Generator().manual_seed(0))
+    errors = {}
+    for sampler in ("ddim", "dpm2m"):
+        for steps in (20, 40):
+            model = oracle_model(1000, sampler=sampler, sample_steps=steps)
+            times = model.process.ddim_times(steps)
+            end = model.solve(x_T, times) if sampler == "dpm2m" else model.generate(x_T, times, 0.0, None)
+            errors[sampler, steps] = ((end.double() - exact_flow_end(model, x_T)).abs() / STD).mean().item()
+    assert errors["ddim", 20] / errors["ddim", 40] < 2.2
+    assert errors["dpm2m", 20] / errors["dpm2m", 40] > 3
+    assert errors["dpm2m", 20] < errors["ddim", 20] / 3 and errors["dpm2m", 40] < errors["ddim", 40] / 3
+    samples = oracle_model(1000, sampler="dpm2m", sample_steps=20).sample(len(x_T), torch.Generator().manual_seed(3))
+    assert (samples.double().mean(0) - MEAN).abs().le(4 * STD / math.sqrt(len(x_T))).all()
+
+
 def test_ddim_inversion_then_generation_returns_the_example():
     """encode (DDIM inversion) then decode (DDIM generation). Inversion evaluates ε_θ at each step's far end,
     an error of first order in the step: measured with the oracle, the mean error falls as 1/S (14% of the
