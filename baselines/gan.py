@@ -53,7 +53,13 @@ class GANConfig(TrainingConfig):
 
 
 class GAN(GenerativeModel):
-    """Non-saturating GAN: DCGAN-style networks on images, MLPs on vectors."""
+    """Non-saturating GAN: DCGAN-style networks on images, MLPs on vectors.
+
+    **The recipe** is DCGAN's, kept after a search on the whole of MNIST at the default budget (2.9·10¹³ training
+    FLOPs, 6 438 steps of 64, 7.5 epochs, seed 0; FID of 2 000 samples against 2 000 test images in the domain
+    classifier's features, then coverage): 12.7 and 0.73, readable digits. A moving average of the generator's
+    weights (``ema=0.999``, sampling from it): 13.8 and 0.73, no gain, so sampling uses the trained generator by
+    default (``ema=0``). At 3.6·10¹³ FLOPs (8 047 steps) the same recipe gave 11.6 and 0.75."""
 
     name = "gan"
     config_class = GANConfig

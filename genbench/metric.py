@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import hashlib
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -60,7 +61,7 @@ class EvalContext:
     depend on no registry of the layer above them)."""
     files: CellFiles | None = None
     """Where the cell's own files go (None: nowhere, as in ``genbench.evaluate``)."""
-    _draws: dict[tuple[int, str, int, int], torch.Tensor] = dataclasses.field(default_factory=dict, repr=False)
+    _draws: weakref.WeakKeyDictionary = dataclasses.field(default_factory=weakref.WeakKeyDictionary, repr=False)
 
     def generator(self, purpose: str) -> torch.Generator:
         """A CPU generator seeded from (seed, purpose): independent, reproducible streams per metric."""
@@ -70,10 +71,11 @@ class EvalContext:
     def samples(self, model: GenerativeModel, n: int, stream: str, batch_size: int = 500) -> torch.Tensor:
         """``model.draw(n)`` from the random stream ``stream``, drawn once in this context: metrics that compare
         the same draws (the fidelity metric's and the data-copying test's) share them instead of sampling twice."""
-        key = (id(model), stream, n, batch_size)
-        if key not in self._draws:
-            self._draws[key] = model.draw(n, self.generator(stream), batch_size)
-        return self._draws[key]
+        drawn = self._draws.setdefault(model, {})
+        key = (stream, n, batch_size)
+        if key not in drawn:
+            drawn[key] = model.draw(n, self.generator(stream), batch_size)
+        return drawn[key]
 
 
 class Metric(abc.ABC):

@@ -290,8 +290,10 @@ def test_the_metric_measures_the_ode_as_an_estimator_with_its_cost():
     assert speed.details["nfe"] == evaluations
 
 
-@pytest.mark.parametrize("options", [dict(sampler="ddpm"), dict(sample_steps=50, eta=0.0),
-                                     dict(sample_steps=1000, eta=1.0)], ids=["ddpm", "ddim", "ddim-eta1-every-step"])
+@pytest.mark.parametrize("options", [dict(sampler="ddpm"), dict(sampler="ddim", sample_steps=50, eta=0.0),
+                                     dict(sampler="ddim", sample_steps=1000, eta=1.0),
+                                     dict(sampler="dpm2m", sample_steps=50)],
+                         ids=["ddpm", "ddim", "ddim-eta1-every-step", "dpm-solver"])
 def test_samples_from_the_oracle_have_the_data_s_mean_and_variance(options):
     """n = 4 000 draws: each mean within 4 standard errors (s/√n), each variance within 4 standard
     errors of a Gaussian variance (s²√(2/n)) plus 2% for DDIM's discretisation at S = 50."""
@@ -334,6 +336,41 @@ def test_dpm_solver_reaches_the_exact_flow_at_second_order_where_ddim_is_first()
     assert (samples.double().mean(0) - MEAN).abs().le(4 * STD / math.sqrt(len(x_T))).all()
 
 
+def test_the_unet_on_patches_sees_each_2x2_block_as_one_position_and_gives_pixels_back():
+    """With patch 2 a 28×28 image enters as 14×14 positions of 4 channels (pixel unshuffle), the network's levels are
+    those of a 4-channel 14×14 image, and the output is 28×28 again (pixel shuffle); an odd-sized image is not
+    patched. The defaults: patches of 2 and width 32 on 28×28 images, pixels and width 16 on 8×8."""
+    from genbench.baselines.diffusion import UNet, unet_channels
+
+    torch.manual_seed(0)
+    net = UNet((1, 28, 28), width=8, levels=2, patch=2)
+    assert net.stem.in_channels == 4 and unet_channels((4, 14, 14), 8, 2) == [8, 16]
+    torch.nn.init.normal_(net.head[-1].weight, std=0.1)
+    x, t = torch.randn(2, 1, 28, 28), torch.tensor([5, 500])
+    assert net(x, t).shape == (2, 1, 28, 28)
+    unpatched = UNet((1, 7, 7), width=8, levels=2, patch=2)  # 7 is odd: no patches
+    assert unpatched.patch == 1 and unpatched.stem.in_channels == 1
+    info = DataInfo("mnist-like", (1, 28, 28), ValueType.DISCRETE, levels=256)
+    digits_like = DataInfo("digits-like", (1, 8, 8), ValueType.DISCRETE, levels=17)
+    config = Diffusion().config
+    assert (config.patch_for(info), config.width_for(info)) == (2, 32)
+    assert (config.patch_for(digits_like), config.width_for(digits_like)) == (1, 16)
+
+
+def test_min_snr_weights_are_min_snr_gamma_over_snr_and_one_without_it():
+    """w_t = min(SNR_t, γ) / SNR_t, SNR_t = ᾱ_t / (1 - ᾱ_t): below 1 only where SNR_t > γ (the low-noise steps)."""
+    weighted, plain = oracle_model(1000, min_snr=5.0), oracle_model(1000, min_snr=None)
+    t = torch.tensor([1, 10, 100, 200, 500, 1000])
+    alpha_bar = weighted.process.alpha_bar[t]
+    snr = alpha_bar / (1 - alpha_bar)
+    expected = torch.where(snr > 5, 5 / snr, torch.ones_like(snr))
+    assert torch.allclose(weighted.snr_weights(t), expected)
+    assert weighted.snr_weights(t)[0] < 1e-3 and weighted.snr_weights(t)[-1] == 1
+    assert torch.equal(plain.snr_weights(t), torch.ones(len(t)))
+    with pytest.raises(UsageError, match="min_snr must be positive"):
+        Diffusion(min_snr=0)
+
+
 def test_ddim_inversion_then_generation_returns_the_example():
     """encode (DDIM inversion) then decode (DDIM generation). Inversion evaluates ε_θ at each step's far end,
     an error of first order in the step: measured with the oracle, the mean error falls as 1/S (14% of the
@@ -342,7 +379,7 @@ def test_ddim_inversion_then_generation_returns_the_example():
     x = gaussian_data(500, seed=4)
     errors = []
     for steps in (200, 1000):
-        model = oracle_model(1000, sample_steps=steps)
+        model = oracle_model(1000, latent_steps=steps)
         z = model.encode(x)
         assert z.shape == x.shape
         errors.append((model.decode(z) - x).abs().double() / STD)
@@ -394,7 +431,7 @@ def test_mixed_precision_trains_and_samples(digits):
 def test_the_ema_follows_the_trained_weights_and_is_what_evaluation_uses(digits):
     """The moving average is updated once per optimiser step (2 epochs × 9 full batches of 128 of 1258 examples),
     differs from the trained weights, and is what evaluation uses; with ema = 0 the trained network is."""
-    model = Diffusion(epochs=2, width=8, steps=50, ema=0.9)
+    model = Diffusion(epochs=2, width=8, steps=50, ema=0.9, batch_size=128)
     model.fit(digits.train, generator=torch.Generator().manual_seed(0))
     assert model.network is model.ema_net and model.ema_updates_.item() == 18
     trained = torch.cat([p.flatten() for p in model.net.parameters()])

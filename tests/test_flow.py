@@ -50,6 +50,8 @@ def layers(dtype: torch.dtype) -> dict[str, tuple[torch.nn.Module, tuple[int, ..
         "image flow 8x8": (ImageFlow((1, 8, 8), layers=2, scales=2, width=8), (1, 8, 8)),
         "image flow 3x6x10": (ImageFlow((3, 6, 10), layers=2, scales=3, width=8), (3, 6, 10)),
         "image flow 5x7 (no squeeze)": (ImageFlow((1, 5, 7), layers=2, scales=2, width=8), (1, 5, 7)),
+        "image flow 8x8, squeezed first, 1×1 middles": (
+            ImageFlow((1, 8, 8), layers=2, scales=2, width=8, middle=1, squeeze_first=True), (1, 8, 8)),
         "vector flow": (VectorFlow(6, layers=2, hidden=(16,)), (6,)),
         "image actnorm": (ActNorm(3, image=True), (3, 4, 5)),
         "vector actnorm": (ActNorm(6, image=False), (6,)),
@@ -85,12 +87,16 @@ def test_squeeze_moves_each_2x2_block_into_channels():
 
 
 @pytest.mark.parametrize("name", ["checkerboard coupling", "channel coupling", "vector coupling",
-                                  "image flow 3x6x10", "vector flow", "image actnorm", "vector actnorm"])
+                                  "image flow 3x6x10", "image flow 8x8, squeezed first, 1×1 middles", "vector flow",
+                                  "image actnorm", "vector actnorm"])
 def test_log_det_equals_slogdet_of_the_jacobian(name):
     """log |det ∂f/∂x| per example equals torch.linalg.slogdet of the full Jacobian from torch.func.jacrev."""
     module, shape = layers(torch.float64)[name]
     if name == "image flow 3x6x10":
         module, shape = randomise(ImageFlow((1, 4, 4), layers=2, scales=2, width=8)).double().eval(), (1, 4, 4)
+    if name.startswith("image flow 8x8, squeezed first"):
+        module, shape = randomise(ImageFlow((1, 4, 4), layers=2, scales=2, width=8, middle=1,
+                                            squeeze_first=True)).double().eval(), (1, 4, 4)
     g = torch.Generator().manual_seed(2)
     for x in torch.randn(3, *shape, generator=g, dtype=torch.float64):
         jacobian = jacrev(lambda v: forward(module, v.unsqueeze(0))[0].flatten())(x).reshape(x.numel(), x.numel())
@@ -180,6 +186,14 @@ def test_flow_refuses_what_it_cannot_model(wardrobe):
     assert "two values" in Flow.unsupported_reason(single)
     with pytest.raises(UsageError, match="flow cannot model wardrobe: a flow transforms real values"):
         genbench.make_model("flow").fit(wardrobe.train)
+
+
+def test_squeezing_first_leaves_no_coupling_at_full_size():
+    first = ImageFlow((1, 8, 8), layers=2, scales=2, width=8, squeeze_first=True).scales[0]
+    assert len(first.board) == 0 and len(first.channel) == 4  # two channel couplings, each after its actnorm
+    assert len(ImageFlow((1, 8, 8), layers=2, scales=2, width=8).scales[0].board) == 4
+    unsqueezable = ImageFlow((1, 5, 7), layers=2, scales=2, width=8, squeeze_first=True).scales[0]
+    assert len(unsqueezable.board) == 4  # nothing to squeeze: the couplings stay
 
 
 def test_scales_stop_where_the_image_cannot_be_squeezed():

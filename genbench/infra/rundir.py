@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, one writer is then the user's care
+    fcntl = None  # type: ignore[assignment]
 
 import pandas as pd
 
@@ -22,6 +29,11 @@ LOG = "run.log"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
 LATENT = "latent"
+WRITER = ".writer.lock"
+"""The lock file that makes one process at a time the run directory's writer (``RunDir.claim``)."""
+
+_claimed: dict[Path, IO[str]] = {}
+"""The run directories this process writes, with the open lock file that holds each."""
 
 
 def safe_name(label: str) -> str:
@@ -58,10 +70,11 @@ class RunDir:
 
     @classmethod
     def create(cls, path: Path) -> RunDir:
+        """A new run directory, claimed by this process as its writer (``claim``)."""
         cls.refuse_existing(path)
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        return cls(path)
+        return cls(path).claim()
 
     @classmethod
     def existing(cls, path: Path) -> RunDir:
@@ -69,6 +82,37 @@ class RunDir:
         if not (path / CONFIG).is_file():
             raise UsageError(f"{path} is not a genbench run directory (no {CONFIG} in it)")
         return cls(path)
+
+    def claim(self) -> RunDir:
+        """Make this process the directory's one writer until it ends or ``release``s it: an exclusive ``flock``
+        on ``WRITER``, which names the process. ``UsageError`` naming the writer (pid, host, since when) while
+        another process holds it, so that a second ``--resume`` does not compute the same cells beside the first;
+        the kernel releases a killed process's lock, so a resume after a crash is never blocked."""
+        key = self.path.resolve()
+        if fcntl is None or key in _claimed:
+            return self
+        handle = open(self.file(WRITER), "a+", encoding="utf-8")  # noqa: SIM115 - held until released
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = _owner(handle.read())
+            handle.close()
+            raise UsageError(f"{self.path} is being written by another genbench process ({owner}); wait for it to "
+                             "finish or stop it, then resume (two writers would compute the same cells)") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "since": dt.datetime.now().astimezone().isoformat(timespec="seconds")}))
+        handle.flush()
+        _claimed[key] = handle
+        return self
+
+    def release(self) -> None:
+        """Stop being the directory's writer (the lock file stays, unlocked)."""
+        handle = _claimed.pop(self.path.resolve(), None)
+        if handle is not None:
+            handle.close()
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -110,3 +154,12 @@ class RunDir:
 
     def write_metrics(self, frame: pd.DataFrame) -> None:
         self.write_text(METRICS, normalise(frame).to_csv(index=False))
+
+
+def _owner(text: str) -> str:
+    """``pid 1234 on vm, since 2026-12-06T01:23:45+00:00`` from a lock file's content (or what is known)."""
+    try:
+        owner = json.loads(text)
+        return f"pid {owner['pid']} on {owner['host']}, since {owner['since']}"
+    except (ValueError, KeyError, TypeError):
+        return "a process that left no name"

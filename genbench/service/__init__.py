@@ -227,16 +227,23 @@ def execute(prepared: Sequence[tuple], root: Path | None, executor, *, command: 
     """Execute the cells of one or more prepared datasets with ``executor`` (None: in this process), with
     the log in the run directory's run.log; a sweep over several (``root``) also writes its own metrics.csv
     and report across datasets. ``extra_cells`` are columns beside the planned models (scored samples)."""
+    from genbench.infra.rundir import RunDir
     from genbench.service import runner, sweep
 
     path = root if root is not None else prepared[0][1].path
 
     def work() -> list[RunOutcome]:
-        runs = [runner.DatasetRun(plan, rundir, data, extra_cells) for plan, rundir, data in prepared]
-        outcomes = sweep.execute(runs, executor)
-        if root is not None:
-            sweep.write_sweep(root, runs)
-        return outcomes
+        try:
+            runs = [runner.DatasetRun(plan, rundir, data, extra_cells) for plan, rundir, data in prepared]
+            outcomes = sweep.execute(runs, executor)
+            if root is not None:
+                sweep.write_sweep(root, runs)
+            return outcomes
+        finally:  # the directories have no writer any more: a later process may resume them
+            for rundir in [RunDir(root)] if root is not None else []:
+                rundir.release()
+            for _, rundir, _ in prepared:
+                rundir.release()
 
     return Finished(path, logged(command, path, work, fit_threads=executor is None), several=root is not None)
 

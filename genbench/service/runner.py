@@ -133,7 +133,7 @@ def start(the_plan: Plan, out: Path) -> RunDir:
 def reopen(out: Path, device: str | None = None, inception_weights: str | None = None) -> tuple[Plan, RunDir]:
     """The plan stored in an existing run directory, for ``--resume`` (device and weights file may change);
     ``prepare`` it before executing."""
-    rundir = RunDir.existing(out)
+    rundir = RunDir.existing(out).claim()
     run = stored_run(out)
     if device is not None:
         run = dataclasses.replace(run, device=device)
