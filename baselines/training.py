@@ -129,15 +129,15 @@ class StepPlan:
         return math.ceil(self.steps / self.per_epoch)
 
 
-def plan_steps(config: TrainingConfig, n_train: int, flops_per_step: float) -> StepPlan:
-    """The steps ``config`` grants a model whose optimiser step costs ``flops_per_step`` on ``n_train`` examples:
-    ``epochs`` full passes, else ⌊budget FLOPs / FLOPs per step⌋ (at least one)."""
+def plan_steps(config: TrainingConfig, n_train: int, flops_per_step: float, values: int = 1) -> StepPlan:
+    """The steps ``config`` grants a model whose optimiser step costs ``flops_per_step`` on ``n_train`` examples of
+    ``values`` values each: ``epochs`` full passes, else ⌊budget FLOPs / FLOPs per step⌋ (at least one)."""
     batch_size = min(config.batch_size, n_train)
     per_epoch = max(1, n_train // batch_size)
     if config.epochs is not None:
         return StepPlan(f"epochs={config.epochs}", None, flops_per_step, batch_size, per_epoch,
                         config.epochs * per_epoch)
-    budget_flops = parse_budget(config.budget).flops_for(n_train)
+    budget_flops = parse_budget(config.budget).flops_for(n_train * values)
     steps = max(1, math.floor(budget_flops / flops_per_step)) if flops_per_step > 0 else per_epoch
     return StepPlan(config.budget, budget_flops, flops_per_step, batch_size, per_epoch, steps)
 
@@ -497,7 +497,7 @@ class TrainingLoop:
 
     def begin(self, flops_per_step: int) -> None:
         """After the first step: the plan from its FLOPs, the schedule's length, the progress bar."""
-        self.plan = plan_steps(self.config, len(self.x), flops_per_step)
+        self.plan = plan_steps(self.config, len(self.x), flops_per_step, self.x[0].numel())
         self.rates.steps = self.plan.steps
         self.bar = progress(None, desc=self.desc, total=self.plan.steps, unit="step")
         self.points = {max(1, round(f * self.plan.steps)): f for f in (self.monitor.fractions if self.monitor else ())

@@ -5,12 +5,13 @@ A budget is asked for in one of three forms (``parse_budget``):
 
 - a name, ``smoke``, ``default`` or ``paper``: a level of FLOPs that grows with the training set by one rule,
 
-      F(N) = F_name · (N / 1000)^(2/3),   N the training examples,
+      F(V) = F_name · (V / 10⁵)^(2/5),   V = N · D the training set's values (N examples of D values each),
 
-  so that a bigger training set earns more compute, but less than in proportion: 8×8 digits' 1 258 examples
-  get 1.17 · F_name, the whole of MNIST's 55 000 examples 14.5 · F_name (12.4 times digits' for 43.7 times the
-  examples). The exponent keeps the default run near 3 minutes on digits and near 30 on MNIST on two CPU cores;
-  a bigger image gets fewer steps only because each of its steps costs more;
+  so that a bigger training set earns more compute, but less than in proportion: 8×8 digits' 1 258 × 64 values
+  get 0.92 · F_name, the whole of MNIST's 55 000 × 784 values 11.3 · F_name (12.35 times digits' for 536 times the
+  values), 2-D rings' 8 000 × 2 values 0.48 · F_name. The exponent keeps the default run near 3 minutes on digits
+  and near 30 on MNIST on two CPU cores; within a run every model gets the same FLOPs, and a bigger image gets
+  fewer steps only because each of its steps costs more;
 - a number of FLOPs, ``2e13``, the same on every dataset;
 - a time on this machine, ``10min``, ``90s``, ``1.5h``: each trained model gets the FLOPs this machine computes in
   that time, measured once at the start of a run on the run's own models and recorded as FLOPs
@@ -33,13 +34,13 @@ from collections.abc import Mapping
 from genbench.errors import UsageError
 
 SMOKE, DEFAULT, PAPER = "smoke", "default", "paper"
-LEVELS: Mapping[str, float] = {SMOKE: 1.5e10, DEFAULT: 2e12, PAPER: 2e14}
-"""F_name: the training FLOPs of each named budget at ``REFERENCE_EXAMPLES`` training examples. smoke: seconds (a
+LEVELS: Mapping[str, float] = {SMOKE: 1.5e10, DEFAULT: 2.5e12, PAPER: 2.5e14}
+"""F_name: the training FLOPs of each named budget for ``REFERENCE_VALUES`` training values. smoke: seconds (a
 few dozen steps of an autoencoder on digits); default: minutes on 2 CPU cores; paper: a hundred times the
 default."""
 NAMES = tuple(LEVELS)
-REFERENCE_EXAMPLES = 1000
-EXPONENT = 2 / 3
+REFERENCE_VALUES = 100_000
+EXPONENT = 2 / 5
 """How a named budget grows with the training set (module docstring)."""
 WORKER_WORTHY_FLOPS = 1e12
 """A model whose training budget is at least this (seconds of compute on a core) is worth a worker process of its
@@ -74,13 +75,13 @@ class Budget:
     def is_time(self) -> bool:
         return self.seconds is not None
 
-    def flops_for(self, n_train: int) -> float:
-        """The training FLOPs of one model trained on ``n_train`` examples; ``UsageError`` for a time, which only a
-        run converts (``genbench.service.calibration``)."""
+    def flops_for(self, values: int) -> float:
+        """The training FLOPs of one model trained on a training set of ``values`` values (examples × values per
+        example); ``UsageError`` for a time, which only a run converts (``genbench.service.calibration``)."""
         if self.flops is not None:
             return self.flops
         if self.name is not None:
-            return named_flops(self.name, n_train)
+            return named_flops(self.name, values)
         raise UsageError(f"the budget {self.text} is a time on this machine: genbench run converts it to FLOPs at "
                          "the start; give a model a named budget or FLOPs (2e13)")
 
@@ -93,11 +94,11 @@ class Budget:
         return self.seconds >= WORKER_WORTHY_SECONDS
 
 
-def named_flops(name: str, n_train: int) -> float:
-    """F(N) = F_name · (N / 1000)^(2/3) (module docstring)."""
+def named_flops(name: str, values: int) -> float:
+    """F(V) = F_name · (V / 10⁵)^(2/5), V the training set's values (module docstring)."""
     if name not in LEVELS:
         raise UsageError(f"unknown budget {name!r}; give {EXAMPLES}")
-    return LEVELS[name] * (max(1, n_train) / REFERENCE_EXAMPLES) ** EXPONENT
+    return LEVELS[name] * (max(1, values) / REFERENCE_VALUES) ** EXPONENT
 
 
 def parse_budget(text: str | float | int) -> Budget:

@@ -112,8 +112,12 @@ class LearningCurve(Metric):
         split = o.reference_split(data)
         return self.space.reference(data, context, split, o.sample_count(split), o.batch_size)
 
+    def measurable(self, data: Data) -> bool:
+        """Whether the split has a feature space and the two examples its Gaussian statistics need."""
+        return len(data.split(self.config.split)) >= 2 and self.space.unavailable_reason(data) is None
+
     def prepare(self, data: Data, context: EvalContext) -> None:
-        if len(data.split(self.config.split)) and self.space.unavailable_reason(data) is None:
+        if self.measurable(data):
             self.reference(data, context)
 
     def while_training(self, data: Data, context: EvalContext) -> CurveMonitor:
@@ -124,7 +128,7 @@ class LearningCurve(Metric):
         """FID (or KID) and coverage of the model's samples against the split, each [value, standard error], and
         the space they were measured in (extractor, n); nothing where the data has no feature space."""
         o: CurveOptions = self.config
-        if self.space.unavailable_reason(data) is not None:
+        if not self.measurable(data):
             return {}, {}
         ref = self.reference(data, context)
         if ref is None or ref.real is None:

@@ -13,7 +13,7 @@ from torch import nn
 import genbench
 from genbench.baselines import training
 from genbench.baselines.training import TrainingConfig, counted_flops, plan_steps, train
-from genbench.budget import LEVELS, REFERENCE_EXAMPLES, named_flops, parse_budget, readable_flops
+from genbench.budget import LEVELS, REFERENCE_VALUES, named_flops, parse_budget, readable_flops
 from genbench.errors import UsageError
 
 TRAINED = ("ae", "vae", "beta-vae", "gan", "flow", "diffusion")
@@ -36,12 +36,14 @@ def test_a_malformed_budget_is_refused_in_one_line(text):
 
 
 def test_a_named_budget_grows_with_the_training_set_by_one_rule():
-    """F(N) = F_name (N / 1000)^(2/3): digits' 1 258 examples 1.165 F, MNIST's 55 000 14.46 F (12.4 times digits)."""
-    assert named_flops("default", REFERENCE_EXAMPLES) == LEVELS["default"]
-    assert named_flops("default", 1258) == pytest.approx(LEVELS["default"] * 1.258 ** (2 / 3))
-    assert named_flops("default", 55_000) / named_flops("default", 1258) == pytest.approx((55_000 / 1258) ** (2 / 3))
-    assert named_flops("paper", 55_000) == pytest.approx(100 * named_flops("default", 55_000))
-    assert parse_budget("2e13").flops_for(10) == parse_budget("2e13").flops_for(10**6) == 2e13
+    """F(V) = F_name (V / 10⁵)^(2/5), V = examples × values: digits' 1 258 × 64 values 0.917 F, MNIST's 55 000 × 784
+    11.3 F (12.35 times digits'), rings' 8 000 × 2 0.48 F; a number of FLOPs is the same on every dataset."""
+    digits, mnist = named_flops("default", 1258 * 64), named_flops("default", 55_000 * 784)
+    assert named_flops("default", REFERENCE_VALUES) == LEVELS["default"]
+    assert digits == pytest.approx(LEVELS["default"] * (1258 * 64 / 1e5) ** 0.4)
+    assert mnist / digits == pytest.approx((55_000 * 784 / (1258 * 64)) ** 0.4) == pytest.approx(12.35, abs=0.01)
+    assert named_flops("paper", 55_000 * 784) == pytest.approx(100 * mnist)
+    assert parse_budget("2e13").flops_for(10) == parse_budget("2e13").flops_for(10**9) == 2e13
     with pytest.raises(UsageError, match="converts it to FLOPs at the start"):
         parse_budget("10min").flops_for(1000)
     assert readable_flops(3.6e13) == "3.6·10¹³"
@@ -55,13 +57,15 @@ def test_a_model_takes_a_named_budget_or_flops_but_not_a_time():
 
 def test_steps_are_the_budget_over_one_steps_flops_in_full_batches():
     config = TrainingConfig(budget="1e9", batch_size=100)
-    plan = plan_steps(config, n_train=1050, flops_per_step=3e6)
+    plan = plan_steps(config, n_train=1050, flops_per_step=3e6, values=64)
     assert (plan.steps, plan.per_epoch, plan.epochs, plan.batch_size) == (333, 10, 34, 100)
     assert plan.steps * plan.flops_per_step <= 1e9 < (plan.steps + 1) * plan.flops_per_step
     by_epochs = plan_steps(config.replace(epochs=7), n_train=1050, flops_per_step=3e6)
     assert (by_epochs.steps, by_epochs.budget, by_epochs.budget_flops) == (70, "epochs=7", None)
     small = plan_steps(config, n_train=30, flops_per_step=3e6)
     assert (small.batch_size, small.per_epoch) == (30, 1)  # a training set smaller than a batch is one batch
+    named = plan_steps(config.replace(budget="default"), n_train=1050, flops_per_step=3e6, values=64)
+    assert named.budget_flops == named_flops("default", 1050 * 64)
 
 
 def linear_loss(module):

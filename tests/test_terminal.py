@@ -78,3 +78,28 @@ def test_a_log_gets_a_heartbeat_instead_of_a_bar(caplog):
         assert list(beat) == [0, 1, 2]
     assert [r.getMessage().rsplit(", ", 1)[0] for r in caplog.records] == [
         f"train vae: epoch {i}/3, val_loss 84.1" for i in range(3)]
+
+
+def test_long_work_says_where_it_stands_while_nothing_finishes():
+    """``progress.alive``: a line every ``every`` seconds from a background thread, none once the block ends or when
+    progress is off (--quiet)."""
+    import time
+
+    from genbench.infra import progress
+
+    progress.set_enabled(None)  # an in-process --quiet run before this one may have turned it off
+    said: list[str] = []
+    with progress.alive(lambda: "0 of 9 cells done; running vae seed 0", said.append, every=0.02):
+        time.sleep(0.15)
+    count = len(said)
+    time.sleep(0.05)
+    assert count >= 3 and len(said) == count
+    assert said[0].startswith("0 of 9 cells done; running vae seed 0; ") and said[0].endswith(" s")
+    progress.set_enabled(False)
+    try:
+        quiet: list[str] = []
+        with progress.alive(lambda: "x", quiet.append, every=0.01):
+            time.sleep(0.05)
+        assert quiet == []
+    finally:
+        progress.set_enabled(None)

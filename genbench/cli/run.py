@@ -64,8 +64,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--budget", default=None, type=budget_text, metavar="BUDGET",
                      help="training compute per model, the same for every trained model: smoke (seconds), default "
                      "(minutes on 2 CPU cores: about 3 on digits, 30 for all eight models on MNIST), paper (a hundred "
-                     "times the default; see the benchmarks page), whose FLOPs grow with the training set as "
-                     "(N/1000)^(2/3); or FLOPs (2e13); or a time on this machine (10min, 90s, 1.5h), converted to "
+                     "times the default; see the benchmarks page), whose FLOPs grow with the training set's values V "
+                     "as (V/1e5)^(2/5); or FLOPs (2e13); or a time on this machine (10min, 90s, 1.5h), converted to "
                      "FLOPs at the start (default: default)")
     run.add_argument("--epochs", default=None, type=positive_int, metavar="N",
                      help="train every model for N epochs (overrides --budget)")

@@ -8,10 +8,12 @@ minutes. ``--quiet`` shows neither.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
@@ -21,6 +23,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30.0
+ALIVE_SECONDS = 60.0
+"""How often ``alive`` says where long work stands when nothing else was said."""
 
 _enabled: bool | None = None
 
@@ -89,3 +93,27 @@ class Heartbeat:
 def elapsed(seconds: float) -> str:
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+@contextlib.contextmanager
+def alive(where: Callable[[], str], say: Callable[[str], None], every: float = ALIVE_SECONDS) -> Iterator[None]:
+    """Within the block, ``say(where() + elapsed)`` every ``every`` seconds from a background thread: a log (and a
+    terminal) hears from work whose parts take minutes each (a cell trained in a worker process) even while none
+    of them finishes. Nothing when progress is off (``--quiet``)."""
+    if _enabled is False:
+        yield
+        return
+    stop = threading.Event()
+    started = time.monotonic()
+
+    def speak() -> None:
+        while not stop.wait(every):
+            say(f"{where()}; {elapsed(time.monotonic() - started)}")
+
+    thread = threading.Thread(target=speak, name="genbench-alive", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every)

@@ -29,20 +29,20 @@ def measure(model: GenerativeModel, data: Data, metrics: Sequence[Metric], conte
             seconds: dict[str, float] | None = None) -> list[Record]:
     """Every metric's records for ``model``: measured, n/a with the reason, or failed with it. Beside other
     workers of a pool, this one pauses between metrics while another times, and times alone
-    (``infra.turns``). ``seconds``, when given, gets each metric's seconds (waits for a turn included) and the
-    seconds waited, under ``WAITED``."""
+    (``infra.turns``). ``seconds``, when given, gets each metric's own seconds and, under ``WAITED``, those spent
+    waiting for turns (the pauses between metrics, a timed metric's wait for the machine to itself)."""
     records: list[Record] = []
     seconds = {} if seconds is None else seconds
     for metric in metrics:
-        started = time.perf_counter()
-        waited = turns.give_way()
+        seconds[WAITED] = seconds.get(WAITED, 0.0) + turns.give_way()
+        started, waited_before = time.perf_counter(), seconds[WAITED]
         try:
             records.extend(metric.declared(metric_records(model, data, metric, context, seconds)))
         except GenbenchError as error:  # a metric that breaks its own declarations fails its records alone
             log.warning("%s on %s: %s", model.name, data.name, error)
             records.extend(metric.declared(metric.failed(str(error))))
-        seconds[metric.name] = seconds.get(metric.name, 0.0) + time.perf_counter() - started
-        seconds[WAITED] = seconds.get(WAITED, 0.0) + waited
+        waited_inside = seconds[WAITED] - waited_before  # a timed metric's wait for the machine to itself
+        seconds[metric.name] = seconds.get(metric.name, 0.0) + time.perf_counter() - started - waited_inside
     return records
 
 

@@ -145,8 +145,15 @@ def execute_tasks(runs: list[runner.DatasetRun], executor: Executor, progress_no
         outcomes.set_postfix({"running": ", ".join(sorted(running)), "lost": lost})
 
     outcomes = progress.progress(executor.run(tasks, started), desc="cells", total=len(tasks), unit="cell")
-    with redirect_logging_past(outcomes):
+    done = {"cells": 0}
+
+    def still_running() -> str:
+        return (f"{done['cells']} of {len(tasks)} cells done; running {', '.join(sorted(running)) or 'none'}"
+                + (f"; {lost} lost" if lost else ""))
+
+    with redirect_logging_past(outcomes), progress.alive(still_running, progress_note):
         for outcome in outcomes:
+            done["cells"] += 1
             task, run = outcome.task, runs[outcome.task.key]
             running.discard(task.name)
             if isinstance(outcome, CellResult):
