@@ -80,6 +80,10 @@ class EncoderDecoder(GenerativeModel):
         return self.observation.mean(self.decoder(z))
 
 
+CURVE_CODES = 5000
+"""Training examples whose codes the autoencoder's Gaussian is fitted to at a learning-curve point."""
+
+
 class Autoencoder(EncoderDecoder):
     """Deterministic autoencoder; samples by decoding a Gaussian fitted to its training codes."""
 
@@ -99,6 +103,15 @@ class Autoencoder(EncoderDecoder):
 
     def _fit(self, x, x_val, generator) -> None:
         super()._fit(x, x_val, generator)
+        self.fit_codes(x)
+
+    def before_curve_point(self, x: torch.Tensor) -> None:
+        """Mid-training samples need the Gaussian over the codes as they stand: fitted to the first
+        ``CURVE_CODES`` training examples' (their d × d covariance is well estimated from far fewer)."""
+        self.fit_codes(x[:CURVE_CODES])
+
+    def fit_codes(self, x: torch.Tensor) -> None:
+        """The Gaussian N(m, S) that ``_sample_latent`` draws from, fitted to the codes of ``x``."""
         with torch.no_grad():
             codes = torch.cat([self._encode(batch) for batch in x.split(1024)]).double()
             covariance = torch.cov(codes.T).reshape(len(self.code_mean_), -1)

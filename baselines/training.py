@@ -519,6 +519,7 @@ class TrainingLoop:
                 flops=step * plan.flops_per_step, examples=step * plan.batch_size,
                 seconds=started - self.started - self.monitor_seconds, val_loss=val_loss, final=final,
                 stopped_early=final and self.stopper.stopped)
+            self.model.before_curve_point(self.x)
             self.monitor(self.model, point)
         if final:
             self.model.eval()

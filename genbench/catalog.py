@@ -3,9 +3,11 @@
 A new model, dataset, metric, extractor or executor is one new module plus one line below, which names its
 class by import path and says whether a plain ``genbench run`` uses it (``default=True``). Nothing is
 imported until a name is used, so ``import genbench.catalog`` and a mistyped name cost no torch
-import. Models from outside genbench need no line here: an installed package names them in the
-entry-point group ``genbench.models`` (``MODEL_ENTRY_POINTS``), or the user gives an import path
-(``mypackage.models:MyModel``).
+import. Models, metrics and feature extractors from outside genbench need no line here, by one route for all
+three: an installed package names them in the entry-point groups ``genbench.models``, ``genbench.metrics`` and
+``genbench.extractors`` (``ENTRY_POINTS``), or the user gives an import path (``mypackage.models:MyModel``,
+``mypackage.metrics:Sharpness``, ``fidelity:extractor=mypackage.features:MyNet``). ``Registry.unregister`` takes
+back what a ``register`` call added.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ if TYPE_CHECKING:
     from genbench.model import GenerativeModel
     from genbench.service.executors import Executor
 
-MODEL_ENTRY_POINTS = "genbench.models"
+MODEL_ENTRY_POINTS, METRIC_ENTRY_POINTS, EXTRACTOR_ENTRY_POINTS = "genbench.models", "genbench.metrics", \
+    "genbench.extractors"
+ENTRY_POINTS = (MODEL_ENTRY_POINTS, METRIC_ENTRY_POINTS, EXTRACTOR_ENTRY_POINTS)
 MODELS: Registry[GenerativeModel] = Registry("model", "genbench.model:GenerativeModel",
                                              entry_point_group=MODEL_ENTRY_POINTS, import_paths=True)
 MODELS.register("naive-bayes", "genbench.baselines.naive_bayes:NaiveBayes", default=True)
@@ -43,7 +47,8 @@ DATASETS.register("binarized-mnist", "genbench.data.torchvision_sets:BinarizedMn
 DATASETS.register("fashion-mnist", "genbench.data.torchvision_sets:FashionMnist")
 DATASETS.register("cifar10", "genbench.data.torchvision_sets:Cifar10")
 
-METRICS: Registry[Metric] = Registry("metric", "genbench.metric:Metric")
+METRICS: Registry[Metric] = Registry("metric", "genbench.metric:Metric", entry_point_group=METRIC_ENTRY_POINTS,
+                                     import_paths=True)
 METRICS.register("log-likelihood", "genbench.metrics.likelihood:LogLikelihood", default=True)
 METRICS.register("fidelity", "genbench.metrics.fidelity:Fidelity", default=True)
 METRICS.register("modes", "genbench.metrics.modes:RingModes", default=True)
@@ -55,7 +60,8 @@ METRICS.register("learning-curve", "genbench.metrics.learning_curve:LearningCurv
 METRICS.register("training-compute", "genbench.metrics.training_compute:TrainingCompute", default=True)
 METRICS.register("sampling-steps", "genbench.metrics.sampling_steps:SamplingSteps")
 
-EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features:FeatureExtractor")
+EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features:FeatureExtractor",
+                                                  entry_point_group=EXTRACTOR_ENTRY_POINTS, import_paths=True)
 EXTRACTORS.register("inception", "genbench.metrics.extractors:InceptionExtractor")
 EXTRACTORS.register("domain", "genbench.metrics.extractors:DomainExtractor")
 EXTRACTORS.register("raw", "genbench.metrics.extractors:RawExtractor")

@@ -157,6 +157,11 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
         self.eval()
         return self
 
+    def before_curve_point(self, x: torch.Tensor) -> None:
+        """What the model must do, mid-training, before its learning-curve point draws samples from it, given its
+        training examples ``x``: nothing, unless sampling rests on something fitted after training (an
+        autoencoder's Gaussian over its codes). It must not touch what training updates."""
+
     def epoch_examples(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """The training examples for one epoch: a fresh draw where the split redraws (dynamic
         binarization), else ``x`` itself."""

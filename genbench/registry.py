@@ -77,6 +77,11 @@ class Registry(Generic[T]):
         self._defaults: list[str] = []
 
     @property
+    def base_name(self) -> str:
+        """The base class's name, without importing it."""
+        return self._base.rpartition(":")[2] if isinstance(self._base, str) else self._base.__name__
+
+    @property
     def base(self) -> type[T]:
         if isinstance(self._base, str):
             self._base = _import(self._base)
@@ -93,6 +98,16 @@ class Registry(Generic[T]):
         self._entries[name] = target if isinstance(target, str) else self._registered(name, target, summary)
         if default:
             self._defaults.append(name)
+
+    def unregister(self, name: str) -> None:
+        """Forget a name that ``register`` added, and its place among the defaults: the way back for a test or a
+        session that registered a class for a while. ``KeyError`` for a name not registered here (an entry
+        point's name leaves with its package)."""
+        if name not in self._entries:
+            raise KeyError(f"{self.kind} {name!r} is not registered here")
+        del self._entries[name]
+        if name in self._defaults:
+            self._defaults.remove(name)
 
     def defaults(self) -> tuple[str, ...]:
         """The names registered as defaults, in registration order."""
@@ -129,7 +144,8 @@ class Registry(Generic[T]):
                              f"{_describe(points[0])} and of {_describe(points[1])}; uninstall one")
         if points:
             return self._from_entry_point(name, points[0])
-        alternative = ", or an import path such as mypackage.models:MyModel" if self.import_paths else ""
+        alternative = (f", or an import path such as mypackage.module:My{self.kind.title()}" if self.import_paths
+                       else "")
         raise UnknownNameError(self.kind, name, self.names(), alternative)
 
     def names(self) -> list[str]:

@@ -42,10 +42,11 @@ def parse_spec(text: str, what: str = "model", *, name: str | None = None) -> Sp
     taken whole although it holds ':' (a dataset's path); the options follow it."""
     if name is None:
         name, *pairs = text.strip().split(":")
-        if what == "model" and pairs and is_import_path(f"{name}:{pairs[0]}"):
+        if what != "dataset" and pairs and is_import_path(f"{name}:{pairs[0]}"):
             name, pairs = f"{name}:{pairs[0]}", pairs[1:]
     else:
         pairs = text.strip()[len(name):].split(":")[1:]
+    pairs = rejoined(pairs)
     if not name:
         raise UsageError(f"empty {what} name in {text!r}; write e.g. vae or vae:latent_dim=8")
     options: dict[str, str] = {}
@@ -57,6 +58,18 @@ def parse_spec(text: str, what: str = "model", *, name: str | None = None) -> Sp
             raise UsageError(f"{what} option {key!r} is given twice in {text!r}")
         options[key] = value
     return Spec(name, tuple(options.items()))
+
+
+def rejoined(pairs: list[str]) -> list[str]:
+    """The ``key=value`` parts of a spec with a value that is an import path put back together:
+    ``extractor=mypackage.features`` and ``MyNet`` are ``extractor=mypackage.features:MyNet``."""
+    joined: list[str] = []
+    for pair in pairs:
+        if joined and "=" not in pair and is_import_path(f"{joined[-1].partition('=')[2]}:{pair}"):
+            joined[-1] = f"{joined[-1]}:{pair}"
+        else:
+            joined.append(pair)
+    return joined
 
 
 def parse_specs(text: str, what: str = "model") -> list[Spec]:

@@ -12,6 +12,8 @@ import genbench
 from genbench.curves import budget_limited, improvement
 from genbench.metric import EvalContext
 from genbench.metrics.learning_curve import CurveMonitor, LearningCurve, point_label
+from genbench.records import Record, to_frame
+from genbench.report.table import comparison_table
 from genbench.service.evaluation import eval_context
 
 
@@ -101,3 +103,65 @@ def test_a_model_fitted_in_closed_form_has_no_learning_curve(digits):
     records = LearningCurve().compute(pca, digits, EvalContext())
     assert {r.status for r in records} == {"unavailable"} and "not trained by genbench's training loop" in \
         records[0].reason
+
+
+def test_one_more_doubling_at_the_last_gain_decides_whether_a_cross_is_within_reach():
+    from genbench.curves import within_reach
+
+    change = improvement("curve_fid", (20.0, 0.5), (14.0, 0.5), higher_is_better=False)  # gain 6: projected 8
+    assert within_reach(change, (10.0, 0.5), higher_is_better=False)
+    assert within_reach(change, (7.0, 0.5), higher_is_better=False)  # 1 behind, within 2√(0.5² + 0.5²) = 1.41
+    assert not within_reach(change, (6.0, 0.5), higher_is_better=False)  # 2 behind
+    rising = improvement("curve_coverage", (0.40, 0.01), (0.45, 0.01), higher_is_better=True)  # projected 0.50
+    assert within_reach(rising, (0.52, 0.01), True) and not within_reach(rising, (0.60, 0.01), True)
+
+
+def curve_records(model: str, metric: str, half: float, end: float, error: float) -> list[Record]:
+    return [Record(f"{metric}[at={label}]", value, error, n=2000, extractor="domain", estimator="while training",
+                   details={"point": {"fraction": fraction, "final": label == "end", "flops": 1e12 * fraction}}
+                   ).identify(model=model, dataset="mnist", seed=0)
+            for label, fraction, value in (("1/2", 0.5, half), ("end", 1.0, end))]
+
+
+def test_a_cross_becomes_a_question_mark_only_where_the_improvement_could_reach_the_best():
+    """The table's cells: each row reads its own figure's curve; the VAE's FID, still falling and one doubling at
+    that gain from the GAN's, earns ? with the reason; the flow's, still falling but far behind, keeps its ✗ and
+    says why; the flow's validation loss, still falling, is noted on its likelihood cell alone."""
+    records = [Record("fid", value, 0.5, n=10_000, extractor="domain", estimator="test").identify(
+        model=model, dataset="mnist", seed=0) for model, value in (("gan", 10.0), ("vae", 20.0), ("flow", 60.0),
+                                                                    ("real-data", 0.3))]
+    records += [Record("log_likelihood", -700.0, 5.0, n=10_000, unit="nats", estimator="exact",
+                       details={"likelihood": "exact"}).identify(model="flow", dataset="mnist", seed=0)]
+    records += curve_records("gan", "curve_fid", 12.0, 10.0, 0.5) + curve_records("vae", "curve_fid", 20.0, 14.0, 0.5)
+    records += curve_records("flow", "curve_fid", 70.0, 65.0, 0.5)
+    records += curve_records("flow", "curve_val_loss", -3600.0, -3626.0, 2.0)
+    table = comparison_table(to_frame(records))
+    vae, flow = table.cell("quality", "vae"), table.cell("quality", "flow")
+    assert vae.mark == "?" and "? not ✗: budget-limited: FID while training went from 20 ± 0.5 to 14 ± 0.5" in vae.text
+    assert "would reach the best (gan's 10 ± 0.5)" in vae.text
+    assert flow.mark == "✗" and "✗ stands" in flow.text and "measurably behind the best (gan's 10" in flow.text
+    assert "validation loss" not in flow.text
+    assert "budget-limited: validation loss while training went from" in table.cell("likelihood", "flow").text
+    assert table.cell("quality", "gan").mark == "?"  # the best, measurably worse than real data
+
+
+def test_an_autoencoder_samples_from_its_codes_as_they_stand_at_each_point(digits):
+    """The AE draws from a Gaussian fitted to its training codes after training; at a learning-curve point it is
+    fitted to the codes of that moment (on MNIST the curve's FID read 353 from the untouched N(0, I) while the
+    finished model read 31)."""
+    from genbench.baselines.autoencoder import CURVE_CODES
+
+    seen = []
+
+    class Recorder:
+        fractions = (1 / 2,)
+
+        def __call__(self, model, point):
+            with torch.no_grad():
+                codes = model._encode(digits.train.x[:CURVE_CODES]).double()
+            seen.append((model.code_mean_.clone(), codes.mean(0)))
+
+    fit("ae", digits, Recorder())
+    assert len(seen) == 2  # half-way and the end
+    for fitted, expected in seen:
+        assert torch.allclose(fitted.double(), expected, atol=1e-5) and fitted.abs().sum() > 0

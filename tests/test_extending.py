@@ -50,12 +50,13 @@ class MeanImage(GenerativeModel):
 
 
 @pytest.fixture
-def registered(monkeypatch):
-    """The two classes registered, as a plugin or catalog.py would (the registries are restored after)."""
-    for registry in (catalog.METRICS, catalog.MODELS):
-        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+def registered():
+    """The two classes registered, as a plugin or catalog.py would, and unregistered after."""
     catalog.METRICS.register("brightness-gap", BrightnessGap)
     catalog.MODELS.register("mean-image", MeanImage)
+    yield
+    catalog.METRICS.unregister("brightness-gap")
+    catalog.MODELS.unregister("mean-image")
 
 
 def test_a_new_metric_and_model_reach_every_output(registered, tmp_path, cli):
@@ -129,13 +130,13 @@ class LooseGaussian(GenerativeModel):
         return {"bound": "toy", "slack": "1 nat"}
 
 
-def test_a_model_with_its_own_bound_is_measured_by_it(monkeypatch, tmp_path, cli):
+def test_a_model_with_its_own_bound_is_measured_by_it(request, tmp_path, cli):
     from scipy import stats
 
     import genbench
 
-    monkeypatch.setattr(catalog.MODELS, "_entries", dict(catalog.MODELS._entries))
     catalog.MODELS.register("loose-gaussian", LooseGaussian)
+    request.addfinalizer(lambda: catalog.MODELS.unregister("loose-gaussian"))
     out = tmp_path / "run"
     assert cli("run", "--dataset", "rings", "--models", "loose-gaussian", "--metrics", "log-likelihood", "--out", out,
                "--quiet").code == 0

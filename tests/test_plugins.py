@@ -20,6 +20,10 @@ MODULE = textwrap.dedent('''
     import dataclasses
 
     from genbench.baselines.naive_bayes import NaiveBayes, NaiveBayesConfig
+    from genbench.metric import Metric
+    from genbench.model import Capability
+    from genbench.outputs import HIGHER, Output
+    from genbench.records import Record
 
 
     @dataclasses.dataclass(frozen=True)
@@ -38,14 +42,27 @@ MODULE = textwrap.dedent('''
         pass
 
 
+    class Brightness(Metric):
+        """The mean grey level of 100 samples, from a package outside genbench."""
+
+        name = "brightness"
+        outputs = (Output("brightness", "brightness", "grey levels", HIGHER),)
+        requires_any = frozenset({Capability.SAMPLE})
+
+        def compute(self, model, data, context):
+            mean = model.draw(100, context.generator(self.name)).float().mean().item()
+            return [Record("brightness", mean, 0.0, n=100, estimator="mean")]
+
+
     class Misnamed(Smoothed):
         name = "something-else"
 ''')
 
 
-def write_package(root, name="tmp_pkg", module=MODULE, entry_points: dict[str, str] | None = None):
-    """``root/name/mod.py`` and, with ``entry_points``, a dist-info folder that declares them in the
-    genbench.models group (what ``pip install`` of a package with such entry points leaves behind)."""
+def write_package(root, name="tmp_pkg", module=MODULE, entry_points: dict[str, str] | None = None,
+                  group=catalog.MODEL_ENTRY_POINTS):
+    """``root/name/mod.py`` and, with ``entry_points``, a dist-info folder that declares them in ``group`` (what
+    ``pip install`` of a package with such entry points leaves behind)."""
     package = root / name
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -55,7 +72,7 @@ def write_package(root, name="tmp_pkg", module=MODULE, entry_points: dict[str, s
         dist.mkdir()
         (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: 0.1\n")
         lines = "\n".join(f"{n} = {target}" for n, target in entry_points.items())
-        (dist / "entry_points.txt").write_text(f"[{catalog.MODEL_ENTRY_POINTS}]\n{lines}\n")
+        (dist / "entry_points.txt").write_text(f"[{group}]\n{lines}\n")
     return root
 
 
@@ -104,6 +121,34 @@ def test_the_same_model_through_its_entry_point(package, tmp_path, cli):
     assert {"smoothed-bayes:alpha=2", "naive-bayes"} <= set(frame.model)
     assert "smoothed-bayes" in catalog.MODELS.names()
     assert catalog.MODELS.origin("smoothed-bayes") == "entry point of tmp-pkg 0.1"
+
+
+def test_a_metric_comes_in_by_the_models_route(tmp_path, monkeypatch, cli):
+    """One route in for every registry: a metric by its import path, and the same metric by an installed package's
+    entry point in genbench.metrics, listed with where it comes from."""
+    root = tmp_path / "site"
+    root.mkdir()
+    write_package(root, entry_points={"brightness": "tmp_pkg.mod:Brightness"}, group=catalog.METRIC_ENTRY_POINTS)
+    monkeypatch.syspath_prepend(str(root))
+    for metric in ("tmp_pkg.mod:Brightness", "brightness"):
+        out = tmp_path / metric.replace(":", "-")
+        result = cli("run", "--models", "naive-bayes", "--metrics", metric, "--out", out, "--quiet")
+        assert result.code == 0, result.err
+        frame = pd.read_csv(out / "metrics.csv", keep_default_na=False).set_index(["model", "metric"])
+        brightness = frame.loc[("naive-bayes", "brightness")]
+        assert brightness.status == "ok" and 0 < float(brightness.value) < 1
+    listed = next(line for line in cli("list", "metrics").out.splitlines() if line.strip().startswith("brightness"))
+    assert "[entry point of tmp-pkg 0.1]" in listed and "from a package outside genbench" in listed
+
+
+def test_an_extractor_s_import_path_stays_whole_in_a_metric_s_options():
+    from genbench.specs import parse_spec
+
+    spec = parse_spec("fidelity:extractor=tmp_pkg.features:MyNet:n=100", "metric")
+    assert spec.option_dict() == {"extractor": "tmp_pkg.features:MyNet", "n": "100"}
+    assert str(spec) == "fidelity:extractor=tmp_pkg.features:MyNet:n=100"
+    with pytest.raises(UsageError, match="not an import path"):
+        catalog.EXTRACTORS.entry("tmp_pkg:lower_case")
 
 
 def test_list_says_where_each_model_comes_from(package, cli):

@@ -26,6 +26,22 @@ def test_register_and_get():
     assert registry.entries()[0].summary == "A thing. More text."
 
 
+def test_unregister_takes_back_a_registration_and_its_default():
+    registry = Registry("widget", Base)
+    registry.register("thing", Thing, default=True)
+    registry.unregister("thing")
+    assert registry.names() == [] and registry.defaults() == () and "thing" not in registry
+    registry.register("thing", Thing)  # the name is free again
+    with pytest.raises(KeyError, match="'other' is not registered"):
+        registry.unregister("other")
+
+
+def test_every_registry_that_takes_outside_classes_takes_them_one_way():
+    outside = [catalog.MODELS, catalog.METRICS, catalog.EXTRACTORS]
+    assert all(r.import_paths for r in outside)
+    assert [r.entry_point_group for r in outside] == list(catalog.ENTRY_POINTS)
+
+
 def test_names_are_unique_and_entries_have_the_base():
     registry = Registry("widget", Base)
     registry.register("thing", Thing)

@@ -145,3 +145,30 @@ def test_a_long_model_name_is_cut_on_the_figures_and_leaves_the_panels_room(monk
     labels = {label.get_text() for ax in drawn[0].axes if ax.axison for label in ax.get_xticklabels()}
     cut = short(long, plots.LABEL_WIDTH)
     assert labels == {"vae", cut} and len(cut) == plots.LABEL_WIDTH
+
+
+def test_every_cell_of_table_png_keeps_its_text_inside_it(monkeypatch):
+    """On the whole of MNIST the flow's and the diffusion model's likelihood cells ran into each other: the
+    estimator's name was drawn on one line whatever its length. Every text of every cell, measured as drawn,
+    lies within its cell's width."""
+    from genbench.report import plots
+
+    bound = {"bound": "variational", "T": 1000, "sampling": "importance", "terms": 50}
+    likelihoods = {"flow": {"likelihood": "dequantized bound", "dequantized": True},
+                   "diffusion": {"likelihood": "model's bound", "bound": bound, "settings": bound},
+                   "vae": {"likelihood": "importance-weighted bound", "k": 188}}
+    records = [Record("log_likelihood", -746.301234, 9.794, n=10_000, unit="nats", estimator="test", details=details
+                      ).identify(model=model, dataset="mnist", seed=0) for model, details in likelihoods.items()]
+    records += [Record("fid", 104.2, 1.1, n=10_000, estimator="test").identify(model=m, dataset="mnist", seed=0)
+                for m in likelihoods]
+    drawn = []
+    monkeypatch.setattr(plots, "figure_png", lambda fig: drawn.append(fig) or b"png")
+    assert plots.table_heatmap_png(comparison_table(to_frame(records))) == b"png"
+    fig = drawn[0]
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    cell_width = ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]
+    texts = [t for t in ax.texts if t.get_text() and t.get_fontsize() < 10]
+    assert any("variational" in t.get_text() for t in texts)
+    widest = max(texts, key=lambda t: t.get_window_extent(renderer).width)
+    assert widest.get_window_extent(renderer).width <= 0.95 * cell_width, widest.get_text()

@@ -53,9 +53,9 @@ def command_list(args: argparse.Namespace) -> int:
                 print(f"  {'':<{width}} options: {options}")
         if title == "datasets":
             _list_path_dataset(width)
-        if title == "models":
-            print(f"  {'PKG.MOD:CLASS':<{width}} your own GenerativeModel subclass, imported from its package "
-                  f"(installed packages may name theirs in the entry-point group {catalog.MODEL_ENTRY_POINTS})")
+        if registry.import_paths:
+            print(f"  {'PKG.MOD:CLASS':<{width}} your own {registry.base_name} subclass, imported from its package "
+                  f"(installed packages may name theirs in the entry-point group {registry.entry_point_group})")
         print()
     return EXIT_OK
 

@@ -94,17 +94,31 @@ def metric_bars_png(summary: Summary) -> bytes | None:
     return figure_png(fig)
 
 
-def cell_lines(cell: Cell, table: ComparisonTable, width: int = 28, most: int = 3) -> str:
-    """A cell of table.png under its mark: its figure with its uncertainty, or the reason it has none."""
+CELL_CHARACTERS = 28
+"""The widest line of a table.png cell: 28 characters of 7.5-point text fit in a column's 2.25 inches
+(tests/test_report.py measures every cell's text against its cell)."""
+
+
+def cell_lines(cell: Cell, table: ComparisonTable, width: int = CELL_CHARACTERS, most: int = 3) -> str:
+    """A cell of table.png under its mark: its figure with its uncertainty, or the reason it has none, in at most
+    ``most`` lines of at most ``width`` characters (a likelihood's estimator wraps above its figure, which stays)."""
     if math.isfinite(cell.value):
         output = table.summary.output(cell.metric)
         if cell.metric == "log_likelihood":
-            return f"{cell.label}\n{output.format(cell.value, cell.uncertainty)} {output.unit}"
+            figure = f"{output.format(cell.value, cell.uncertainty)} {output.unit}"
+            return "\n".join([*wrapped(cell.label, width, most - 1), *wrapped(figure, width, 1)])
         if cell.metric == "samples_per_second":
             return f"{cell.value:.2g} samples/s"
-        return output.cell(cell.value, cell.uncertainty)
-    lines = textwrap.wrap(cell.text, width)
-    return "\n".join(lines[:most]) + ("…" if len(lines) > most else "")
+        return "\n".join(wrapped(output.cell(cell.value, cell.uncertainty), width, most))
+    return "\n".join(wrapped(cell.text, width, most))
+
+
+def wrapped(text: str, width: int, most: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, the last of ``most`` ending in … where more was cut."""
+    lines = textwrap.wrap(text, width)
+    if len(lines) <= most:
+        return lines
+    return [*lines[:most - 1], lines[most - 1][:width - 1] + "…"]
 
 
 def table_heatmap_png(table: ComparisonTable) -> bytes:

@@ -13,7 +13,7 @@ from genbench.report.families import family_line
 from genbench.report.lecture import lecture_grid
 from genbench.report.marks import CROSS, NOT_APPLICABLE, ROWS, Cell, Row
 from genbench.report.summary import Summary
-from genbench.report.training import NOTED_ROWS, budget_noted, compute_note, limitation_text, limitations
+from genbench.report.training import NOTED_ROWS, budget_noted, compute_note
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +49,12 @@ def comparison_table(source: Summary | pd.DataFrame) -> ComparisonTable:
     summary = as_summary(source)
     cells = {}
     for model in summary.models:
-        limited = limitations(summary, model)
         for row in ROWS:
             cell = row.judge(model, summary)
             if model in REFERENCES and cell.mark == CROSS:  # a reference lacks what it does not model
                 cell = dataclasses.replace(cell, mark=NOT_APPLICABLE, text=f"reference column: {cell.text}")
-            if limited and row.key in NOTED_ROWS and math.isfinite(cell.value):
-                cell = budget_noted(cell, row.key, limitation_text(summary, limited))
+            if row.key in NOTED_ROWS and math.isfinite(cell.value):
+                cell = budget_noted(cell, summary, model, row.key)
             cells[(row.key, model)] = cell
     return ComparisonTable(summary.models, ROWS, cells, {row.key: row.rule(summary) for row in ROWS},
                            summary)

@@ -2,9 +2,11 @@
 (the ``training-compute`` metric's records), and which models are budget-limited (the ``learning-curve`` metric's
 records, judged by ``genbench.curves.budget_limited``).
 
-A budget-limited model's ✗ for quality or coverage becomes ?, the reason said: the figure was still improving
-when its budget ran out, so the ✗ may be the budget's, not the family's. Its likelihood cell says so too but keeps
-its mark, which reads how the likelihood is had (exact or a bound, and how fast), not the figure.
+Each of the quality, coverage and likelihood cells reads its own figure's curve (``ROW_FIGURES``: FID or KID,
+coverage, the validation loss). A cell whose figure was still improving when the budget ran out says so. Its ✗
+for quality or coverage becomes ? only where the improvement is within reach of the best model's figure
+(``genbench.curves.within_reach``): the ✗ may then be the budget's, not the family's. A likelihood cell keeps its
+mark, which reads how the likelihood is had (exact or a bound, and how fast), not the figure.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 from collections.abc import Sequence
 
 from genbench.budget import readable_flops
-from genbench.curves import Improvement, budget_limited
+from genbench.curves import Improvement, budget_limited, within_reach
 from genbench.outputs import base_name
 from genbench.records import OK, REFERENCES
 from genbench.report.marks import CROSS, UNSURE, Cell
@@ -22,16 +24,50 @@ from genbench.report.summary import Summary
 
 CURVE_FIGURES = ("curve_fid", "curve_kid", "curve_coverage", "curve_val_loss")
 TRAINING_FLOPS, TRAINING_SECONDS = "training_flops", "training_seconds"
+ROW_FIGURES = {"quality": ("curve_fid", "curve_kid"), "coverage": ("curve_coverage",),
+               "likelihood": ("curve_val_loss",)}
+"""The curve figures each row's budget note reads."""
 LIMITED_ROWS = ("quality", "coverage")
-"""The rows whose ✗ a budget-limited model's cell turns into ?."""
-NOTED_ROWS = ("quality", "coverage", "likelihood")
+"""The rows whose ✗ a budget-limited model's cell turns into ?, where within reach."""
+NOTED_ROWS = tuple(ROW_FIGURES)
 
 
-def budget_noted(cell: Cell, row: str, text: str) -> Cell:
-    """``cell`` of row ``row`` with a budget-limited model's note: a ✗ for quality or coverage becomes ?."""
+def budget_noted(cell: Cell, summary: Summary, model: str, row: str) -> Cell:
+    """``cell`` of row ``row`` with its budget note where its figure was still improving at the end; a ✗ for
+    quality or coverage becomes ? where the improvement is within reach of the best (module docstring)."""
+    found = limitations(summary, model, ROW_FIGURES[row])
+    if not found:
+        return cell
+    text = limitation_text(summary, found)
     if row in LIMITED_ROWS and cell.mark == CROSS:
-        return dataclasses.replace(cell, mark=UNSURE, text=f"{cell.text}; ? not ✗: {text}")
+        best = best_ends(summary, found[0].figure)
+        change = found[0]
+        higher = bool(summary.output(change.figure).higher_is_better)
+        if best is not None and within_reach(change, best[1], higher):
+            return dataclasses.replace(cell, mark=UNSURE, text=f"{cell.text}; ? not ✗: {text}, and one more "
+                                       f"doubling at that gain would reach the best ({best[0]}'s "
+                                       f"{best[1][0]:.3g} ± {best[1][1]:.1g})")
+        if best is not None:
+            return dataclasses.replace(cell, text=f"{cell.text}; ✗ stands: {text}, but one more doubling at that "
+                                       f"gain would leave it measurably behind the best ({best[0]}'s "
+                                       f"{best[1][0]:.3g} ± {best[1][1]:.1g})")
     return dataclasses.replace(cell, text=f"{cell.text}; {text}")
+
+
+def best_ends(summary: Summary, figure: str) -> tuple[str, tuple[float, float]] | None:
+    """(model, (value, standard error)) of the best end of ``figure``'s curve among the run's models."""
+    higher = bool(summary.output(figure).higher_is_better)
+    ends = {}
+    for model in summary.models:
+        if model in REFERENCES:
+            continue
+        points = curve_points(summary, model).figures.get(figure)
+        if points and math.isfinite(points[-1][1]):
+            ends[model] = (points[-1][1], points[-1][2])
+    if not ends:
+        return None
+    model = (max if higher else min)(ends, key=lambda m: ends[m][0])
+    return model, ends[model]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,13 +101,15 @@ def curve_points(summary: Summary, model: str) -> CurvePoints:
     return CurvePoints(ordered, stopped, flops)
 
 
-def limitations(summary: Summary, model: str) -> list[Improvement]:
-    """The curve figures of ``model`` that still improved measurably over its last doubling of compute."""
+def limitations(summary: Summary, model: str, figures: Sequence[str] = CURVE_FIGURES) -> list[Improvement]:
+    """The curve figures of ``model`` (among ``figures``) that still improved measurably over its last doubling of
+    compute."""
     if model in REFERENCES:
         return []
     points = curve_points(summary, model)
-    better = {name: bool(summary.output(name).higher_is_better) for name in points.figures}
-    return budget_limited(points.figures, better, points.stopped_early)
+    curves = {name: values for name, values in points.figures.items() if name in figures}
+    better = {name: bool(summary.output(name).higher_is_better) for name in curves}
+    return budget_limited(curves, better, points.stopped_early)
 
 
 def limitation_text(summary: Summary, found: Sequence[Improvement]) -> str:

@@ -4,8 +4,8 @@ this machine, computed GPU hours.
     python tests/benchmarks/paper_budget.py [--train 55000] [--steps 12] [--threads 1]
         [--gpu-tflops 19.5] [--launch-us 10]
 
-The paper budget grants every trained model ``genbench.budget.named_flops("paper", N)`` training FLOPs (N the
-training examples; 2.9·10¹⁵ on MNIST). For each trained default model, a short fit (``--steps`` optimiser steps of
+The paper budget grants every trained model ``genbench.budget.named_flops("paper", N · 784)`` training FLOPs (N the
+training examples of 784 values each; 2.8·10¹⁵ on MNIST). For each trained default model, a short fit (``--steps`` optimiser steps of
 its own batch size, after an untimed one of two) gives its FLOPs per step (counted by the training loop) and its
 seconds per step on this machine's CPU at ``--threads``; the budget's steps times those seconds is the CPU cost.
 The GPU cost is computed, not measured (no GPU here): per step, the FLOPs at a sustained ``--gpu-tflops`` (FP32
@@ -27,6 +27,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 TRAINED = ("ae", "vae", "beta-vae", "gan", "flow", "diffusion")
+VALUES_PER_IMAGE = 28 * 28
 
 
 class OperationCounter(TorchDispatchMode):
@@ -75,7 +76,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     data = images()
-    budget = named_flops("paper", args.train)
+    budget = named_flops("paper", args.train * VALUES_PER_IMAGE)
     print(f"paper budget for {args.train} training examples: {readable_flops(budget)} FLOPs per model; torch "
           f"{torch.__version__}, {torch.get_num_threads()} thread(s), {torch.backends.cpu.get_cpu_capability()}")
     print("| model | GFLOP/step | paper steps | CPU s/step | CPU hours | ops/step | GPU s/step (computed) "
