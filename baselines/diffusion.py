@@ -461,7 +461,11 @@ class Diffusion(GenerativeModel):
       25.0 and coverage 0.64, by DPM-Solver++(2M) at 10 steps: 24.4;
     - Min-SNR-5 weighting of the loss (``min_snr``): 21.4, 0.56; sampled by DPM-Solver++(2M) at 10 steps (the
       default): 18.9, 0.57 (at 20 steps 17.2; DDIM at 20 with η = 1: 21.5 and coverage 0.68). Readable digits on a
-      clean background."""
+      clean background.
+
+    Min-SNR weighting buys its FID with the variational bound, whose terms at low noise it down-weights (Hang et al.
+    say as much): on digits −175.7 nats against −139.1 without it; on MNIST, the default run, 3.63 bits/dim (the
+    flow's exact figure is 1.30). ``min_snr=None`` trains for the bound instead."""
 
     name = "diffusion"
     config_class = DiffusionConfig

@@ -209,3 +209,40 @@ def test_the_site_works_in_a_browser(site, browser, tmp_path):
     figures = browser.execute_script("return Array.from(document.images).filter(i => i.src.includes('sphx_glr'))"
                                      ".length")
     assert figures >= 1, "the example's figure is on its page"
+
+
+# --------------------------------------------------------------------------------- reference results
+MNIST_RESULTS = ROOT / "results" / "mnist-default"
+SHOWN = {"naive Bayes": "naive-bayes", "PCA": "pca", "AE": "ae", "VAE": "vae", "β-VAE": "beta-vae", "GAN": "gan",
+         "flow": "flow", "diffusion": "diffusion", "real data": "real-data"}
+
+
+def test_the_benchmarks_page_shows_the_kept_mnist_results():
+    """The MNIST table of docs/benchmarks.md reads what results/mnist-default/metrics.csv holds: FID and coverage
+    to the digits shown, bits/dim to two decimals, and the same table marks (a page left behind by a rerun fails)."""
+    from genbench.report.table import comparison_table
+
+    frame = pd.read_csv(MNIST_RESULTS / "metrics.csv", keep_default_na=False)
+    values = {(m, k): float(v) for m, k, v in zip(frame.model, frame.metric, frame.value) if v != ""}
+    page = (DOCS / "benchmarks.md").read_text()
+    section = page.split("## The whole of MNIST at the default budget", 1)[1].split("\n## ", 1)[0]
+    lines = section.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("| model |"))
+    table_lines = lines[first:lines.index("", first)]
+    rows = [line.split("|")[1:-1] for line in table_lines if "---" not in line]
+    header = [c.strip() for c in rows[0]]
+    checked = 0
+    for cells in rows[1:]:
+        shown = dict(zip(header, (c.strip().replace("**", "") for c in cells)))
+        model = SHOWN[shown["model"]]
+        for column, metric in (("FID (domain)", "fid"), ("coverage", "coverage"), ("bits/dim", "bits_per_dim")):
+            text = shown[column].split(" ")[0]
+            if not text:
+                continue
+            digits = len(text.split(".")[1]) if "." in text else 0
+            assert round(values[(model, metric)], digits) == pytest.approx(float(text)), (model, metric, text)
+            checked += 1
+    assert checked >= 20
+    table = comparison_table(pd.read_csv(MNIST_RESULTS / "metrics.csv"))
+    assert table.cell("quality", "gan").value == pytest.approx(values[("gan", "fid")])
+    assert "Agreement: 16 of 26 measured cells." in (MNIST_RESULTS / "table.md").read_text()

@@ -236,8 +236,10 @@ CURVE_PANELS = (("curve_fid", "curve_kid"), ("curve_coverage",), ("curve_val_los
 
 def learning_curves_png(summary: Summary) -> bytes | None:
     """Quality, coverage and the validation loss against training FLOPs (log), a line per trained model with its
-    error bars, the budget-limited ones named so; the validation loss (each model's own objective, on its own
-    scale) as a share of its value at the end, so that every line ends at 1 and shows how far it still fell."""
+    error bars, the budget-limited ones named so; FID and KID on a log scale; the validation loss (each model's own
+    objective, on its own scale, negative for a flow's) as its excess over its value at the end, relative to that
+    value's size, (L − L_end) / |L_end|, so that every line ends at 0 and shows how far it still fell. One legend
+    names every model, those without a validation loss (a GAN) too."""
     import seaborn as sns
 
     plt = pyplot()
@@ -264,18 +266,24 @@ def learning_curves_png(summary: Summary) -> bytes | None:
             errors = [r.uncertainty if math.isfinite(r.uncertainty) else 0.0 for r in rows]
             if name == "curve_val_loss":
                 end = values[-1]
-                values, errors = [v / end for v in values], [e / abs(end) for e in errors]
+                values, errors = [(v - end) / abs(end) for v in values], [e / abs(end) for e in errors]
             label = short(model, LABEL_WIDTH) + (" (budget-limited)" if model in limited else "")
             ax.errorbar(flops, values, yerr=errors, marker="o", ms=4, capsize=3, color=colours[model], label=label,
                         linestyle="--" if model in limited else "-")
         output = summary.output(shown)
-        title = ("validation loss ÷ its value at the end (lower is better)" if shown == "curve_val_loss"
+        title = ("validation loss: (L − L_end) / |L_end| (lower is better)" if shown == "curve_val_loss"
                  else output.title())
         ax.set_title(title, fontsize=10)
         ax.set_xscale("log")
+        if shown in ("curve_fid", "curve_kid"):
+            ax.set_yscale("log")
         ax.set_xlabel("training FLOPs")
         ax.grid(color="0.92")
-    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False, title="model")
+    handles = {}
+    for ax in axes[0]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    axes[0][-1].legend(list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                       fontsize=8, frameon=False, title="model")
     fig.suptitle("Learning curves: each trained model at ⅛, ¼, ½ and all of its training compute "
                  "(dashed: budget-limited, still improving at the end)", fontsize=10)
     fig.tight_layout()
