@@ -1,6 +1,6 @@
 """The quality-steps trade-off of a many-step sampler: FID and samples/s against the number of steps S.
 
-For each S in ``steps`` the model samples with S network passes (the diffusion model's DDIM steps: a model
+For each S in ``steps`` the model samples with S network passes (the diffusion model's sampler's steps: a model
 offers this by a ``sampling_steps(steps)`` context manager and ``sampling_steps_refusal(steps)``): n samples
 drawn and timed after an untimed warm-up draw (synchronised on the GPU), their FID in the fidelity metric's
 feature space against the same reference set (``genbench.metrics.fidelity``). The shape of

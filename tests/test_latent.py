@@ -9,7 +9,7 @@ from PIL import Image
 
 import genbench
 from genbench.reference import RealData
-from genbench.report.latent import save_latent_figures
+from genbench.service.cell_figures import save_latent_figures
 
 
 def fitted(name, data, fast, **options):

@@ -4,8 +4,9 @@ The report is computed from one summary of metrics.csv (``genbench.report.summar
 table and its rules (``marks``, ``table``), the measurements, LaTeX (``latex``), HTML and report.html
 (``html``, ``page``), the figures drawn from the records (``plots``). The run's JSON files, where
 present, only add words (the dataset's name, the configuration, the environment); the PNGs a run drew
-from its models (``samples``, ``latent``, which need torch and are imported only by the runner) are
-shown in report.html as they are. Importing this package imports no torch.
+from its models (sample grids, decoded interpolations, computed in the cell by
+``genbench.service.cell_figures`` and laid out by ``samples`` from arrays) are shown in report.html as
+they are. No module of this package imports torch or runs a model.
 """
 
 from __future__ import annotations

@@ -47,9 +47,8 @@ from genbench.model import GenerativeModel
 from genbench.records import LOST, REAL_DATA, REFERENCES, TRUE_DISTRIBUTION, Record, normalise, to_frame
 from genbench.reference import RealData, TrueModel
 from genbench.report import write_report
-from genbench.report.latent import save_latent_figures
-from genbench.report.samples import GRID_SIZE, save_sample_figures, save_samples
 from genbench.report.terminal import compact_table
+from genbench.service.cell_figures import GRID_SIZE, save_latent_figures, save_sample_figures, save_samples
 from genbench.service.evaluation import WAITED, contain, eval_context, measure
 from genbench.service.model_plan import ModelPlan, SavedModel, plan_model, refuse_foreign_checkpoints
 from genbench.service.run_config import RunConfig, stored_run

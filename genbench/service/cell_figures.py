@@ -1,5 +1,9 @@
-"""Figures of a model's latent space: decoded interpolations and latent traversals (PNG).
+"""The figures a cell draws from its model, computed here and laid out by the report (``genbench.report.samples``,
+``genbench.infra.images``), which only receives arrays.
 
+- ``STEM.png``: the model's samples; ``STEM-decoded.png``: the decoder's means at latent draws (no observation
+  noise), for models with a decoder, as papers show VAE samples. Images as a grid, 2-D data as points over the
+  training data, categories as a table, a square-able vector as a picture.
 - ``STEM-interpolation.png``: decoded straight lines between latent codes, built exactly as the
   ``latent-smoothness`` metric builds them (``genbench.metrics.smoothness``): the codes of test
   pairs for a model with an encoder, prior draws for a decoder-only model. Images: one row per
@@ -13,31 +17,94 @@
   measure of Burda et al. (2016), under which dimensions collapsed to the prior score near 0.
 
 Everything is drawn from a generator seeded by the cell's seed, so the same seed gives the same
-figures. Categorical data get none (decoded means of categories are not examples).
+figures. Categorical data get no latent figures (decoded means of categories are not examples).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from genbench.data.info import ValueType
+from genbench.data.info import DataInfo, ValueType
 from genbench.data.splits import Data
+from genbench.errors import InvalidSamples
 from genbench.infra.atomic import write_bytes
-from genbench.infra.images import image_rows_png
+from genbench.infra.images import image_grid_png, image_rows_png
 from genbench.infra.rng import make_generator
 from genbench.metrics.samples import encode_all
 from genbench.metrics.smoothness import decoded_paths, endpoint_codes
 from genbench.model import Capability, GenerativeModel
-from genbench.report.samples import paths_png
+from genbench.report.samples import Backdrop, categories_png, paths_png, points_png
+from genbench.sample_set import FixedSamples
 
+GRID_SIZE = 64
+"""Samples in a grid (8 × 8 images, or the number of rows of a categorical table / 1000 points)."""
+CATEGORY_ROWS = 16
+"""Rows of a categorical table."""
+BACKDROP_POINTS = 2000
+"""Training examples drawn under a 2-D figure."""
 PAIRS, STEPS = 8, 10
 """Rows and steps of the interpolation strip."""
 TRAVERSED, COLUMNS, SPAN = 10, 9, 2.0
 """Dimensions shown at most, points per traversal, and its half-width in standard deviations."""
 ACTIVITY_EXAMPLES = 2000
 """Codes (of test examples, or prior draws) the dimensions' mean, spread and ranking come from."""
+
+
+def array(x: torch.Tensor) -> np.ndarray:
+    """A tensor as the report takes it: float32 on the CPU."""
+    return x.detach().float().cpu().numpy()
+
+
+def backdrop(data: Data) -> Backdrop:
+    """The training data's first points and its true modes, under every model's 2-D figure."""
+    means = getattr(data.true_distribution, "means", None)
+    return Backdrop(array(data.train.x[:BACKDROP_POINTS]), None if means is None else array(torch.as_tensor(means)))
+
+
+def samples_needed(info: DataInfo) -> int:
+    """How many samples the figure for ``info`` shows: a grid of images or rows, or a cloud of points."""
+    return GRID_SIZE * 16 if not info.is_image and info.value_type is not ValueType.CATEGORICAL else GRID_SIZE
+
+
+def samples_png(samples: torch.Tensor, data: Data, title: str) -> bytes:
+    """The figure that suits the data: an image grid, a scatter plot, or a table."""
+    info = data.info
+    if info.is_image:
+        return image_grid_png(array(samples[:GRID_SIZE]))
+    if info.value_type is ValueType.CATEGORICAL:
+        names = info.feature_names or tuple(f"x{i}" for i in range(info.dim))
+        rows = [[info.categories[d][int(k)] for d, k in enumerate(row)]
+                for row in samples[:CATEGORY_ROWS].cpu().tolist()]
+        return categories_png(rows, names, title)
+    if info.dim == 2:
+        return points_png(array(samples), backdrop(data), title)
+    side = int(info.dim**0.5)  # a square-able vector: show it as a picture
+    if side * side == info.dim:
+        return image_grid_png(array(info.clip(samples[:GRID_SIZE]).reshape(-1, 1, side, side)))
+    return points_png(array(samples[:, :2]), backdrop(data), f"{title} (first two coordinates)")
+
+
+def save_samples(path: Path, samples: torch.Tensor, data: Data, title: str) -> None:
+    """A figure of ``samples``; ``InvalidSamples`` (no figure) when they are not values of the data."""
+    problem = data.info.value_problem(samples.detach().cpu())
+    if problem:
+        raise InvalidSamples(f"{title}: {problem}")
+    write_bytes(path, samples_png(samples, data, title))
+
+
+def save_sample_figures(model: GenerativeModel, data: Data, stem: Path, label: str, seed: int) -> None:
+    """STEM.png and, for a model with a decoder, STEM-decoded.png (module docstring)."""
+    generator = make_generator(seed)
+    n = samples_needed(data.info)
+    if model.has(Capability.SAMPLE):
+        samples = model.sample(min(n, len(model)) if isinstance(model, FixedSamples) else n, generator)
+        save_samples(stem.with_name(stem.name + ".png"), samples, data, f"{label} (seed {seed})")
+    if model.has(Capability.DECODER) and data.info.value_type is not ValueType.CATEGORICAL:
+        decoded = model.decode(model.sample_latent(n, generator))
+        save_samples(stem.with_name(stem.name + "-decoded.png"), decoded, data, f"{label}: decoded latent draws")
 
 
 def save_latent_figures(model: GenerativeModel, data: Data, stem: Path, label: str, seed: int) -> None:
@@ -79,9 +146,8 @@ def pictures(paths: torch.Tensor, data: Data, title: str, row_labels: list[str] 
     (the first two coordinates when there are more)."""
     info = data.info
     if info.is_image:
-        return image_rows_png(info.clip(paths.flatten(0, 1)), paths.shape[1], title, row_labels)
+        return image_rows_png(array(info.clip(paths.flatten(0, 1))), paths.shape[1], title, row_labels)
     flat = paths.flatten(2)
     if flat.shape[2] != 2:
         title += " (first two coordinates)"
-    return paths_png(flat[..., :2], data, title, row_labels)
-
+    return paths_png(array(flat[..., :2]), backdrop(data), title, row_labels)
