@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from genbench.features import FeatureExtractor
     from genbench.metric import Metric
     from genbench.model import GenerativeModel
-    from genbench.service.executors import Executor
+    from genbench.service.executors.contract import Executor
 
 MODEL_ENTRY_POINTS, METRIC_ENTRY_POINTS, EXTRACTOR_ENTRY_POINTS = "genbench.models", "genbench.metrics", \
     "genbench.extractors"
@@ -66,6 +66,6 @@ EXTRACTORS.register("inception", "genbench.metrics.extractors:InceptionExtractor
 EXTRACTORS.register("domain", "genbench.metrics.extractors:DomainExtractor")
 EXTRACTORS.register("raw", "genbench.metrics.extractors:RawExtractor")
 
-EXECUTORS: Registry[Executor] = Registry("executor", "genbench.service.executors:Executor")
+EXECUTORS: Registry[Executor] = Registry("executor", "genbench.service.executors.contract:Executor")
 EXECUTORS.register("local", "genbench.service.executors.local:LocalPool")
 EXECUTORS.register("ray", "genbench.service.executors.ray_cluster:RayCluster")

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 import torch
 
@@ -26,8 +26,30 @@ from genbench.infra.atomic import write_bytes, write_json
 from genbench.infra.environment import package_versions
 from genbench.registry import Registry, class_path
 
-if TYPE_CHECKING:
-    from genbench.model import GenerativeModel
+
+class Checkpointable(Protocol):
+    """What a checkpoint writes from and reads into a model: all of it ``genbench.model.GenerativeModel``'s (not
+    imported here: the model contract imports this module for ``save`` and ``load``)."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+    config: Any
+    info_: DataInfo
+    history_: list[dict[str, Any]]
+    training_: dict[str, Any]
+    learning_curve_: list[dict[str, Any]]
+    trained_on_: dict[str, Any]
+
+    @property
+    def is_fitted(self) -> bool: ...
+
+    def state_dict(self) -> dict[str, torch.Tensor]: ...
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> Any: ...
+
+    def build(self, info: DataInfo, seed: int = 0) -> None: ...
+
+    def to(self, device: str | torch.device) -> Any: ...
 
 FORMAT = "genbench-checkpoint"
 VERSION = 1
@@ -40,7 +62,7 @@ def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".pt"), stem.with_name(stem.name + ".json")
 
 
-def save_checkpoint(model: GenerativeModel, path: str | Path) -> tuple[Path, Path]:
+def save_checkpoint(model: Checkpointable, path: str | Path) -> tuple[Path, Path]:
     """Write the weights, then the description that vouches for them (each atomically)."""
     if not model.is_fitted:
         raise CheckpointError(f"{model.name} is not fitted: there is nothing to save")
@@ -86,10 +108,10 @@ def read_description(path: str | Path) -> dict[str, Any]:
 def load_checkpoint(
     path: str | Path,
     *,
-    model_class: type[GenerativeModel] | None = None,
-    registry: Registry[GenerativeModel] | None = None,
+    model_class: type[Checkpointable] | None = None,
+    registry: Registry[Checkpointable] | None = None,
     device: str | torch.device = "cpu",
-) -> GenerativeModel:
+) -> Checkpointable:
     """Rebuild a model from its checkpoint; the class comes from ``model_class`` or ``registry``."""
     weights_path, description_path = checkpoint_paths(path)
     description = read_description(path)
@@ -131,8 +153,8 @@ def load_checkpoint(
     return model.to(device).eval()
 
 
-def saved_class(description: dict[str, Any], registry: Registry[GenerativeModel],
-                description_path: Path) -> type[GenerativeModel]:
+def saved_class(description: dict[str, Any], registry: Registry[Checkpointable],
+                description_path: Path) -> type[Checkpointable]:
     """The class a checkpoint was saved from: its import path where that still imports to a class
     of the saved name (a model from outside genbench needs no registration), else the saved name
     looked up in ``registry``."""

@@ -26,7 +26,6 @@ from genbench.outputs import Output, base_name
 from genbench.records import Record
 
 if TYPE_CHECKING:
-    from genbench.features import FeatureExtractor
     from genbench.registry import Registry
 
 
@@ -56,9 +55,10 @@ class EvalContext:
     cache_dir: Path | None = None
     weights: dict[str, Path] = dataclasses.field(default_factory=dict)
     """Local weight files by feature-extractor name (``genbench run --inception-weights PATH``)."""
-    extractors: Registry[FeatureExtractor] | None = None
-    """The registry sample-based metrics find their feature extractor in (passed in, so that metrics
-    depend on no registry of the layer above them)."""
+    extractors: Registry[Any] | None = None
+    """The registry of ``genbench.features.FeatureExtractor`` classes that sample-based metrics find their
+    feature extractor in (passed in, so that metrics depend on no registry of the layer above them; the
+    contract of features, which builds on this module's, is not named here)."""
     files: CellFiles | None = None
     """Where the cell's own files go (None: nowhere, as in ``genbench.evaluate``)."""
     _draws: weakref.WeakKeyDictionary = dataclasses.field(default_factory=weakref.WeakKeyDictionary, repr=False)

@@ -144,8 +144,8 @@ class Registry(Generic[T]):
                              f"{_describe(points[0])} and of {_describe(points[1])}; uninstall one")
         if points:
             return self._from_entry_point(name, points[0])
-        alternative = (f", or an import path such as mypackage.module:My{self.kind.title()}" if self.import_paths
-                       else "")
+        alternative = (f", or an import path such as mypackage.{self.kind}s:My{self.kind.title()}"
+                       if self.import_paths else "")
         raise UnknownNameError(self.kind, name, self.names(), alternative)
 
     def names(self) -> list[str]:

@@ -427,7 +427,8 @@ def copies_png(x: torch.Tensor, train: Split, nearest: torch.Tensor, ratios: tor
 
     order = ratios.argsort()[:GALLERY]
     shown = torch.cat([x[order], train.x[nearest[order]]])
-    return image_rows_png(shown.float().cpu().numpy(), len(order), f"{label}: the most copy-like samples above their nearest training "
+    pictures = shown.float().cpu().numpy()
+    return image_rows_png(pictures, len(order), f"{label}: the most copy-like samples above their nearest training "
                           "examples;\nunder each, distance to the nearest / to the second nearest (a near copy < 1/3)",
                           row_labels=["sample", "nearest training"],
                           column_labels=[f"{r:.2f}" for r in ratios[order].tolist()])

@@ -7,13 +7,21 @@ is compared with its family's column, row by row. Only cells genbench could mark
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from genbench.report.families import family_of
-from genbench.report.marks import CHECK, CROSS, ROWS, UNSURE
+from genbench.report.marks import CHECK, CROSS, ROWS, UNSURE, Cell
+from genbench.report.summary import Summary
 
-if TYPE_CHECKING:
-    from genbench.report.table import ComparisonTable
+
+class MarkedTable(Protocol):
+    """What the lecture's comparison reads of the measured table (``genbench.report.table.ComparisonTable``,
+    which shows this comparison and so is not imported here): its models, its summary and its marked cells."""
+
+    models: list[str]
+    summary: Summary
+
+    def cell(self, row: str, model: str) -> Cell: ...
 
 LECTURE_ROWS = ("sampling", "quality", "coverage", "latent_smooth", "latent_interpretable", "likelihood")
 """The lecture's six rows (``marks.ROWS`` keys); genbench's seventh, novel samples, is not the lecture's."""
@@ -51,7 +59,7 @@ class LectureCell:
         return self.comparable and self.measured == self.lecture
 
 
-def lecture_cells(table: ComparisonTable) -> list[LectureCell]:
+def lecture_cells(table: MarkedTable) -> list[LectureCell]:
     """One cell per row × model of a lecture family present in the table."""
     cells = []
     for model in table.models:
@@ -75,7 +83,7 @@ class LectureGrid:
     comparable: int
 
 
-def lecture_grid(table: ComparisonTable) -> LectureGrid | None:
+def lecture_grid(table: MarkedTable) -> LectureGrid | None:
     """The grid of ``lecture_cells`` (None when the table holds no model of the lecture's families)."""
     cells = lecture_cells(table)
     if not cells:

@@ -10,7 +10,6 @@ metrics (``evaluation``), a sweep of cells (``sweep``) on an executor (``executo
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -18,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genbench.errors import GenbenchError, UsageError
-from genbench.service.executors import AUTO
+from genbench.service.executors.contract import AUTO
+from genbench.service.request import RunRequest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,59 +34,6 @@ class RunInterrupted(GenbenchError):
 
 class RunStopped(GenbenchError):
     """The system refused a write or a read mid-run (a full disk): what finished is intact."""
-
-
-@dataclasses.dataclass(frozen=True)
-class RunRequest:
-    """A run as ``genbench run``'s flags ask for it; None (or False) is the flag's default. Specs are the
-    command line's text: ``"vae:latent_dim=8,gan"``."""
-
-    models: str | None = None
-    dataset: str | None = None
-    metrics: str | None = None
-    seeds: str | None = None
-    budget: str | None = None
-    epochs: int | None = None
-    out: Path | None = None
-    resize: str | None = None
-    data_dir: str | None = None
-    download: bool = False
-    inception_weights: str | None = None
-    reference: Path | None = None
-    checkpoints: Path | None = None
-    resume: bool = False
-    device: str | None = None
-    threads: int | None = None
-    executor: str = "local"
-    jobs: int | str | None = AUTO
-    """Local worker processes: a count, or ``"auto"`` (``executors.automatic_jobs``); None: every cell in this
-    process (``genbench.run``'s default)."""
-    devices: str | None = None
-    ray_address: str | None = None
-    cell_cpus: int = 1
-    cell_gpus: float = 0.0
-
-    def __post_init__(self) -> None:
-        """The checks argparse makes on the command line, for ``genbench.run``'s keyword arguments."""
-        from genbench.budget import parse_budget
-        from genbench.catalog import EXECUTORS
-
-        if self.budget is not None:
-            parse_budget(self.budget)
-        if self.executor not in EXECUTORS:
-            raise UsageError(f"executor must be one of {', '.join(EXECUTORS.names())}, got {self.executor!r}")
-        for name in ("epochs", "threads", "jobs", "cell_cpus"):
-            value = getattr(self, name)
-            if name == "jobs" and value == AUTO:
-                continue
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-                also = f" or {AUTO!r}" if name == "jobs" else ""
-                raise UsageError(f"{name} must be a positive integer{also}, got {value!r}")
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RunRequest:
-        """The request of a parsed ``genbench run`` command line."""
-        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
 
 
 @dataclasses.dataclass(frozen=True)

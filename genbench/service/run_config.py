@@ -14,7 +14,7 @@ from genbench.errors import UsageError
 from genbench.specs import Spec, parse_dataset_spec, parse_seeds, parse_spec, parse_specs
 
 if TYPE_CHECKING:
-    from genbench.service import RunRequest
+    from genbench.service.request import RunRequest
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,10 +4,11 @@ this machine, computed GPU hours.
     python tests/benchmarks/paper_budget.py [--train 55000] [--steps 12] [--threads 1]
         [--gpu-tflops 19.5] [--launch-us 10]
 
-The paper budget grants every trained model ``genbench.budget.named_flops("paper", N · 784)`` training FLOPs (N the
-training examples of 784 values each; 2.8·10¹⁵ on MNIST). For each trained default model, a short fit (``--steps`` optimiser steps of
-its own batch size, after an untimed one of two) gives its FLOPs per step (counted by the training loop) and its
-seconds per step on this machine's CPU at ``--threads``; the budget's steps times those seconds is the CPU cost.
+The paper budget grants every trained model ``genbench.budget.named_flops("paper", N · 784)`` training FLOPs (N
+the training examples of 784 values each; 2.8·10¹⁵ on MNIST). For each trained default model, a short fit
+(``--steps`` optimiser steps of its own batch size, after an untimed one of two) gives its FLOPs per step (counted
+by the training loop) and its seconds per step on this machine's CPU at ``--threads``; the budget's steps times
+those seconds is the CPU cost.
 The GPU cost is computed, not measured (no GPU here): per step, the FLOPs at a sustained ``--gpu-tflops`` (FP32
 without tensor cores: 19.5 on an A100, 67 on an H100 SXM), plus one kernel launch of ``--launch-us`` microseconds
 for every ATen operation the step dispatches (small networks are bound by launches, not arithmetic). Training only:

@@ -18,61 +18,15 @@ on fewer than N·T cores run many times slower (three runs of two threads on two
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Callable, Iterator
-from typing import Protocol, runtime_checkable
 
 from genbench.errors import UsageError
-from genbench.service.cells import CellLost, CellResult, CellTask
+from genbench.service.executors.contract import AUTO, LOCAL, RAY, Executor, ExecutorChoice
+
+__all__ = ["AUTO", "LOCAL", "RAY", "Executor", "ExecutorChoice", "automatic_jobs", "make_executor",
+           "threads_per_worker"]
 
 log = logging.getLogger(__name__)
-
-LOCAL, RAY = "local", "ray"
-AUTO = "auto"
-"""``--jobs auto``: the count ``automatic_jobs`` chooses."""
-
-
-@runtime_checkable
-class Executor(Protocol):
-    """What runs a sweep's cells; a class with these methods can be registered in ``catalog.EXECUTORS``."""
-
-    @classmethod
-    def from_choice(cls, choice: ExecutorChoice, cores: int) -> Executor: ...
-
-    def describe(self) -> str: ...
-
-    def run(self, tasks: list[CellTask],
-            started: Callable[[CellTask, str], None]) -> Iterator[CellResult | CellLost]: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class ExecutorChoice:
-    """The command line's choice: ``--executor``, ``--jobs``, ``--devices``, ``--ray-address``,
-    ``--cell-cpus``, ``--cell-gpus`` and ``--threads``."""
-
-    executor: str = LOCAL
-    jobs: int | None = None
-    devices: str | None = None
-    ray_address: str | None = None
-    cell_cpus: int = 1
-    cell_gpus: float = 0.0
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.executor == RAY and (self.jobs is not None or self.devices is not None):
-            raise UsageError("--jobs and --devices choose local workers; with --executor ray each cell is a Ray "
-                             "task (set its resources with --cell-cpus and --cell-gpus)")
-        if self.executor != RAY and (self.ray_address is not None or self.cell_cpus != 1 or self.cell_gpus != 0):
-            raise UsageError("--ray-address, --cell-cpus and --cell-gpus are for Ray tasks; they need --executor ray")
-        if self.cell_gpus < 0:
-            raise UsageError(f"--cell-gpus must be 0 or more, got {self.cell_gpus:g}")
-
-    @property
-    def in_process(self) -> bool:
-        """True for today's behaviour: every cell in this process, one after another."""
-        return self.executor == LOCAL and (self.jobs or 1) == 1 and self.devices is None
-
 
 def threads_per_worker(jobs: int, cores: int, requested: int | None = None) -> int:
     """Torch threads for each of ``jobs`` workers on ``cores`` cores: ``requested`` (``--threads``), else an

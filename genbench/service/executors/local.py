@@ -28,7 +28,7 @@ from genbench.service.cells import CellLost, CellResult, CellTask, worker_name
 from genbench.service.executors import cuda_devices, threads_per_worker
 
 if TYPE_CHECKING:
-    from genbench.service.executors import ExecutorChoice
+    from genbench.service.executors.contract import ExecutorChoice
 
 
 @dataclasses.dataclass
@@ -170,7 +170,7 @@ def worker_main(connection: Connection, threads: int, device: str | None, number
     from genbench.infra import progress, turns
     from genbench.infra.memory import keep_freed_memory
     from genbench.infra.threads import configure_threads
-    from genbench.service.cells import run_task
+    from genbench.service.worker import run_task
 
     keep_freed_memory()
     configure_threads(threads)

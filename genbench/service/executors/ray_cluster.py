@@ -19,7 +19,7 @@ from genbench.errors import UsageError
 from genbench.service.cells import CellLost, CellResult, CellTask
 
 if TYPE_CHECKING:
-    from genbench.service.executors import ExecutorChoice
+    from genbench.service.executors.contract import ExecutorChoice
 
 INSTALL = 'pip install "genbench[ray]"'
 CONNECT_TIMEOUT = 10.0
@@ -68,7 +68,8 @@ def run_in_ray(task: CellTask, threads: int, device: str | None) -> CellResult:
     from genbench.infra import progress
     from genbench.infra.memory import keep_freed_memory
     from genbench.infra.threads import configure_threads
-    from genbench.service.cells import run_task, worker_name
+    from genbench.service.cells import worker_name
+    from genbench.service.worker import run_task
 
     keep_freed_memory()
     configure_threads(threads)
