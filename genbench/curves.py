@@ -16,17 +16,15 @@ from the point at half the steps to the end, by more than twice the standard err
 is budget-limited: more compute would have given a better figure. A model that stopped early (its validation loss
 no longer improved) is not budget-limited.
 
-**Within reach** (``within_reach``): nearly every model is still improving when a finite budget ends, so a ✗ is
-the budget's, not the family's, only where the improvement could move it. One more doubling at the last
-doubling's gain, the figure projected to
+**Within reach** (``genbench.report.training.within_reach``): nearly every model is still improving when a finite
+budget ends, so a ✗ is the budget's, not the family's, only where the improvement could move it. One more doubling
+at the last doubling's gain, the figure projected to
 
-    p = end + gain (in the figure's better direction),
+    p = end + gain (in the figure's better direction, ``Improvement.projected``),
 
-would no longer be measurably worse than the best model's figure b at its end, by the marks' own band:
-
-    |b − p| ≤ 2 √(u_end² + u_b²)  or p at least as good as b.
-
-Curves flatten, so the projection is optimistic: a ✗ that it leaves out of reach stands.
+would no longer be measurably worse than the best model's figure at its end, by the marks' own band
+(``genbench.report.marks.significantly_worse``). Curves flatten, so the projection is optimistic: a ✗ that it
+leaves out of reach stands.
 
 Nothing here imports torch.
 """
@@ -91,6 +89,10 @@ class Improvement:
     def measurable(self) -> bool:
         return self.gain > SIGMAS * self.uncertainty
 
+    def projected(self, higher_is_better: bool) -> float:
+        """The figure one more doubling at this gain would reach (module docstring)."""
+        return self.end[0] + (self.gain if higher_is_better else -self.gain)
+
     def describe(self, label: str, digits: int = 3) -> str:
         def shown(pair: tuple[float, float]) -> str:
             value, error = pair
@@ -105,16 +107,6 @@ def improvement(figure: str, start: tuple[float, float], end: tuple[float, float
     gain = (end[0] - start[0]) if higher_is_better else (start[0] - end[0])
     errors = [e for e in (start[1], end[1]) if math.isfinite(e)]
     return Improvement(figure, start, end, gain, math.sqrt(sum(e * e for e in errors)))
-
-
-def within_reach(change: Improvement, best: tuple[float, float], higher_is_better: bool) -> bool:
-    """Whether one more doubling at ``change``'s gain would bring its figure within the marks' band of ``best``
-    (value, standard error) (module docstring)."""
-    direction = 1.0 if higher_is_better else -1.0
-    projected = change.end[0] + direction * change.gain
-    behind = direction * (best[0] - projected)
-    errors = [e for e in (change.end[1], best[1]) if math.isfinite(e)]
-    return behind <= SIGMAS * math.sqrt(sum(e * e for e in errors))
 
 
 def budget_limited(curves: Mapping[str, Sequence[tuple[float, float, float]]], higher_is_better: Mapping[str, bool],

@@ -106,7 +106,7 @@ def test_a_model_fitted_in_closed_form_has_no_learning_curve(digits):
 
 
 def test_one_more_doubling_at_the_last_gain_decides_whether_a_cross_is_within_reach():
-    from genbench.curves import within_reach
+    from genbench.report.training import within_reach
 
     change = improvement("curve_fid", (20.0, 0.5), (14.0, 0.5), higher_is_better=False)  # gain 6: projected 8
     assert within_reach(change, (10.0, 0.5), higher_is_better=False)

@@ -5,7 +5,7 @@ records, judged by ``genbench.curves.budget_limited``).
 Each of the quality, coverage and likelihood cells reads its own figure's curve (``ROW_FIGURES``: FID or KID,
 coverage, the validation loss). A cell whose figure was still improving when the budget ran out says so. Its ✗
 for quality or coverage becomes ? only where the improvement is within reach of the best model's figure
-(``genbench.curves.within_reach``): the ✗ may then be the budget's, not the family's. A likelihood cell keeps its
+(``within_reach``): the ✗ may then be the budget's, not the family's. A likelihood cell keeps its
 mark, which reads how the likelihood is had (exact or a bound, and how fast), not the figure.
 """
 
@@ -16,10 +16,10 @@ import math
 from collections.abc import Sequence
 
 from genbench.budget import readable_flops
-from genbench.curves import Improvement, budget_limited, within_reach
+from genbench.curves import Improvement, budget_limited
 from genbench.outputs import base_name
 from genbench.records import OK, REFERENCES
-from genbench.report.marks import CROSS, UNSURE, Cell
+from genbench.report.marks import CROSS, UNSURE, Cell, significantly_worse
 from genbench.report.summary import Summary
 
 CURVE_FIGURES = ("curve_fid", "curve_kid", "curve_coverage", "curve_val_loss")
@@ -52,6 +52,12 @@ def budget_noted(cell: Cell, summary: Summary, model: str, row: str) -> Cell:
                                        f"gain would leave it measurably behind the best ({best[0]}'s "
                                        f"{best[1][0]:.3g} ± {best[1][1]:.1g})")
     return dataclasses.replace(cell, text=f"{cell.text}; {text}")
+
+
+def within_reach(change: Improvement, best: tuple[float, float], higher_is_better: bool) -> bool:
+    """Whether one more doubling at ``change``'s gain would leave its figure not measurably worse than ``best``
+    (value, standard error), by the marks' band (``genbench.curves``, module docstring)."""
+    return not significantly_worse(change.projected(higher_is_better), change.end[1], *best, higher_is_better)
 
 
 def best_ends(summary: Summary, figure: str) -> tuple[str, tuple[float, float]] | None:
