@@ -18,7 +18,7 @@ from genbench.registry import Registry
 
 if TYPE_CHECKING:
     from genbench.data.source import DatasetSource
-    from genbench.features import FeatureExtractor
+    from genbench.features.contract import FeatureExtractor
     from genbench.metric import Metric
     from genbench.model import GenerativeModel
     from genbench.service.executors.contract import Executor
@@ -60,11 +60,11 @@ METRICS.register("learning-curve", "genbench.metrics.learning_curve:LearningCurv
 METRICS.register("training-compute", "genbench.metrics.training_compute:TrainingCompute", default=True)
 METRICS.register("sampling-steps", "genbench.metrics.sampling_steps:SamplingSteps")
 
-EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features:FeatureExtractor",
+EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features.contract:FeatureExtractor",
                                                   entry_point_group=EXTRACTOR_ENTRY_POINTS, import_paths=True)
-EXTRACTORS.register("inception", "genbench.metrics.extractors:InceptionExtractor")
-EXTRACTORS.register("domain", "genbench.metrics.extractors:DomainExtractor")
-EXTRACTORS.register("raw", "genbench.metrics.extractors:RawExtractor")
+EXTRACTORS.register("inception", "genbench.features.inception:InceptionExtractor")
+EXTRACTORS.register("domain", "genbench.features.domain:DomainExtractor")
+EXTRACTORS.register("raw", "genbench.features.raw:RawExtractor")
 
 EXECUTORS: Registry[Executor] = Registry("executor", "genbench.service.executors.contract:Executor")
 EXECUTORS.register("local", "genbench.service.executors.local:LocalPool")

@@ -25,10 +25,10 @@ from torch.utils.data import Dataset
 from genbench.data.info import ValueType
 from genbench.data.splits import SUBSET_SEED, Data, Split, subset_rows
 from genbench.errors import GenbenchError, UsageError
-from genbench.features import FeatureExtractor, PreparedExtractor
+from genbench.features.contract import FeatureExtractor, PreparedExtractor
+from genbench.features.inception import INCEPTION_ENV
 from genbench.infra.cache import Cache, cache_root
 from genbench.metric import EvalContext
-from genbench.metrics.extractors import INCEPTION_ENV
 from genbench.metrics.frechet import GaussianStatistics, gaussian_statistics
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def extract_features(module: Any, prepared: PreparedExtractor, inputs: torch.Ten
     """Run torch-fidelity's feature loop over ``inputs`` (already the extractor's input format)."""
     from torch_fidelity.utils import get_featuresdict_from_dataset
 
-    from genbench.metrics.fidelity_extractors import on_device
+    from genbench.features.adapters import on_device
 
     with on_device(device):
         out = get_featuresdict_from_dataset(TensorRows(inputs), module, batch_size, device.type == "cuda",
@@ -228,7 +228,7 @@ class FeatureSpace:
         key = json.dumps([data.fingerprint, extractor.name, str(context.device), str(cache_root(context.cache_dir)),
                           {k: str(v) for k, v in context.weights.items()}, os.environ.get(INCEPTION_ENV)])
         if key not in self._references:
-            from genbench.metrics.fidelity_extractors import build
+            from genbench.features.adapters import build
 
             prepared = extractor.prepare(data, context)
             module = build(prepared, context.device)

@@ -43,7 +43,7 @@ import torch
 
 from genbench.config import require, require_positive
 from genbench.data.splits import Data
-from genbench.features import FeatureExtractor, PreparedExtractor
+from genbench.features.contract import FeatureExtractor, PreparedExtractor
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import bootstrap
 from genbench.metrics.coverage import expected_coverage

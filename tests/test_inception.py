@@ -12,11 +12,11 @@ import pytest
 import torch
 
 import genbench
-from genbench.metrics.extractors import InceptionExtractor
+from genbench.features.adapters import build
+from genbench.features.inception import InceptionExtractor
+from genbench.features.inception_port import MIXED, block_names, packaged_torchscript, port, read_torchscript
 from genbench.metrics.feature_space import extract_features
 from genbench.metrics.fidelity import Fidelity
-from genbench.metrics.fidelity_extractors import build
-from genbench.metrics.inception_port import MIXED, block_names, packaged_torchscript, port, read_torchscript
 from genbench.records import NOT_AVAILABLE, OK
 from genbench.service.evaluation import eval_context
 
@@ -95,7 +95,7 @@ def test_a_wrong_mapping_would_be_seen(torchscript_state, tmp_path):
     swapped = dict(MIXED)
     swapped["Mixed_6c"], swapped["Mixed_6d"] = MIXED["Mixed_6d"], MIXED["Mixed_6c"]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("genbench.metrics.inception_port.MIXED", swapped)
+        patch.setattr("genbench.features.inception_port.MIXED", swapped)
         wrong = fidelity_features(port(torchscript_state), images(8), tmp_path)
     right = torchscript_features(images(8))
     assert (wrong - right).abs().max() > 0.1

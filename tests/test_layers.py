@@ -1,8 +1,9 @@
 """genbench's layers, checked on the source: imports point down, and nothing imports in a loop.
 
 A module's layer is its folder's (``LAYERS``). Bottom: the contracts, configs and records at the package's top,
-datasets (``genbench/data/``) and the infrastructure (``genbench/infra/``). Middle: the baselines and metrics
-(``baselines/``, ``metrics/``), which know only the bottom. Top: the run service (``genbench/service/``), the
+datasets (``genbench/data/``) and the infrastructure (``genbench/infra/``). Middle: the baselines, the feature
+extractors and the metrics (``baselines/``, ``genbench/features/``, ``metrics/``), which know only the bottom (and
+the metrics the extractors, never the other way round). Top: the run service (``genbench/service/``), the
 report (``genbench/report/``) and the CLI (``genbench/cli/``), and the front doors (``FRONT_DOORS``).
 Every import counts, a function's too (an import inside a function is a dependency all the same), and those
 under ``if TYPE_CHECKING:`` too: a reader follows a type to its module as the interpreter follows an import, so
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"genbench": "genbench", "baselines": "genbench.baselines", "metrics": "genbench.metrics"}
 """The repository's folders of code and the package each is installed as."""
 LAYERS = {"genbench": "bottom", "genbench/data": "bottom", "genbench/infra": "bottom",
-          "baselines": "middle", "metrics": "middle",
+          "baselines": "middle", "genbench/features": "middle", "metrics": "middle",
           "genbench/service": "top", "genbench/report": "top", "genbench/cli": "top"}
 """The layer of each folder; a module's layer is that of the deepest folder named here that holds it."""
 FRONT_DOORS = {"genbench", "genbench.__main__", "genbench.catalog", "genbench.testing"}
@@ -123,6 +124,15 @@ def test_infrastructure_knows_nothing_of_the_rest(graph):
     outward = sorted(f"{a} imports {b}" for a, deps in graph.items() if a.startswith("genbench.infra.")
                      for b in deps if not b.startswith("genbench.infra.") and b not in INFRA_MAY_IMPORT)
     assert outward == []
+
+
+def test_feature_extractors_know_no_metric(graph):
+    """The extractors are a package of their own beside the metrics that use them: the metrics import the
+    extractors, never the other way round."""
+    upward = sorted(f"{a} imports {b}" for a, deps in graph.items() if a.startswith("genbench.features")
+                    for b in deps if b.startswith("genbench.metrics."))
+    assert "genbench.features.adapters" in graph["genbench.metrics.feature_space"]
+    assert upward == []
 
 
 def test_every_folder_has_a_layer():

@@ -64,7 +64,7 @@ def test_built_wheel_installs_only_the_genbench_namespace(repo_root, tmp_path):
     packages = {p.relative_to(repo_root).as_posix() for p in (repo_root / "genbench").rglob("__init__.py")}
     assert packages - set(names) == set(), "a package folder is missing from pyproject.toml's packages"
     assert "genbench/metrics/likelihood.py" in names
-    assert {"genbench/metrics/shipped/domain-digits.pt", "genbench/metrics/shipped/domain-digits.json"} <= set(names)
+    assert {"genbench/features/shipped/domain-digits.pt", "genbench/features/shipped/domain-digits.json"} <= set(names)
     assert genbench.__version__ in wheel.name
 
 

@@ -1,9 +1,9 @@
-"""Regenerate the domain classifiers shipped with genbench (``genbench.metrics.shipped``):
+"""Regenerate the domain classifiers shipped with genbench (``genbench.features.shipped``):
 
     python -m genbench.service.ship_classifiers digits shapes
 
 Each registered dataset's classifier is trained afresh (on one CPU thread) and written to
-``metrics/shipped/`` with its key and SHA-256. Run it on a quiet machine, and commit the files with the
+``genbench/features/shipped/`` with its key and SHA-256. Run it on a quiet machine, and commit the files with the
 baselines in ``results/`` that depend on them (their extractor weight hashes change).
 """
 
@@ -14,9 +14,9 @@ import argparse
 import torch
 
 import genbench
+from genbench.features.domain import domain_key, train_domain_entry
+from genbench.features.shipped import write_shipped
 from genbench.infra.cache import file_sha256
-from genbench.metrics.extractors import domain_key, train_domain_entry
-from genbench.metrics.shipped import write_shipped
 
 
 def main() -> None:

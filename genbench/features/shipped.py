@@ -4,7 +4,7 @@ The ``domain`` extractor defines the feature space of every sample-quality figur
 it is part of the protocol: a classifier retrained on another machine or torch release gives other
 weights and moves every FID. The built-in datasets whose data ship with genbench or are rendered by
 it (``digits``, ``shapes``) therefore come with their classifier as a file in the package
-(``metrics/shipped/``, about 140 kB each): ``<name>.pt``, the state dict, read with
+(``genbench/features/shipped/``, about 140 kB each): ``<name>.pt``, the state dict, read with
 ``torch.load(weights_only=True)``, and ``<name>.json``, the cache entry's key (the dataset's content
 fingerprint, the architecture, the training options), the classifier's test accuracy, the torch
 release that trained it and the SHA-256 of the ``.pt``, checked before use. A dataset with no shipped

@@ -25,9 +25,9 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor
 
 from genbench.errors import GenbenchError
-from genbench.features import PreparedExtractor
+from genbench.features.contract import PreparedExtractor
+from genbench.features.domain_net import DomainNet, DomainNetSpec
 from genbench.infra.cache import load_tensors
-from genbench.metrics.domain import DomainNet, DomainNetSpec
 
 DOMAIN, RAW = "genbench-domain", "genbench-raw"
 
@@ -56,7 +56,7 @@ class FidelityDomainNet(GenbenchExtractorBase):
         super().__init__(name, features_list)
         if feature_extractor_weights_path is None:
             raise ValueError(f"{name} needs feature_extractor_weights_path: the classifier genbench trained "
-                             "and cached (genbench.metrics.extractors.DomainExtractor.prepare)")
+                             "and cached (genbench.features.domain.DomainExtractor.prepare)")
         path = Path(feature_extractor_weights_path)
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["meta"]
         self.net = DomainNet(DomainNetSpec.from_dict(meta["architecture"]))

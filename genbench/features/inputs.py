@@ -1,0 +1,32 @@
+"""How genbench examples become an extractor's input, and what an extractor says it cannot take."""
+
+from __future__ import annotations
+
+import torch
+
+from genbench.data.info import DataInfo, ValueType
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float()
+
+
+def to_uint8_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Images (N, 1 or 3, H, W) with values in [0, 1] → (N, 3, H, W) uint8 (clamped, round(255·x))."""
+    pixels = (x.float().clamp(0, 1) * 255).round().to(torch.uint8)
+    return pixels.expand(-1, 3, -1, -1).contiguous() if pixels.shape[1] == 1 else pixels
+
+
+def image_reason(info: DataInfo, extractor: str) -> str | None:
+    if not info.is_image or info.value_type is ValueType.CATEGORICAL:
+        return f"the {extractor} extractor takes images; {info.name} holds {info.value_type.value} vectors"
+    return None
+
+
+def version_of(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"
