@@ -78,7 +78,7 @@ def run(
     finished ``Run``: its directory, ``records`` (metrics.csv), ``table`` (the comparison table with marks and
     figures) and ``report`` (report.html). Specs are names with options (``"vae:latent_dim=8"``); None is the
     command line's default. ``settings`` are the other flags of ``genbench run`` by their Python names:
-    epochs, resize, data_dir, download, inception_weights, reference, checkpoints, resume, device, threads,
+    epochs, resize, data_dir, download, inception_weights, weights, reference, checkpoints, resume, device, threads,
     executor, jobs, devices, ray_address, cell_cpus, cell_gpus. Unlike the command line (``--jobs auto``),
     every cell runs in this process unless ``jobs`` is ``"auto"`` or a count: worker processes start by
     importing the calling script again, which must then guard its work with ``if __name__ == "__main__":``.

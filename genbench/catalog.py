@@ -65,6 +65,12 @@ EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.feature
 EXTRACTORS.register("inception", "genbench.features.inception:InceptionExtractor")
 EXTRACTORS.register("domain", "genbench.features.domain:DomainExtractor")
 EXTRACTORS.register("raw", "genbench.features.raw:RawExtractor")
+EXTRACTORS.register("dinov2-vit-s-14", "genbench.features.dinov2:DinoV2Small")
+EXTRACTORS.register("dinov2-vit-b-14", "genbench.features.dinov2:DinoV2Base")
+EXTRACTORS.register("dinov2-vit-l-14", "genbench.features.dinov2:DinoV2Large")
+EXTRACTORS.register("clip-vit-b-32", "genbench.features.clip:ClipVitB32")
+EXTRACTORS.register("clip-vit-l-14", "genbench.features.clip:ClipVitL14")
+EXTRACTORS.register("clip-vit-l-14-336px", "genbench.features.clip:ClipVitL14At336")
 
 EXECUTORS: Registry[Executor] = Registry("executor", "genbench.service.executors.contract:Executor")
 EXECUTORS.register("local", "genbench.service.executors.local:LocalPool")

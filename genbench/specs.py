@@ -99,6 +99,21 @@ ARRAY_SUFFIXES = (".npy", ".npz", ".pt")
 PATH_ALTERNATIVE = ", or the path of your own data: a folder of PNG/JPEG images or a .npy, .npz or .pt file"
 
 
+def weight_files(text: str | None, inception: str | None = None) -> dict[str, Path]:
+    """Extractor weights files by extractor name, from ``--weights NAME=PATH[,NAME=PATH]`` and the older
+    ``--inception-weights PATH`` (which ``--weights inception=PATH`` overrides)."""
+    files = {"inception": Path(inception).expanduser()} if inception else {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, equals, path = part.partition("=")
+        if not equals or not name.strip() or not path.strip():
+            raise UsageError(f"--weights takes NAME=PATH pairs separated by commas "
+                             f"(dinov2-vit-b-14=dinov2_vitb14_pretrain.pth), got {part!r}")
+        files[name.strip()] = Path(path.strip()).expanduser()
+    return files
+
+
 def parse_dataset_spec(text: str) -> Spec:
     """``NAME[:key=value…]`` or ``PATH[:key=value…]``.
 

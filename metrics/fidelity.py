@@ -73,6 +73,7 @@ FIDELITY_SEED = 2020
 """torch-fidelity's default ``rng_seed`` (IS shuffling, KID subsets); a run's seed is added to it."""
 PRC_BATCH = 4096
 """Rows of distances torch-fidelity's precision/recall holds at once (its memory-saving variant)."""
+SPACE_SEPARATOR = "+"
 KID_WHOLE_SETS_MAX = 4096
 """Largest sets whose KID is computed in one piece by default (three 4096² kernel matrices, 200 MB)."""
 
@@ -81,7 +82,9 @@ KID_WHOLE_SETS_MAX = 4096
 class FidelityOptions(SampleOptions):
     extractor: str = "auto"
     """A registered extractor, or auto: raw for continuous vectors; for labelled images inception
-    when Inception weights are given (--inception-weights, $GENBENCH_INCEPTION_WEIGHTS), else domain."""
+    when Inception weights are given (--inception-weights, $GENBENCH_INCEPTION_WEIGHTS), else domain.
+    Several joined by + (inception+dinov2-vit-b-14) measure every figure in each; the first space's figures
+    keep their names (the table's marks read them), the others' are named fid[dinov2-vit-b-14]."""
     k: int = 5
     """Neighbours for density and coverage (Naeem et al. 2020)."""
     prc_k: int = 3
@@ -96,9 +99,22 @@ class FidelityOptions(SampleOptions):
 
     def validate(self) -> None:
         super().validate()
+        spaces = self.spaces()
+        require(all(spaces) and len(set(spaces)) == len(spaces),
+                f"extractor takes names joined by {SPACE_SEPARATOR} (inception+dinov2-vit-b-14), each once; "
+                f"got {self.extractor!r}")
         require_positive(k=self.k, prc_k=self.prc_k, kid_subsets=self.kid_subsets, isc_splits=self.isc_splits)
         require(self.kid_subset_size is None or self.kid_subset_size >= 2,
                 f"kid_subset_size must be at least 2, got {self.kid_subset_size}")
+
+    def spaces(self) -> list[str]:
+        """The extractors asked for, in order (the first is the table's)."""
+        return [name.strip() for name in self.extractor.split(SPACE_SEPARATOR)]
+
+
+def in_space(metric: str, space: str | None) -> str:
+    """A figure's record name in a further feature space: ``fid`` → ``fid[dinov2-vit-b-14]`` (None: the first)."""
+    return metric if space is None else f"{metric}[{space}]"
 
 
 # ------------------------------------------------------------------------------------------ stages
@@ -255,7 +271,15 @@ class Fidelity(Metric):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.space = FeatureSpace(self.config.extractor, self.config.reference)
+        names = self.config.spaces()
+        self.spaces = [FeatureSpace(name, self.config.reference if i == 0 else None) for i, name in enumerate(names)]
+        self.space = self.spaces[0]
+        self.further = {space: name for space, name in zip(self.spaces[1:], names[1:])}
+        """The further spaces by the name their figures carry."""
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        return tuple(in_space(f, name) for name in (None, *self.further.values()) for f in FIGURES)
 
     def extractor_for(self, data: Data, context: EvalContext) -> tuple[FeatureExtractor | None, str | None]:
         """The extractor to use on ``data`` and, when there is none, why."""
@@ -264,17 +288,19 @@ class Fidelity(Metric):
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
         return self.space.unavailable_reason(data)
 
-    def reference(self, data: Data, context: EvalContext) -> Reference | None:
-        """The extractor and the real reference set on ``data`` (None when no extractor fits)."""
+    def reference(self, data: Data, context: EvalContext, space: FeatureSpace | None = None) -> Reference | None:
+        """The extractor and the real reference set on ``data`` in ``space`` (default: the first; None when no
+        extractor fits)."""
         o: FidelityOptions = self.config
         split = o.reference_split(data)
-        return self.space.reference(data, context, split, o.sample_count(split), o.batch_size)
+        return (space or self.space).reference(data, context, split, o.sample_count(split), o.batch_size)
 
     def prepare(self, data: Data, context: EvalContext) -> None:
-        self.space.warn_when_absent(data, context, "IS, FID, KID, precision/recall and density/coverage")
-        ref = self.reference(data, context)
-        if ref is not None and ref.real is not None:
-            self.real_balls(ref, refusals(ref.n, ref.n, ref.extractor, self.config, real_features=True), context)
+        for space in self.spaces:
+            space.warn_when_absent(data, context, "IS, FID, KID, precision/recall and density/coverage")
+            ref = self.reference(data, context, space)
+            if ref is not None and ref.real is not None:
+                self.real_balls(ref, refusals(ref.n, ref.n, ref.extractor, self.config, real_features=True), context)
 
     def real_balls(self, ref: Reference, refused: dict[str, str], context: EvalContext) -> RealBalls | None:
         """The reference's k-NN radii (cached with its features), None when no figure needs them."""
@@ -284,10 +310,20 @@ class Fidelity(Metric):
         return ref.balls(o.prc_k, o.k, PRC_BATCH, context)
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+        records = self.compute_in(self.space, model, data, context)
+        for space, name in self.further.items():
+            records += [dataclasses.replace(r, metric=in_space(r.metric, name))
+                        for r in self.compute_in(space, model, data, context, name)]
+        return records
+
+    def compute_in(self, space: FeatureSpace, model: GenerativeModel, data: Data, context: EvalContext,
+                   name: str | None = None) -> list[Record]:
+        """The figures in one feature space (``name``: a further space's, for its own bootstrap stream)."""
         o: FidelityOptions = self.config
-        ref = self.reference(data, context)
+        ref = self.reference(data, context, space)
         if ref is None:
-            return self.not_available(self.extractor_for(data, context)[1] or "no feature space")
+            reason = space.extractor_for(data, context)[1] or "no feature space"
+            return [Record.not_available(metric, reason) for metric in FIGURES]
         prepared = ref.extractor
         n = o.sample_count(data.split(ref.split))
         x = context.samples(model, n, self.name, o.batch_size)
@@ -299,7 +335,7 @@ class Fidelity(Metric):
         values, extra = figures(fake, ref.real, o, rng_seed, context.device, skip=skip, real_stats=ref.real_stats,
                                 balls=balls)
 
-        generator, replicates = context.generator(f"{self.name}/bootstrap"), o.replicates(n)
+        generator, replicates = context.generator(in_space(f"{self.name}/bootstrap", name)), o.replicates(n)
         kernels = None
         if replicates and "kid" not in skip and WholeSetKernels.applies(len(fake), ref.n, o):
             kernels = WholeSetKernels(fake.features, ref.real.features)

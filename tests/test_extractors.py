@@ -159,14 +159,20 @@ def test_extractors_per_dataset(digits, rings, wardrobe):
     assert auto_extractor(wardrobe, eval_context()) is None
     assert RawExtractor().unsupported_reason(digits.info).startswith("the raw extractor takes continuous vectors")
     assert DomainExtractor().unsupported_reason(rings.info).startswith("the domain extractor takes images")
-    assert catalog.EXTRACTORS.names() == ["inception", "domain", "raw"]
+    assert catalog.EXTRACTORS.names()[:3] == ["inception", "domain", "raw"]
+    assert {"dinov2-vit-b-14", "clip-vit-l-14-336px"} <= set(catalog.EXTRACTORS.names())
 
 
 def test_genbench_list_shows_the_extractors(cli):
     result = cli("list", "extractors")
     assert result.code == 0
-    for name in ("inception", "domain", "raw"):
+    for name in ("inception", "domain", "raw", "dinov2-vit-s-14", "dinov2-vit-b-14", "dinov2-vit-l-14", "clip-vit-b-32",
+                 "clip-vit-l-14", "clip-vit-l-14-336px"):
         assert name in result.out
+    # each pretrained space with its dimension, input, preprocessing, weights' source and SHA-256
+    assert "sha256: 0b8b82f85de91b424aded121c7e1dcc2b7bc6d0adeea651bf73a13307fad8c73" in result.out
+    assert "dl.fbaipublicfiles.com/dinov2/dinov2_vitb14/dinov2_vitb14_pretrain.pth" in result.out
+    assert "input: 336×336 RGB" in result.out and "dimension: 1024" in result.out
 
 
 @pytest.mark.parametrize("name", ["digits", "shapes"])

@@ -51,6 +51,8 @@ def command_list(args: argparse.Namespace) -> int:
             options = options_text(entry.target)
             if options:
                 print(f"  {'':<{width}} options: {options}")
+            for key, value in getattr(entry.target, "card", dict)().items():
+                print(f"  {'':<{width}} {key}: {value}")
         if title == "datasets":
             _list_path_dataset(width)
         if registry.import_paths:

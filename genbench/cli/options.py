@@ -23,6 +23,7 @@ class DataOptions:
     data_dir: str | None = None
     download: bool = False
     inception_weights: str | None = None
+    weights: str | None = None
     threads: int | None = None
 
 
@@ -36,6 +37,11 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inception-weights", default=None, metavar="PATH",
                         help="torch-fidelity's Inception state dict (weights-inception-2015-12-05-6726825d.pth), for "
                         "the inception extractor; with it, image sets are measured in Inception features")
+    parser.add_argument("--weights", default=None, metavar="NAME=PATH[,NAME=PATH]",
+                        help="pretrained extractor weights from local files, by extractor name, as published "
+                        "(dinov2-vit-b-14=dinov2_vitb14_pretrain.pth); their SHA-256 is checked. genbench list shows "
+                        "each extractor's file, URL and hash; default: $GENBENCH_WEIGHTS_<NAME>, else the cache, "
+                        "else a download unless GENBENCH_OFFLINE=1")
     parser.add_argument("--threads", default=None, type=positive_int, metavar="N",
                         help="CPU threads torch computes with (default: one per core this process may use, or "
                         "$OMP_NUM_THREADS); use fewer beside other busy processes")

@@ -92,13 +92,14 @@ def command_score(args: argparse.Namespace) -> int:
         if given:
             raise UsageError(f"--into measures under the run's own protocol; drop {', '.join(given)}")
         prepared = scoring.prepare_into(asked.samples, asked.into, label, asked.seed, dataset, asked.device,
-                                        asked.inception_weights, lambda: configure_threads(asked.threads))
+                                        asked.inception_weights, asked.weights,
+                                        lambda: configure_threads(asked.threads))
         return _score(prepared, args.quiet)
     run = scoring.score_run_config(
         dataset or parse_dataset_spec(DEFAULT_DATASET),
         tuple(parse_specs(asked.metrics, "metric")) if asked.metrics is not None else None, asked.n,
         asked.seed if asked.seed is not None else 0, device=asked.device or "auto", data_dir=asked.data_dir,
-        download=asked.download, inception_weights=asked.inception_weights)
+        download=asked.download, inception_weights=asked.inception_weights, weights=asked.weights)
     if asked.reference is not None:
         from genbench.service.reference_stats import with_reference
 

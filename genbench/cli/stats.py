@@ -63,7 +63,8 @@ def command_stats(args: argparse.Namespace) -> int:
                                   extractor=asked.extractor, n=asked.n, split=asked.split,
                                   keep_features=not asked.no_features, device=asked.device or "auto",
                                   data_dir=asked.data_dir,
-                                  download=asked.download, inception_weights=asked.inception_weights)
+                                  download=asked.download, inception_weights=asked.inception_weights,
+                                  weights=asked.weights)
     extractor, dataset = provenance["extractor"], provenance["dataset"]
     weights = f", weights {extractor['weights_sha256'][:12]}…" if extractor.get("weights_sha256") else ""
     print(f"wrote {asked.output}: {dataset['name']} {dataset['split']} split, n = {dataset['n']}, "

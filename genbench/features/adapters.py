@@ -30,6 +30,7 @@ from genbench.features.domain_net import DomainNet, DomainNetSpec
 from genbench.infra.cache import load_tensors
 
 DOMAIN, RAW = "genbench-domain", "genbench-raw"
+DINOV2 = tuple(f"genbench-dinov2-vit-{size}-14" for size in "sbl")
 
 
 class GenbenchExtractorBase(FeatureExtractorBase):
@@ -98,9 +99,46 @@ class FidelityRaw(GenbenchExtractorBase):
         return (x.reshape(len(x), -1).float(),)
 
 
+class FidelityDinoV2(GenbenchExtractorBase):
+    """Meta's DINOv2 backbone (``genbench.features.dinov2``): input (N, 3, H, W) uint8 RGB; feature ``dinov2``,
+    the class token after the final norm, after dgm-eval's resize and ImageNet normalisation.
+
+    ``feature_extractor_weights_path`` is Meta's ``dinov2_vit*14_pretrain.pth`` (read with ``weights_only=True``),
+    already hash-checked by ``genbench.features.weights``."""
+
+    def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
+                 **kwargs: object):
+        from genbench.features.dinov2_net import load_dinov2
+
+        super().__init__(name, features_list)
+        if feature_extractor_weights_path is None:
+            raise ValueError(f"{name} needs feature_extractor_weights_path: Meta's released checkpoint")
+        state = load_tensors(Path(feature_extractor_weights_path))
+        self.net = load_dinov2(state, name.removeprefix("genbench-dinov2-"))
+        self.requires_grad_(False)
+        self.eval()
+
+    @staticmethod
+    def get_provided_features_list() -> tuple[str, ...]:
+        return ("dinov2",)
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric: str) -> str:
+        if metric == "isc":
+            raise ValueError("DINOv2 has no class logits, so no Inception Score")
+        return "dinov2"
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        from genbench.features.dinov2 import normalise_imagenet, resize_like_dgm_eval
+
+        images = normalise_imagenet(resize_like_dgm_eval(x)).to(x.device)
+        with torch.inference_mode():
+            return (self.net(images).float(),)
+
+
 def register() -> None:
     """Put genbench's extractors into torch-fidelity's registry (once; a clash raises)."""
-    for name, cls in ((DOMAIN, FidelityDomainNet), (RAW, FidelityRaw)):
+    for name, cls in ((DOMAIN, FidelityDomainNet), (RAW, FidelityRaw), *((n, FidelityDinoV2) for n in DINOV2)):
         registered = FEATURE_EXTRACTORS_REGISTRY.get(name)
         if registered is None:
             torch_fidelity.register_feature_extractor(name, cls)

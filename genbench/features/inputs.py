@@ -23,6 +23,14 @@ def image_reason(info: DataInfo, extractor: str) -> str | None:
     return None
 
 
+def rgb_image_reason(info: DataInfo, extractor: str) -> str | None:
+    """Why an extractor of grey or RGB images cannot take ``info``'s examples (None when it can)."""
+    reason = image_reason(info, extractor)
+    if reason is None and info.shape[0] not in (1, 3):
+        reason = f"the {extractor} extractor takes grey or RGB images; {info.name} has {info.shape[0]} channels"
+    return reason
+
+
 def version_of(package: str) -> str:
     from importlib import metadata
 

@@ -23,6 +23,10 @@ class RawExtractor(FeatureExtractor):
                    f"data of shape {info.shape}"
         return None
 
+    @classmethod
+    def card(cls) -> dict[str, str]:
+        return {"dimension": "the data's", "input": "continuous vectors", "weights": "none"}
+
     def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
         return PreparedExtractor(
             name=self.name, fidelity_name="genbench-raw", features="coordinates", dim=data.info.dim,

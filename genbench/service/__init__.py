@@ -73,7 +73,8 @@ def prepare(request: RunRequest):
                              f"drop --dataset {request.dataset}")
         for path in paths:
             refuse_changed_flags(request, path, with_dataset=datasets is None)
-        reopened = [runner.reopen(path, device=request.device, inception_weights=request.inception_weights)
+        reopened = [runner.reopen(path, device=request.device, inception_weights=request.inception_weights,
+                                  weights=request.weights)
                     for path in paths]
         executor = start_executor(request, choice, [plan for plan, _ in reopened])
         prepared = [(plan, rundir, runner.prepare(plan)) for plan, rundir in reopened]

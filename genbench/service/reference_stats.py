@@ -15,7 +15,7 @@ from genbench.infra.environment import package_versions
 from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.reference_file import write_reference_file
 from genbench.service.evaluation import eval_context
-from genbench.specs import Spec
+from genbench.specs import Spec, weight_files
 
 VERSIONED = ("genbench", "torch", "torchvision", "torch-fidelity", "numpy")
 
@@ -34,7 +34,7 @@ def with_reference(metrics: tuple[Spec, ...], path: Path) -> tuple[Spec, ...]:
 def write_statistics(dataset: Spec, output: Path, *, extractor: str = "auto", n: int | None = None,
                      split: str = "test", keep_features: bool = True, device: str = "auto",
                      data_dir: str | None = None, download: bool = False,
-                     inception_weights: str | None = None) -> dict[str, Any]:
+                     inception_weights: str | None = None, weights: str | None = None) -> dict[str, Any]:
     """Compute the reference features of ``dataset``'s ``split`` under the fidelity protocol (the
     extractor, n) and write their statistics to ``output``; return the provenance written."""
     fidelity = Fidelity(extractor=extractor, n=n, split=split)
@@ -43,7 +43,7 @@ def write_statistics(dataset: Spec, output: Path, *, extractor: str = "auto", n:
     source.check_available(data_dir=folder, download=download)
     data = source.load(data_dir=folder, download=download)
     context = eval_context(device=resolve_device(device),
-                          weights={"inception": Path(inception_weights)} if inception_weights else {})
+                          weights=weight_files(weights, inception=inception_weights))
     reference = fidelity.reference(data, context)
     if reference is None:
         raise UsageError(fidelity.extractor_for(data, context)[1] or f"no feature space for {data.name}")

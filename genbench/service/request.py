@@ -27,6 +27,8 @@ class RunRequest:
     data_dir: str | None = None
     download: bool = False
     inception_weights: str | None = None
+    weights: str | None = None
+    """Extractor weights files, ``dinov2-vit-b-14=PATH[,NAME=PATH]`` (``--weights``)."""
     reference: Path | None = None
     checkpoints: Path | None = None
     resume: bool = False
@@ -45,9 +47,12 @@ class RunRequest:
         """The checks argparse makes on the command line, for ``genbench.run``'s keyword arguments."""
         from genbench.budget import parse_budget
         from genbench.catalog import EXECUTORS
+        from genbench.specs import weight_files
 
         if self.budget is not None:
             parse_budget(self.budget)
+        if self.weights is not None:
+            weight_files(self.weights)
         if self.executor not in EXECUTORS:
             raise UsageError(f"executor must be one of {', '.join(EXECUTORS.names())}, got {self.executor!r}")
         for name in ("epochs", "threads", "jobs", "cell_cpus"):

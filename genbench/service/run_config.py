@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from genbench.catalog import METRICS, MODELS
 from genbench.defaults import DEFAULT_DATASET, DEFAULT_SEEDS
 from genbench.errors import UsageError
-from genbench.specs import Spec, parse_dataset_spec, parse_seeds, parse_spec, parse_specs
+from genbench.specs import Spec, parse_dataset_spec, parse_seeds, parse_spec, parse_specs, weight_files
 
 if TYPE_CHECKING:
     from genbench.service.request import RunRequest
@@ -36,6 +36,8 @@ class RunConfig:
     data_dir: str | None = None
     download: bool = False
     inception_weights: str | None = None
+    weights: str | None = None
+    """Extractor weights files (``--weights dinov2-vit-b-14=PATH``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,7 @@ class RunConfig:
             "data_dir": self.data_dir,
             "download": self.download,
             "inception_weights": self.inception_weights,
+            "weights": self.weights,
         }
 
     @classmethod
@@ -68,11 +71,12 @@ class RunConfig:
             data_dir=data.get("data_dir"),
             download=bool(data.get("download", False)),
             inception_weights=data.get("inception_weights"),
+            weights=data.get("weights"),
         )
 
-    def weights(self) -> dict[str, Path]:
+    def weight_files(self) -> dict[str, Path]:
         """Local weight files by extractor name, for ``EvalContext.weights``."""
-        return {"inception": Path(self.inception_weights)} if self.inception_weights else {}
+        return weight_files(self.weights, inception=self.inception_weights)
 
 
 FLAGS = {"dataset": "--dataset/--resize", "models": "--models/--checkpoints", "metrics": "--metrics/--reference",
@@ -105,7 +109,8 @@ def from_flags(args: argparse.Namespace | RunRequest, base: RunConfig) -> RunCon
         device=args.device or base.device, budget=base.budget if same_time else (args.budget or base.budget),
         epochs=args.epochs if args.epochs is not None else base.epochs,
         data_dir=args.data_dir if args.data_dir is not None else base.data_dir,
-        download=args.download or base.download, inception_weights=args.inception_weights or base.inception_weights)
+        download=args.download or base.download, inception_weights=args.inception_weights or base.inception_weights,
+        weights=args.weights or base.weights)
 
 
 def differences(run: RunConfig, stored: RunConfig) -> list[str]:

@@ -114,7 +114,7 @@ def prepare(the_plan: Plan, data: Data | None = None) -> Data:
     run = the_plan.run
     data = data if data is not None else load_data(the_plan)
     refuse_foreign_checkpoints(the_plan.models, data)
-    context = eval_context(seed=run.seeds[0], device=resolve_device(run.device), weights=run.weights())
+    context = eval_context(seed=run.seeds[0], device=resolve_device(run.device), weights=run.weight_files())
     for metric in the_plan.metrics:
         metric.prepare(data, context)
     return data
@@ -129,7 +129,8 @@ def start(the_plan: Plan, out: Path) -> RunDir:
     return rundir
 
 
-def reopen(out: Path, device: str | None = None, inception_weights: str | None = None) -> tuple[Plan, RunDir]:
+def reopen(out: Path, device: str | None = None, inception_weights: str | None = None,
+           weights: str | None = None) -> tuple[Plan, RunDir]:
     """The plan stored in an existing run directory, for ``--resume`` (device and weights file may change);
     ``prepare`` it before executing."""
     rundir = RunDir.existing(out).claim()
@@ -138,6 +139,8 @@ def reopen(out: Path, device: str | None = None, inception_weights: str | None =
         run = dataclasses.replace(run, device=device)
     if inception_weights is not None:
         run = dataclasses.replace(run, inception_weights=inception_weights)
+    if weights is not None:
+        run = dataclasses.replace(run, weights=weights)
     return plan(run), rundir
 
 
@@ -281,7 +284,7 @@ def execute_cells(dataset_run: DatasetRun, progress_note: Callable[[str], None] 
         if device.type == "cpu":
             busy_said = fit_to_the_load(running=True, warned=busy_said)
         records, timing = run_cell(cell, data, the_plan.metrics, seed, device, dataset_run.rundir,
-                                   the_plan.run.weights())
+                                   the_plan.run.weight_files())
         dataset_run.record(cell.label, seed, records, timing)
         progress_note(describe_cell(cell.label, seed, records, timing))
 

@@ -99,10 +99,10 @@ def prepare_new(samples: Path, run: runner.RunConfig, label: str, out: Path, n_g
 
 
 def prepare_into(samples: Path, into: Path, label: str, seed: int | None, dataset: Spec | None,
-                 device: str | None, inception_weights: str | None,
+                 device: str | None, inception_weights: str | None, weights: str | None,
                  before_work: Callable[[], None] = lambda: None) -> Prepared:
     """The samples' column added to a finished run, under that run's dataset, metrics and options."""
-    the_plan, rundir = runner.reopen(into, device=device, inception_weights=inception_weights)
+    the_plan, rundir = runner.reopen(into, device=device, inception_weights=inception_weights, weights=weights)
     run = the_plan.run
     if dataset is not None and dataset.label != run.dataset.label:
         raise UsageError(f"{into} measured {run.dataset.label}, not {dataset.label}; drop --dataset, or score into "

@@ -51,7 +51,7 @@ def run_task(task: CellTask, device: str | None = None, worker: str | None = Non
                 (root / CHECKPOINTS / name).write_bytes(content)
             records, timing = runner.run_cell(cell, data, the_plan.metrics, task.seed,
                                               resolve_device(device or the_plan.run.device), RunDir(root),
-                                              the_plan.run.weights())
+                                              the_plan.run.weight_files())
             given = {f"{CHECKPOINTS}/{name}" for name in task.checkpoint}
             files = {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*"))
                      if path.is_file() and path.relative_to(root).as_posix() not in given}

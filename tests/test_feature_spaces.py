@@ -1,0 +1,156 @@
+"""The pretrained feature spaces (DINOv2, CLIP) on files written in their published formats, and several spaces in
+one measurement.
+
+No weights can be downloaded here, so each test writes random weights with the exact key names and shapes of the
+published file (Meta's ``dinov2_vits14_pretrain.pth``, a TorchScript archive laid out as OpenAI's CLIP archives)
+and tells genbench that file's SHA-256 is the published one (``published_as``); the hash check itself is
+``tests/test_weights.py``'s, and Meta's forward ``tests/test_dinov2_net.py``'s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from genbench.errors import DataMissingError
+from genbench.features import weights
+from genbench.features.adapters import build
+from genbench.features.clip import ClipVitB32
+from genbench.features.dinov2 import DinoV2Small, normalise_imagenet, resize_like_dgm_eval
+from genbench.features.dinov2_net import load_dinov2, random_dinov2_state
+from genbench.features.inputs import to_uint8_rgb
+from genbench.infra.cache import file_sha256
+from genbench.metrics.feature_space import extract_features
+from genbench.metrics.fidelity import Fidelity
+from genbench.records import OK
+from genbench.service.evaluation import eval_context
+
+
+@pytest.fixture
+def published_as(monkeypatch):
+    """``published_as(name, path)``: make ``path``'s SHA-256 the published one of extractor ``name``."""
+    def publish(name, path):
+        monkeypatch.setitem(weights.PUBLISHED, name,
+                            dataclasses.replace(weights.PUBLISHED[name], sha256=file_sha256(path)))
+        return path
+    return publish
+
+
+@pytest.fixture
+def dinov2_small(tmp_path, published_as):
+    path = tmp_path / "dinov2_vits14_pretrain.pth"
+    torch.save(random_dinov2_state("vit-s-14", torch.Generator().manual_seed(0)), path)
+    return published_as("dinov2-vit-s-14", path)
+
+
+class ClipArchive(nn.Module):
+    """A small CLIP laid out as OpenAI's TorchScript archives: ``visual.*`` (a ViT with 32-pixel patches at 224
+    px, width 64, two blocks) and the text side's tensors, which torch-fidelity drops."""
+
+    def __init__(self):
+        from torch_fidelity.feature_extractor_clip import CLIPVisual
+
+        super().__init__()
+        self.visual = CLIPVisual(32, 224, 2, 64, 32).visual
+        self.text_projection = nn.Parameter(torch.randn(48, 32))
+        self.logit_scale = nn.Parameter(torch.ones([]))
+        self.ln_final = nn.LayerNorm(48)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.logit_scale
+
+
+@pytest.fixture
+def clip_archive(tmp_path, published_as):
+    torch.manual_seed(0)
+    path = tmp_path / "ViT-B-32.pt"
+    torch.jit.script(ClipArchive()).save(str(path))
+    return published_as("clip-vit-b-32", path)
+
+
+def test_dinov2_input_is_dgm_evals_pil_bicubic_then_imagenet_normalisation(digits):
+    """dgm-eval's transform, as it runs it (torchvision on PIL images), against genbench's batched one."""
+    from PIL import Image
+    from torchvision import transforms
+
+    images = to_uint8_rgb(digits.test.x[:6])
+    dgm_eval = transforms.Compose([transforms.Resize((224, 224), transforms.InterpolationMode.BICUBIC),
+                                   transforms.ToTensor(),
+                                   transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    expected = torch.stack([dgm_eval(Image.fromarray(image.permute(1, 2, 0).numpy())) for image in images])
+    assert torch.allclose(normalise_imagenet(resize_like_dgm_eval(images)), expected, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_dinov2_features_are_metas_forward_on_the_published_file(digits, dinov2_small, tmp_path):
+    context = eval_context(weights={"dinov2-vit-s-14": dinov2_small}, cache_dir=tmp_path / "cache")
+    prepared = DinoV2Small().prepare(digits, context)
+    assert prepared.weights_sha256 == file_sha256(dinov2_small) and prepared.dim == 384
+    images = digits.test.x[:8]
+    features = extract_features(build(prepared, context.device), prepared, prepared.to_input(images), 4,
+                                context.device).features
+    net = load_dinov2(torch.load(dinov2_small, weights_only=True)).double()
+    expected = net(normalise_imagenet(resize_like_dgm_eval(to_uint8_rgb(images))).double())
+    # float32 through 12 blocks against float64: test_dinov2_net.py measures 1e-6 relative
+    assert torch.allclose(features.double(), expected, rtol=0, atol=1e-4 * float(expected.abs().max()))
+
+
+def test_a_dinov2_file_that_is_not_the_published_one_is_refused_in_one_line(digits, tmp_path):
+    path = tmp_path / "dinov2_vits14_pretrain.pth"
+    torch.save(random_dinov2_state("vit-s-14", torch.Generator().manual_seed(0)), path)
+    context = eval_context(weights={"dinov2-vit-s-14": path}, cache_dir=tmp_path / "cache")
+    with pytest.raises(DataMissingError) as error:
+        DinoV2Small().prepare(digits, context)
+    message = str(error.value)
+    assert "\n" not in message and str(path) in message and weights.PUBLISHED["dinov2-vit-s-14"].sha256 in message
+
+
+def test_clip_features_are_torch_fidelitys_on_an_openai_archive(digits, clip_archive, tmp_path):
+    from torch_fidelity.feature_extractor_clip import FeatureExtractorCLIP
+
+    context = eval_context(weights={"clip-vit-b-32": clip_archive}, cache_dir=tmp_path / "cache")
+    prepared = ClipVitB32().prepare(digits, context)
+    images = digits.test.x[:10]
+    features = extract_features(build(prepared, context.device), prepared, prepared.to_input(images), 5,
+                                context.device).features
+    reference = FeatureExtractorCLIP("clip-vit-b-32", ["clip"], feature_extractor_weights_path=str(clip_archive))
+    with torch.no_grad():
+        expected = reference(to_uint8_rgb(images))[0]
+    assert features.shape == (10, 32)
+    # the same network on the same uint8 input; batches of 5 against 10 may change float32 sums in the last bits
+    assert torch.allclose(features, expected, rtol=1e-5, atol=1e-5 * float(expected.abs().max()))
+
+
+@pytest.mark.slow
+def test_every_figure_in_each_of_several_spaces(digits, sampler, dinov2_small, tmp_path):
+    """extractor=domain+dinov2-vit-s-14: the first space's figures keep their names, the second's carry it."""
+    real = digits.test.x
+
+    def draw(n, generator):
+        return real[torch.randint(len(real), (n,), generator=generator)]
+
+    context = eval_context(weights={"dinov2-vit-s-14": dinov2_small}, cache_dir=tmp_path / "cache")
+    metric = Fidelity(extractor="domain+dinov2-vit-s-14", n=140)
+    assert metric.produces[:7] == ("is", "fid", "kid", "precision", "recall", "density", "coverage")
+    assert "fid[dinov2-vit-s-14]" in metric.produces
+    records = {r.metric: r for r in metric.compute(sampler(draw, digits.info), digits, context)}
+    assert records["fid"].extractor == "domain" and records["fid[dinov2-vit-s-14]"].extractor == "dinov2-vit-s-14"
+    assert records["kid[dinov2-vit-s-14]"].status == OK and records["coverage[dinov2-vit-s-14]"].status == OK
+    assert records["is[dinov2-vit-s-14]"].status != OK  # a backbone has no class probabilities
+    # n = 140: above the domain space's 128 dimensions, below DINOv2's 384, where FID is refused and KID is not
+    assert records["fid[dinov2-vit-s-14]"].status != OK and "384" in records["fid[dinov2-vit-s-14]"].reason
+    assert np.isfinite(records["fid"].value)
+    sha = records["kid[dinov2-vit-s-14]"].details["extractor"]["weights_sha256"]
+    assert sha == file_sha256(dinov2_small)
+
+
+def test_extractor_names_joined_by_plus_are_checked():
+    from genbench.errors import UsageError
+
+    for bad in ("domain+", "domain+domain", "+raw"):
+        with pytest.raises((UsageError, ValueError)):
+            Fidelity(extractor=bad)
