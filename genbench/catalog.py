@@ -59,6 +59,9 @@ METRICS.register("disentanglement", "genbench.metrics.disentanglement:Disentangl
 METRICS.register("learning-curve", "genbench.metrics.learning_curve:LearningCurve", default=True)
 METRICS.register("training-compute", "genbench.metrics.training_compute:TrainingCompute", default=True)
 METRICS.register("sampling-steps", "genbench.metrics.sampling_steps:SamplingSteps")
+METRICS.register("cmmd", "genbench.metrics.feature_distances:Cmmd")
+METRICS.register("fd-inf", "genbench.metrics.feature_distances:FdInfinity")
+METRICS.register("fwd", "genbench.metrics.feature_distances:FrechetWaveletDistance")
 
 EXTRACTORS: Registry[FeatureExtractor] = Registry("extractor", "genbench.features.contract:FeatureExtractor",
                                                   entry_point_group=EXTRACTOR_ENTRY_POINTS, import_paths=True)
