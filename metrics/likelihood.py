@@ -9,7 +9,7 @@ Event space: discrete data (binary, discrete, categorical) are measured as proba
 nats per example and bits per dimension; continuous data as density.
 
 - A model with an exact likelihood gives ``log_prob(x)``; a diffusion model's probability-flow ODE gives the
-  density of the flow it defines (``baselines/diffusion.py``).
+  density of the flow it defines (``baselines/diffusion/model.py``).
 - A latent-variable model gives the importance-weighted bound (Burda et al. 2016, eq. 8)
 
       log p(x) ≥ L_K(x) = E[log (1/K) Σ_k p(x, z_k) / q(z_k | x)],   z_k ~ q(z | x),

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"genbench": "genbench", "baselines": "genbench.baselines", "metrics": "genbench.metrics"}
 """The repository's folders of code and the package each is installed as."""
 LAYERS = {"genbench": "bottom", "genbench/data": "bottom", "genbench/infra": "bottom",
-          "baselines": "middle", "genbench/features": "middle", "metrics": "middle",
+          "baselines": "middle", "baselines/diffusion": "middle", "genbench/features": "middle", "metrics": "middle",
           "genbench/service": "top", "genbench/report": "top", "genbench/cli": "top"}
 """The layer of each folder; a module's layer is that of the deepest folder named here that holds it."""
 FRONT_DOORS = {"genbench", "genbench.__main__", "genbench.catalog", "genbench.testing"}
