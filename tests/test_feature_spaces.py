@@ -154,3 +154,42 @@ def test_extractor_names_joined_by_plus_are_checked():
     for bad in ("domain+", "domain+domain", "+raw"):
         with pytest.raises((UsageError, ValueError)):
             Fidelity(extractor=bad)
+
+
+@pytest.mark.slow
+def test_score_a_folder_of_pngs_in_dinov2_space_with_weights_from_a_file(cli, digits, dinov2_small, tmp_path):
+    """A paper's FD_DINOv2 on its own samples: one command, the weights a file named on the command line."""
+    import pandas as pd
+    from PIL import Image
+
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    for i, image in enumerate(to_uint8_rgb(digits.train.x[:150])[:, 0]):
+        Image.fromarray(image.numpy()).save(folder / f"{i:03d}.png")
+    out = tmp_path / "scored"
+    result = cli("score", folder, "--metrics", "fidelity:extractor=dinov2-vit-s-14", "--n", "150",
+                 "--weights", f"dinov2-vit-s-14={dinov2_small}", "--out", out, "--quiet")
+    assert result.code == 0, result.err
+    frame = pd.read_csv(out / "metrics.csv")
+    kid = frame[(frame.metric == "kid") & (frame.model == "samples")].iloc[0]
+    assert kid.extractor == "dinov2-vit-s-14" and kid.status == OK
+    assert file_sha256(dinov2_small) in kid.details
+
+
+def error_lines(err: str) -> list[str]:
+    """What a command wrote to stderr, without the note on a busy machine that a parallel test run causes."""
+    return [line for line in err.strip().splitlines() if "the machine is busy" not in line]
+
+
+def test_a_weights_file_that_is_not_the_published_one_stops_the_command_in_one_line(cli, tmp_path):
+    path = tmp_path / "dinov2_vitb14_pretrain.pth"
+    path.write_bytes(b"not Meta's file")
+    result = cli("stats", "--extractor", "dinov2-vit-b-14", "--weights", f"dinov2-vit-b-14={path}",
+                 "-o", tmp_path / "stats.npz")
+    assert result.code != 0 and len(error_lines(result.err)) == 1, result.err
+    assert str(path) in result.err and weights.PUBLISHED["dinov2-vit-b-14"].sha256 in result.err
+
+
+def test_weights_flag_takes_name_path_pairs(cli, tmp_path):
+    result = cli("stats", "--weights", "dinov2-vit-b-14", "-o", tmp_path / "stats.npz")
+    assert result.code == 2 and "NAME=PATH" in result.err and len(error_lines(result.err)) == 1

@@ -61,6 +61,7 @@ def test_the_last_screen_holds_the_compact_table(tmp_path):
     table = screen[screen.index(header):screen.index(f"  {out / 'table.md'}")]
     assert all(len(line) <= COLUMNS for line in table), max(table, key=len)  # log lines wrap as they will
     assert "Rules:" not in text and "|gap to R|" not in text  # the rules stay in table.md and report.html
+    assert "feature space: domain (quality, coverage, novel, smooth latent)" in screen  # the space the marks read
 
 
 @pytest.mark.slow

@@ -47,6 +47,20 @@ def row_figure(table: ComparisonTable, key: str) -> str:
     return ""
 
 
+def row_spaces(table: ComparisonTable, keys: list[str]) -> dict[str, list[str]]:
+    """The feature spaces the rows' figures were measured in: {extractor: [short row titles]}."""
+    spaces: dict[str, list[str]] = {}
+    for key in keys:
+        for model in table.models:
+            cell = table.cell(key, model)
+            row = table.summary.by_model.get(model, {}).get(cell.metric) if math.isfinite(cell.value) else None
+            if row is not None:
+                if row.extractor:
+                    spaces.setdefault(row.extractor, []).append(SHORT_TITLES.get(key, key))
+                break
+    return spaces
+
+
 def wrapped(text: str, indent: str = "  ") -> list[str]:
     import textwrap
 
@@ -84,6 +98,9 @@ def compact_table(table: ComparisonTable, run_dir: Path | None = None) -> str:
     figures = "; ".join(f"{SHORT_TITLES.get(row.key, row.title)}: {row_figure(table, row.key)}"
                         for row, _ in shown if row_figure(table, row.key))
     lines += ["", *wrapped(f"figures: {figures}")] if figures else [""]
+    spaces = row_spaces(table, [row.key for row, _ in shown])
+    if spaces:
+        lines += wrapped("feature space: " + "; ".join(f"{name} ({', '.join(rows)})" for name, rows in spaces.items()))
     compute = compute_note(table.summary)
     if compute:
         lines += wrapped(compute)
