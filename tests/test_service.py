@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -108,3 +110,19 @@ def test_python_lists_become_the_command_lines_specs():
     assert as_specs(["vae:latent_dim=8", "gan"]) == "vae:latent_dim=8,gan"
     assert as_specs([0, 1, 2]) == "0,1,2"
     assert as_specs("vae") == "vae" and as_specs(None) is None
+
+
+def test_the_service_is_four_named_stages_behind_a_short_face():
+    """plan → prepare → execute → collect, one module each, each saying what it takes and gives; run and score
+    share the options they both take."""
+    import importlib
+
+    from genbench.service.request import DataOptions, ScoreRequest
+
+    for stage in ("plan", "prepare", "execute", "collect"):
+        doc = importlib.import_module(f"genbench.service.{stage}").__doc__
+        assert doc.startswith("The run service's ") and f", {stage}:" in doc.split("\n")[0], stage
+        assert "Takes " in doc and "gives " in doc, stage
+    assert issubclass(RunRequest, DataOptions) and issubclass(ScoreRequest, DataOptions)
+    face = Path(importlib.import_module("genbench.service").__file__).read_text(encoding="utf-8")
+    assert len(face.splitlines()) < 120

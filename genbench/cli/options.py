@@ -15,18 +15,6 @@ from genbench.service.executors import AUTO, LOCAL
 R = TypeVar("R")
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DataOptions:
-    """The flags of ``add_data_options``, as a command's request holds them."""
-
-    device: str | None = None
-    data_dir: str | None = None
-    download: bool = False
-    inception_weights: str | None = None
-    weights: str | None = None
-    threads: int | None = None
-
-
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     """Where data and weights come from, and the device: the same flags on run, score and stats."""
     parser.add_argument("--device", default=None, metavar="DEVICE",

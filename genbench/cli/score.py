@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
-from genbench.cli.options import DataOptions, add_common, add_data_options, add_reference_option, positive_int, request
+from genbench.cli.options import add_common, add_data_options, add_reference_option, positive_int, request
 from genbench.cli.output import report_finished
 from genbench.defaults import DEFAULT_DATASET
-from genbench.errors import UsageError
-from genbench.infra.threads import configure_threads
+from genbench.service.request import ScoreRequest
 
 EXAMPLES = """\
 examples:
@@ -27,21 +25,6 @@ metrics and options are used, and the rows that need the model itself (likelihoo
 sampling speed) say "samples only".
 exit status: 0 measured, 1 a metric failed, 2 a usage error (a wrong shape or value range, too few samples).
 """
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class ScoreRequest(DataOptions):
-    """A ``genbench score`` command line: every flag under its own name, the data options' in ``DataOptions``."""
-
-    samples: Path
-    dataset: str | None = None
-    label: str | None = None
-    out: Path | None = None
-    into: Path | None = None
-    metrics: str | None = None
-    n: int | None = None
-    seed: int | None = None
-    reference: Path | None = None
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -77,43 +60,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_score(args: argparse.Namespace) -> int:
-    from genbench.infra.rundir import default_run_path
-    from genbench.service import scoring
-    from genbench.specs import parse_dataset_spec, parse_specs
-
-    asked = request(ScoreRequest, args)
-    samples = asked.samples.expanduser()
-    label = asked.label or (samples.stem if samples.is_file() else samples.name)
-    dataset = parse_dataset_spec(asked.dataset) if asked.dataset else None
-    if asked.into is not None:
-        given = [flag for flag, value in (("--metrics", asked.metrics), ("--n", asked.n),
-                                          ("--data-dir", asked.data_dir), ("--reference", asked.reference))
-                 if value is not None]
-        if given:
-            raise UsageError(f"--into measures under the run's own protocol; drop {', '.join(given)}")
-        prepared = scoring.prepare_into(asked.samples, asked.into, label, asked.seed, dataset, asked.device,
-                                        asked.inception_weights, asked.weights,
-                                        lambda: configure_threads(asked.threads))
-        return _score(prepared, args.quiet)
-    run = scoring.score_run_config(
-        dataset or parse_dataset_spec(DEFAULT_DATASET),
-        tuple(parse_specs(asked.metrics, "metric")) if asked.metrics is not None else None, asked.n,
-        asked.seed if asked.seed is not None else 0, device=asked.device or "auto", data_dir=asked.data_dir,
-        download=asked.download, inception_weights=asked.inception_weights, weights=asked.weights)
-    if asked.reference is not None:
-        from genbench.service.reference_stats import with_reference
-
-        run = dataclasses.replace(run, metrics=with_reference(run.metrics, asked.reference))
-    out = asked.out if asked.out is not None else default_run_path(f"{Path(run.dataset.name).name}-{label}")
-    prepared = scoring.prepare_new(asked.samples, run, label, out, asked.n is not None,
-                                   lambda: configure_threads(asked.threads))
-    return _score(prepared, args.quiet)
-
-
-def _score(prepared, quiet: bool) -> int:
-    """Measure a samples column (``scoring.Prepared``) in this process, as a run's cells are."""
     from genbench import service
 
-    plan, rundir, data, cell = prepared
-    return report_finished("score", quiet, lambda: service.execute([(plan, rundir, data)], None, None,
-                                                                   command="score", extra_cells=(cell,)))
+    asked = request(ScoreRequest, args)
+    return report_finished("score", args.quiet, lambda: service.score(asked))

@@ -6,10 +6,11 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from genbench.cli.options import DataOptions, add_common, add_data_options, positive_int, request
+from genbench.cli.options import add_common, add_data_options, positive_int, request
 from genbench.cli.output import EXIT_OK
 from genbench.defaults import DEFAULT_DATASET
 from genbench.infra.threads import configure_threads
+from genbench.service.request import DataOptions
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -1,5 +1,6 @@
-"""A run as ``genbench run``'s flags ask for it (``RunRequest``), checked as argparse checks the command line: what
-``genbench.run``'s keyword arguments and the command line both hand the run service."""
+"""What the run service is asked, as the commands' flags ask it: ``RunRequest`` (``genbench run``, and
+``genbench.run``'s keyword arguments, checked as argparse checks the command line) and ``ScoreRequest``
+(``genbench score``), which share ``DataOptions``: where data and weights come from, the device and threads."""
 
 from __future__ import annotations
 
@@ -11,8 +12,22 @@ from genbench.errors import UsageError
 from genbench.service.executors.contract import AUTO
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataOptions:
+    """Where data and weights come from, the device and the threads: the flags run, score and stats share
+    (``genbench.cli.options.add_data_options``)."""
+
+    device: str | None = None
+    data_dir: str | None = None
+    download: bool = False
+    inception_weights: str | None = None
+    weights: str | None = None
+    """Extractor weights files, ``dinov2-vit-b-14=PATH[,NAME=PATH]`` (``--weights``)."""
+    threads: int | None = None
+
+
 @dataclasses.dataclass(frozen=True)
-class RunRequest:
+class RunRequest(DataOptions):
     """A run as ``genbench run``'s flags ask for it; None (or False) is the flag's default. Specs are the
     command line's text: ``"vae:latent_dim=8,gan"``."""
 
@@ -24,16 +39,9 @@ class RunRequest:
     epochs: int | None = None
     out: Path | None = None
     resize: str | None = None
-    data_dir: str | None = None
-    download: bool = False
-    inception_weights: str | None = None
-    weights: str | None = None
-    """Extractor weights files, ``dinov2-vit-b-14=PATH[,NAME=PATH]`` (``--weights``)."""
     reference: Path | None = None
     checkpoints: Path | None = None
     resume: bool = False
-    device: str | None = None
-    threads: int | None = None
     executor: str = "local"
     jobs: int | str | None = AUTO
     """Local worker processes: a count, or ``"auto"`` (``executors.automatic_jobs``); None: every cell in this
@@ -67,3 +75,19 @@ class RunRequest:
     def from_args(cls, args: argparse.Namespace) -> RunRequest:
         """The request of a parsed ``genbench run`` command line."""
         return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ScoreRequest(DataOptions):
+    """A ``genbench score`` command line: samples of a model trained anywhere, measured under a dataset's
+    protocol, in a new run directory (``out``) or as a column of a finished run (``into``)."""
+
+    samples: Path
+    dataset: str | None = None
+    label: str | None = None
+    out: Path | None = None
+    into: Path | None = None
+    metrics: str | None = None
+    n: int | None = None
+    seed: int | None = None
+    reference: Path | None = None

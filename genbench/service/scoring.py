@@ -10,6 +10,7 @@ directory holds it beside the real-data reference (``--out``), or it joins a fin
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -18,14 +19,20 @@ from typing import Any
 from genbench import catalog
 from genbench.data.sample_files import read_samples
 from genbench.data.splits import Data
+from genbench.defaults import DEFAULT_DATASET
 from genbench.errors import UsageError
-from genbench.infra.rundir import CONFIG, RunDir
+from genbench.infra.rundir import CONFIG, RunDir, default_run_path
+from genbench.infra.threads import configure_threads
 from genbench.metric import Metric
 from genbench.metrics.samples import DrawOptions
 from genbench.records import REFERENCES
 from genbench.sample_set import SampleSet
 from genbench.service import runner
-from genbench.specs import Spec
+from genbench.service.execute import Finished, execute
+from genbench.service.prepare import Prepared
+from genbench.service.reference_stats import with_reference
+from genbench.service.request import ScoreRequest
+from genbench.specs import Spec, parse_dataset_spec, parse_specs
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +83,13 @@ def with_n(specs: tuple[Spec, ...], n: int | None) -> tuple[Spec, ...]:
                  for s in specs)
 
 
-Prepared = tuple[runner.Plan, RunDir, Data, runner.Cell]
-"""What ``service.execute`` needs to measure the samples: the plan, the run directory, the loaded data and
-the samples' column."""
+ScoreColumn = tuple[runner.Plan, RunDir, Data, runner.Cell]
+"""What the execute stage needs to measure the samples: the plan, the run directory, the loaded data and the
+samples' column."""
 
 
 def prepare_new(samples: Path, run: runner.RunConfig, label: str, out: Path, n_given: bool,
-                before_work: Callable[[], None] = lambda: None) -> Prepared:
+                before_work: Callable[[], None] = lambda: None) -> ScoreColumn:
     """A new run directory for the samples' column and the real-data (or true-density) reference;
     ``before_work`` runs once the command and the samples are checked, before anything heavy (threads)."""
     if label in REFERENCES:
@@ -100,7 +107,7 @@ def prepare_new(samples: Path, run: runner.RunConfig, label: str, out: Path, n_g
 
 def prepare_into(samples: Path, into: Path, label: str, seed: int | None, dataset: Spec | None,
                  device: str | None, inception_weights: str | None, weights: str | None,
-                 before_work: Callable[[], None] = lambda: None) -> Prepared:
+                 before_work: Callable[[], None] = lambda: None) -> ScoreColumn:
     """The samples' column added to a finished run, under that run's dataset, metrics and options."""
     the_plan, rundir = runner.reopen(into, device=device, inception_weights=inception_weights, weights=weights)
     run = the_plan.run
@@ -133,3 +140,32 @@ def score_run_config(dataset: Spec, metrics: tuple[Spec, ...] | None, n: int | N
     return dataclasses.replace(runner.RunConfig(), dataset=dataset, models=(),
                                metrics=with_n(metrics if metrics is not None else default_metrics(), n),
                                seeds=(seed,), **settings)
+
+
+def score(asked: ScoreRequest) -> Finished:
+    """``genbench score``: the samples' column measured in a new run directory, or added to a finished run
+    (``into``), executed by the run service's execute stage as a run's cells are."""
+    samples = asked.samples.expanduser()
+    label = asked.label or (samples.stem if samples.is_file() else samples.name)
+    dataset = parse_dataset_spec(asked.dataset) if asked.dataset else None
+    before_work = functools.partial(configure_threads, asked.threads)
+    if asked.into is not None:
+        given = [flag for flag, value in (("--metrics", asked.metrics), ("--n", asked.n),
+                                          ("--data-dir", asked.data_dir), ("--reference", asked.reference))
+                 if value is not None]
+        if given:
+            raise UsageError(f"--into measures under the run's own protocol; drop {', '.join(given)}")
+        prepared = prepare_into(asked.samples, asked.into, label, asked.seed, dataset, asked.device,
+                                asked.inception_weights, asked.weights, before_work)
+    else:
+        run = score_run_config(
+            dataset or parse_dataset_spec(DEFAULT_DATASET),
+            tuple(parse_specs(asked.metrics, "metric")) if asked.metrics is not None else None, asked.n,
+            asked.seed if asked.seed is not None else 0, device=asked.device or "auto", data_dir=asked.data_dir,
+            download=asked.download, inception_weights=asked.inception_weights, weights=asked.weights)
+        if asked.reference is not None:
+            run = dataclasses.replace(run, metrics=with_reference(run.metrics, asked.reference))
+        out = asked.out if asked.out is not None else default_run_path(f"{Path(run.dataset.name).name}-{label}")
+        prepared = prepare_new(asked.samples, run, label, out, asked.n is not None, before_work)
+    plan, rundir, data, cell = prepared
+    return execute(Prepared([(plan, rundir, data)]), command="score", extra_cells=(cell,))
