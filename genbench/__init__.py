@@ -33,6 +33,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from genbench import catalog
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -55,8 +57,7 @@ def load_dataset(
     Files are read from ``data_dir`` (else ``$GENBENCH_DATA_DIR``, else ``~/.cache/genbench/data``)
     and downloaded only when ``download`` is true.
     """
-    from genbench import catalog
-    from genbench.data.resolve import dataset_source
+    from genbench.data.resolve import dataset_source  # defers torch
 
     source = dataset_source(name, options, catalog.DATASETS)
     return source.load(data_dir=Path(data_dir) if data_dir is not None else None, download=download)
@@ -64,8 +65,6 @@ def load_dataset(
 
 def make_model(name: str, **options: Any) -> GenerativeModel:
     """An unfitted registered model; unknown options raise ``UsageError``."""
-    from genbench import catalog
-
     return catalog.MODELS.get(name)(**options)
 
 
@@ -84,7 +83,7 @@ def run(
     importing the calling script again, which must then guard its work with ``if __name__ == "__main__":``.
     A failed cell is recorded (``Run.failed``), not raised; bad input raises ``UsageError`` before anything
     is written."""
-    from genbench.service import run_from_python
+    from genbench.service import run_from_python  # defers pandas
 
     return run_from_python(models=models, dataset=None if dataset is None else str(dataset) if isinstance(
         dataset, os.PathLike) else dataset, metrics=metrics, seeds=seeds, budget=budget, out=out, **settings)
@@ -92,39 +91,32 @@ def run(
 
 def open_run(path: str | Path) -> Run:
     """A finished run directory (``genbench run``'s or ``genbench.run``'s) read back as a ``Run``."""
-    from genbench.service import open_run as _open_run
+    from genbench.service import open_run as _open_run  # defers torch
 
     return _open_run(path)
 
 
 def evaluate(model: GenerativeModel, data: Data, metrics: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
     """Tidy records of ``metrics`` (default: every default metric) for a fitted model."""
-    from genbench.service.evaluation import evaluate as _evaluate
+    from genbench.service.evaluation import evaluate as _evaluate  # defers torch
 
     return _evaluate(model, data, metrics, **kwargs)
 
 
 def load_model(path: str | Path, device: str = "cpu") -> GenerativeModel:
     """A model saved by ``model.save(path)`` or by ``genbench run`` (its checkpoints/ folder)."""
-    from genbench import catalog
-    from genbench.checkpoint import load_checkpoint
+    from genbench.checkpoint import load_checkpoint  # defers torch
 
     return load_checkpoint(path, registry=catalog.MODELS, device=device)
 
 
 def list_models() -> list[str]:
-    from genbench import catalog
-
     return catalog.MODELS.names()
 
 
 def list_datasets() -> list[str]:
-    from genbench import catalog
-
     return catalog.DATASETS.names()
 
 
 def list_metrics() -> list[str]:
-    from genbench import catalog
-
     return catalog.METRICS.names()

@@ -104,7 +104,7 @@ class LikelihoodEstimator:
 
 def iw_bound(log_weights: torch.Tensor) -> torch.Tensor:
     """log (1/K) Σ_k w_k from log w of shape (K, N): the importance-weighted estimate per example."""
-    import torch
+    import torch  # defers torch
 
     return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
 
@@ -122,7 +122,7 @@ def importance_sampled_log_likelihood(model: Any, x: torch.Tensor, k: int, gener
     """L_K(x) per example, (N,), from the model's ``propose`` and ``log_joint``. The K samples are drawn in chunks
     of at most ``max_elements`` data values (k · N · D): memory stays bounded on large images (K = 1000 on a batch
     of 256 MNIST images at once would decode 256 000 images)."""
-    import torch
+    import torch  # defers torch
 
     max_rows = max(1, max_elements // max(1, x[0].numel()))
     chunk = max(1, min(k, max_rows // max(1, len(x))))

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 
+from genbench.checkpoint import load_checkpoint, save_checkpoint
 from genbench.config import Config, NoOptions
 from genbench.curves import TrainingMonitor
 from genbench.data.info import DataInfo
@@ -324,15 +325,11 @@ class GenerativeModel(torch.nn.Module, abc.ABC):
     # ------------------------------------------------------------------------------- checkpoints
     def save(self, path: str | Path) -> None:
         """Write ``path.pt`` (the state_dict) and ``path.json`` (config, data description, checksum)."""
-        from genbench.checkpoint import save_checkpoint
-
         save_checkpoint(self, path)
 
     @classmethod
     def load(cls: type[M], path: str | Path, device: str | torch.device = "cpu") -> M:
         """The model saved at ``path`` by ``save``; ``CheckpointError`` when it is unusable."""
-        from genbench.checkpoint import load_checkpoint
-
         return load_checkpoint(path, model_class=cls, device=device)
 
     def extra_repr(self) -> str:

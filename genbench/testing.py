@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+import genbench
 from genbench.budget import SMOKE, trains_by_budget
 from genbench.data.info import ValueType
 from genbench.data.splits import Data
@@ -257,8 +258,6 @@ def check_undeclared_capabilities_refuse(s: Subject) -> None:
 
 
 def check_save_and_load(s: Subject) -> None:
-    import genbench
-
     model = s.fitted
     stem = s.folder / "model"
     model.save(stem)
@@ -331,8 +330,6 @@ def check_model(model_class: type[GenerativeModel], dataset: str | Data = "digit
     at ``budget="smoke"`` unless they say otherwise. A model that declares it cannot represent the
     dataset (``unsupported_reason``) must refuse ``fit`` with ``UsageError``, and nothing else is checked.
     """
-    import genbench
-
     data = dataset if isinstance(dataset, Data) else genbench.load_dataset(dataset)
     options = dict(options or {})
     fields = model_class.config_class.field_names() if hasattr(model_class, "config_class") else []

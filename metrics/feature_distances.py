@@ -26,8 +26,13 @@ import torch
 
 from genbench.config import require, require_positive
 from genbench.data.splits import SUBSET_SEED, Data, subset_rows
+from genbench.features.inputs import rgb_image_reason, to_uint8_rgb
+from genbench.features.wavelet_packets import check_level, mean_packet_distance, packet_features
 from genbench.metric import EvalContext, Metric
+from genbench.metrics.cmmd import cmmd_estimate
+from genbench.metrics.fd_inf import SMALLEST, default_sizes, fd_infinity
 from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features
+from genbench.metrics.frechet import frechet_distance, gaussian_statistics
 from genbench.metrics.samples import DrawOptions, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import LOWER, Output
@@ -122,8 +127,6 @@ class Cmmd(InSpace):
 
     def figure(self, fake: torch.Tensor, ref: Reference, context: EvalContext, details: dict[str, Any],
                n: int) -> Record:
-        from genbench.metrics.cmmd import cmmd_estimate
-
         o: CmmdOptions = self.config
         estimate = cmmd_estimate(fake.to(context.device), ref.real.features.to(context.device), o.sigma, o.scale,
                                  unbiased=not o.biased)
@@ -142,8 +145,6 @@ class FdInfinity(InSpace):
 
     def figure(self, fake: torch.Tensor, ref: Reference, context: EvalContext, details: dict[str, Any],
                n: int) -> Record:
-        from genbench.metrics.fd_inf import SMALLEST, default_sizes, fd_infinity
-
         o: FdInfOptions = self.config
         dim = ref.extractor.dim
         smallest = max(dim + 1, SMALLEST if n > SMALLEST else n // 10)
@@ -168,15 +169,9 @@ class FrechetWaveletDistance(Metric):
     from_samples = True
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
-        from genbench.features.inputs import rgb_image_reason
-
         return rgb_image_reason(data.info, "wavelet")
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
-        from genbench.features.inputs import to_uint8_rgb
-        from genbench.features.wavelet_packets import check_level, mean_packet_distance, packet_features
-        from genbench.metrics.frechet import frechet_distance, gaussian_statistics
-
         o: FwdOptions = self.config
         split = o.reference_split(data)
         n = o.sample_count(split)

@@ -30,6 +30,8 @@ from genbench.features.inception import INCEPTION_ENV
 from genbench.infra.cache import Cache, cache_root
 from genbench.metric import EvalContext
 from genbench.metrics.frechet import GaussianStatistics, gaussian_statistics
+from genbench.metrics.neighbourhoods import RealBalls, real_balls
+from genbench.metrics.reference_file import read_reference_file
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +67,9 @@ class TensorRows(Dataset):
 def extract_features(module: Any, prepared: PreparedExtractor, inputs: torch.Tensor, batch_size: int,
                      device: torch.device) -> FeatureSet:
     """Run torch-fidelity's feature loop over ``inputs`` (already the extractor's input format)."""
-    from torch_fidelity.utils import get_featuresdict_from_dataset
+    from torch_fidelity.utils import get_featuresdict_from_dataset  # defers torch-fidelity
 
-    from genbench.features.adapters import on_device
+    from genbench.features.adapters import on_device  # defers torch-fidelity
 
     with on_device(device):
         out = get_featuresdict_from_dataset(TensorRows(inputs), module, batch_size, device.type == "cuda",
@@ -95,8 +97,6 @@ class Reference:
     def balls(self, prc_k: int, k: int, batch: int, context: EvalContext) -> Any:
         """The real features' k-NN radii (``genbench.metrics.neighbourhoods.RealBalls``): computed once per
         reference set and cached beside its features."""
-        from genbench.metrics.neighbourhoods import RealBalls, real_balls
-
         if (prc_k, k, batch) not in self._balls:
             def compute() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
                 return real_balls(self.real.features.to(context.device), prc_k, k, batch).tensors(), {}
@@ -121,7 +121,7 @@ class Reference:
 def load_reference(prepared: PreparedExtractor, module: Any, data: Data, split: Split, n: int, batch_size: int,
                    context: EvalContext) -> Reference:
     """The reference set's features and Gaussian statistics, from the cache or computed and cached."""
-    from torch_fidelity import __version__ as fidelity_version
+    from torch_fidelity import __version__ as fidelity_version  # defers torch-fidelity
 
     rows = subset_rows(split, n)
     parts = {"kind": "reference-features", "dataset": data.fingerprint, "split": split.name, "n": len(rows),
@@ -147,8 +147,6 @@ def reference_from_file(path: Path, prepared: PreparedExtractor, module: Any, da
     """The reference read from a statistics file, refused (``UsageError``, exit 2) when it was not measured
     under this run's protocol: another extractor or weights, n, split or dataset. A pytorch-fid file says
     none of these: it is used for FID alone, with a warning, when its dimension fits."""
-    from genbench.metrics.reference_file import read_reference_file
-
     file = read_reference_file(path)
     if file.dim != prepared.dim:
         raise UsageError(f"{path} holds statistics of {file.dim}-dimensional features; the {prepared.name} "
@@ -228,7 +226,7 @@ class FeatureSpace:
         key = json.dumps([data.fingerprint, extractor.name, str(context.device), str(cache_root(context.cache_dir)),
                           {k: str(v) for k, v in context.weights.items()}, os.environ.get(INCEPTION_ENV)])
         if key not in self._references:
-            from genbench.features.adapters import build
+            from genbench.features.adapters import build  # defers torch-fidelity
 
             prepared = extractor.prepare(data, context)
             module = build(prepared, context.device)

@@ -120,6 +120,7 @@ def in_space(metric: str, space: str | None) -> str:
 # ------------------------------------------------------------------------------------------ stages
 def inception_score(logits: torch.Tensor, splits: int, rng_seed: int) -> tuple[float, float]:
     """torch-fidelity's IS: exp E[KL(p(y|x) ‖ p(y))] per split, mean and std over ``splits``."""
+    # defers torch-fidelity
     from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, KEY_METRIC_ISC_STD, isc_features_to_metric
 
     out = isc_features_to_metric(logits, splits, True, rng_seed)
@@ -141,6 +142,7 @@ def kid_subsets_for(n_fake: int, n_real: int, subsets: int, subset_size: int | N
 def kernel_inception_distance(fake: torch.Tensor, real: torch.Tensor, subsets: int, subset_size: int | None,
                               rng_seed: int) -> tuple[float, float]:
     """torch-fidelity's KID (unbiased MMD², kernel (x·y/D + 1)³): mean and std over subsets."""
+    # defers torch-fidelity
     from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
 
     subsets, size = kid_subsets_for(len(fake), len(real), subsets, subset_size)
@@ -158,7 +160,7 @@ class WholeSetKernels:
     KERNEL = {"kid_kernel_poly_degree": 3, "kid_kernel_poly_gamma": None, "kid_kernel_poly_coef0": 1}
 
     def __init__(self, fake: torch.Tensor, real: torch.Tensor):
-        from torch_fidelity.metric_kid import kernel_poly
+        from torch_fidelity.metric_kid import kernel_poly  # defers torch-fidelity
 
         f, r = fake.cpu().numpy(), real.cpu().numpy()
         self.ff, self.fr, self.rr = (kernel_poly(a, b, **self.KERNEL) for a, b in ((f, f), (f, r), (r, r)))
@@ -169,7 +171,7 @@ class WholeSetKernels:
         return kid_subsets_for(n_fake, n_real, o.kid_subsets, o.kid_subset_size) == (1, n_fake)
 
     def kid(self, rows: torch.Tensor) -> float:
-        from torch_fidelity.metric_kid import mmd2
+        from torch_fidelity.metric_kid import mmd2  # defers torch-fidelity
 
         index = rows.numpy()
         return float(mmd2(self.ff[np.ix_(index, index)], self.fr[index], self.rr))

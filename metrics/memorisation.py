@@ -57,10 +57,12 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from genbench.config import require, require_positive
 from genbench.data.splits import Data, Split, subset_rows
+from genbench.infra.images import image_rows_png
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.coverage import nearest_neighbours
 from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features, load_reference
@@ -139,7 +141,7 @@ class MemorisationOptions(DrawOptions):
 # ------------------------------------------------------------------------------------------- kernels
 def mann_whitney_z(samples: torch.Tensor, heldout: torch.Tensor) -> float:
     """Z_U of ``samples`` (m,) against ``heldout`` (n,) (module docstring): ≪ 0 when samples are smaller."""
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # defers SciPy
 
     m, n = len(samples), len(heldout)
     pooled = torch.cat([samples, heldout]).double().numpy()
@@ -269,7 +271,7 @@ class Memorisation(Metric):
 
     def training_side(self, data: Data, context: EvalContext) -> TrainingSide:
         """The training features and cells, computed once per dataset (the features cached on disk)."""
-        from sklearn.cluster import KMeans
+        from sklearn.cluster import KMeans  # defers scikit-learn
 
         key = data.fingerprint
         if key not in self._training:
@@ -404,7 +406,6 @@ class Memorisation(Metric):
         files = context.files
         if files is None or per_sample is None:
             return
-        import pandas as pd
 
         frames = []
         for name, (distances, indices, ratios, near, copies, cells) in per_sample.items():
@@ -423,8 +424,6 @@ class Memorisation(Metric):
 
 def copies_png(x: torch.Tensor, train: Split, nearest: torch.Tensor, ratios: torch.Tensor, label: str) -> bytes:
     """The ``GALLERY`` samples of smallest L₁/L₂ (top row) above their nearest training examples (bottom row)."""
-    from genbench.infra.images import image_rows_png
-
     order = ratios.argsort()[:GALLERY]
     shown = torch.cat([x[order], train.x[nearest[order]]])
     pictures = shown.float().cpu().numpy()

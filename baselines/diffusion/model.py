@@ -65,6 +65,7 @@ from genbench.config import require, require_positive
 from genbench.data.info import DataInfo, ValueType
 from genbench.errors import UsageError
 from genbench.estimators import ODE, Estimate, LikelihoodEstimator
+from genbench.infra.ode import exact_divergence, gaussian_log_density, hutchinson_divergence, rademacher, solve
 from genbench.infra.rng import rand, randn
 from genbench.model import Capability, GenerativeModel
 from genbench.records import MODEL_BOUND
@@ -414,8 +415,6 @@ class Diffusion(GenerativeModel):
         x̄ = x/√ᾱ, σ̄ = √((1 − ᾱ)/ᾱ), ρ = log σ̄, dx̄/dρ = σ̄ ε_θ(√ᾱ x̄, t(ρ)), with t(ρ) the step whose σ̄ is e^ρ
         (interpolated between steps) and ᾱ = 1/(1 + σ̄²); its divergence is σ̄ √ᾱ tr ∂ε_θ/∂x, exact or by a
         Rademacher probe per example (drawn from ``generator`` at the first call)."""
-        from genbench.infra.ode import exact_divergence, hutchinson_divergence, rademacher
-
         rho_grid, t_grid = (values.cpu().numpy() for values in self.flow_times())
         shape = self.network_shape(1)[1:]
         probes: dict[str, torch.Tensor] = {}
@@ -448,8 +447,6 @@ class Diffusion(GenerativeModel):
             log p(x) = log N(x̄_T; 0, (1 + σ̄_T²) I) + ∫ div dρ + log |det ∂u/∂x|,
 
         x̄ at ρ₁ being u = the data in the network's units (``to_network``), carried to ρ_T by the solver."""
-        from genbench.infra.ode import gaussian_log_density, solve
-
         u = self.to_network(x).reshape(len(x), -1).double()
         field, start, end = self.probability_flow(rtol, atol, exact, generator)
         solution = solve(field, u, start, end, rtol=rtol, atol=atol)

@@ -12,6 +12,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn
 
 from genbench.cli import check, listing, report, run, score, stats
@@ -43,8 +44,6 @@ def build_parser() -> Parser:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("genbench")
     except PackageNotFoundError:
@@ -69,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as error:  # a full disk, a read-only folder: the system's words, not a traceback
-        from genbench.service import os_error_text
+        from genbench.service import os_error_text  # defers torch
 
         sys.stderr.write(f"genbench {args.command}: {os_error_text(error)}\n")
         return EXIT_FAILED

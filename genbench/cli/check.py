@@ -10,6 +10,8 @@ from pathlib import Path
 from genbench.cli.options import add_common, request
 from genbench.cli.output import EXIT_FAILED, EXIT_OK
 from genbench.errors import UsageError
+from genbench.infra.rundir import CONFIG, DATASET, ENVIRONMENT, RunDir
+from genbench.service import check
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,9 +49,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from genbench.infra.rundir import CONFIG, DATASET, ENVIRONMENT, RunDir
-    from genbench.service import check
-
     asked = request(CheckRequest, args)
     rundir = RunDir.existing(asked.run_dir)
     if not rundir.file(DATASET).exists():

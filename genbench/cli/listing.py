@@ -8,7 +8,9 @@ import dataclasses
 from genbench import catalog
 from genbench.cli.options import add_common, request
 from genbench.cli.output import EXIT_OK
+from genbench.config import option_text
 from genbench.errors import UsageError
+from genbench.registry import BUILT_IN
 
 REGISTRIES = {"models": catalog.MODELS, "datasets": catalog.DATASETS, "metrics": catalog.METRICS,
               "extractors": catalog.EXTRACTORS, "executors": catalog.EXECUTORS}
@@ -32,8 +34,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_list(args: argparse.Namespace) -> int:
-    from genbench.registry import BUILT_IN
-
     what = request(ListRequest, args).what
     width = max(len(name) for registry in REGISTRIES.values() for name in registry.names()) + 1
     for title, registry in REGISTRIES.items():
@@ -65,8 +65,6 @@ def command_list(args: argparse.Namespace) -> int:
 def options_text(target: type) -> str:
     """``key=default`` for every option of a registered class's config, written as the command line takes it
     (empty for a class without a config, such as an executor, whose settings are flags)."""
-    from genbench.config import option_text
-
     config_class = getattr(target, "config_class", None)
     if config_class is None:
         return ""
@@ -74,8 +72,7 @@ def options_text(target: type) -> str:
 
 
 def _list_path_dataset(width: int) -> None:
-    from genbench.config import option_text
-    from genbench.data.from_path import PathDataset
+    from genbench.data.from_path import PathDataset  # defers torch
 
     fields = [f for f in dataclasses.fields(PathDataset.config_class) if f.name != "path"]
     options = ", ".join(f"{f.name}={option_text(f.default)}" for f in fields)

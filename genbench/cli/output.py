@@ -8,6 +8,9 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from genbench.infra.rundir import LOG, METRICS
+from genbench.report.sweep import REPORT_HTML
+
 if TYPE_CHECKING:
     from genbench.service import Finished
 
@@ -15,7 +18,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def configure_logging(args: argparse.Namespace) -> None:
-    from genbench.infra import progress
+    from genbench.infra import progress  # defers tqdm
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("genbench: %(message)s"))
@@ -40,8 +43,7 @@ def _without_traceback(record: logging.LogRecord) -> bool:
 def report_finished(command: str, quiet: bool, work: Callable[[], Finished]) -> int:
     """Run ``work`` (the service's ``Finished``); print the comparison tables (unless ``quiet``) and where the
     run directory is. The exit status says whether a cell failed."""
-    from genbench.infra.rundir import LOG, METRICS
-    from genbench.service import RunInterrupted
+    from genbench.service import RunInterrupted  # defers torch
 
     try:
         finished = work()
@@ -53,8 +55,6 @@ def report_finished(command: str, quiet: bool, work: Callable[[], Finished]) -> 
             print(f"{outcome.path.name}:\n{outcome.summary_text}" if finished.several else outcome.summary_text,
                   end="")
     if finished.several:
-        from genbench.report.sweep import REPORT_HTML
-
         print(f"sweep report: {finished.path / REPORT_HTML}")
     print(f"run directory: {finished.path}")
     failed = finished.failed_cells

@@ -9,6 +9,9 @@ from pathlib import Path
 from genbench.cli.options import add_common, request
 from genbench.cli.output import EXIT_OK
 from genbench.errors import UsageError
+from genbench.infra.rundir import METRICS, RunDir
+from genbench.report import REPORT_HTML, write_report
+from genbench.report.terminal import compact_table
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,10 +32,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from genbench.infra.rundir import METRICS, RunDir
-    from genbench.report import REPORT_HTML, write_report
-    from genbench.report.terminal import compact_table
-
     run_dir = request(ReportRequest, args).run_dir
     if not run_dir.is_dir():
         raise UsageError(f"{run_dir} does not exist" if not run_dir.exists() else

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genbench import service
 from genbench.catalog import METRICS, MODELS
 from genbench.cli.options import (
     add_common,
@@ -87,7 +88,5 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from genbench import service
-
     request = service.RunRequest.from_args(args)
     return report_finished("run", args.quiet, lambda: service.run(request))

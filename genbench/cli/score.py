@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genbench import service
 from genbench.cli.options import add_common, add_data_options, add_reference_option, positive_int, request
 from genbench.cli.output import report_finished
 from genbench.defaults import DEFAULT_DATASET
@@ -60,7 +61,5 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_score(args: argparse.Namespace) -> int:
-    from genbench import service
-
     asked = request(ScoreRequest, args)
     return report_finished("score", args.quiet, lambda: service.score(asked))

@@ -11,6 +11,7 @@ from genbench.cli.output import EXIT_OK
 from genbench.defaults import DEFAULT_DATASET
 from genbench.infra.threads import configure_threads
 from genbench.service.request import DataOptions
+from genbench.specs import parse_dataset_spec
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -53,9 +54,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def command_stats(args: argparse.Namespace) -> int:
-    from genbench.service import say_if_busy
-    from genbench.service.reference_stats import write_statistics
-    from genbench.specs import parse_dataset_spec
+    from genbench.service import say_if_busy  # defers torch
+    from genbench.service.reference_stats import write_statistics  # defers torch
 
     asked = request(StatsRequest, args)
     configure_threads(asked.threads)

@@ -19,7 +19,7 @@ class Digits(DatasetSource):
     name = "digits"
 
     def load(self, *, data_dir: Path | None = None, download: bool = False) -> Data:
-        from sklearn.datasets import load_digits
+        from sklearn.datasets import load_digits  # defers scikit-learn
 
         bunch = load_digits()
         x = torch.as_tensor(bunch.data, dtype=torch.float32).reshape(-1, 1, 8, 8) / (LEVELS - 1)

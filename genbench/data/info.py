@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from genbench.errors import UsageError
+from genbench.infra.rng import rand
 
 
 class ValueType(str, Enum):
@@ -113,8 +114,6 @@ class DataInfo:
 
     def dequantize(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """y = x + (u - ½) Δ, u ~ U[0, 1): a uniform point in the bin the grid value x owns."""
-        from genbench.infra.rng import rand
-
         u = rand(*x.shape, generator=generator, device=x.device, dtype=x.dtype)
         return x + (u - 0.5) * self.bin_width
 

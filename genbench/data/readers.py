@@ -124,7 +124,7 @@ def _labelled_files(folder: Path) -> list[tuple[Path, str | None]]:
 
 def _read_image(path: Path, size: tuple[int, int] | None) -> np.ndarray:
     """(H, W, 1) grey or (H, W, 3) RGB uint8 pixels; alpha is dropped; bilinear resize to ``size``."""
-    from PIL import Image
+    from PIL import Image  # defers Pillow
 
     try:
         with Image.open(path) as image:

@@ -62,7 +62,7 @@ class TorchvisionImages(DatasetSource):
     latent_dim_hint: ClassVar[int]
 
     def torchvision_class(self, download: bool) -> type:
-        import torchvision.datasets
+        import torchvision.datasets  # defers torchvision
 
         return getattr(torchvision.datasets, self.torchvision_name)
 
@@ -182,7 +182,7 @@ class Cifar10(TorchvisionImages):
 
 @functools.cache
 def _cifar10_checking_existence() -> type:
-    from torchvision.datasets import CIFAR10
+    from torchvision.datasets import CIFAR10  # defers torchvision
 
     class CIFAR10CheckingExistence(CIFAR10):
         """torchvision's CIFAR10 with its md5 checks of the unpacked files reduced to existence checks.

@@ -26,6 +26,8 @@ from torch_fidelity.utils import create_feature_extractor
 
 from genbench.errors import GenbenchError
 from genbench.features.contract import PreparedExtractor
+from genbench.features.dinov2 import normalise_imagenet, resize_like_dgm_eval
+from genbench.features.dinov2_net import load_dinov2
 from genbench.features.domain_net import DomainNet, DomainNetSpec
 from genbench.infra.cache import load_tensors
 
@@ -108,8 +110,6 @@ class FidelityDinoV2(GenbenchExtractorBase):
 
     def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
                  **kwargs: object):
-        from genbench.features.dinov2_net import load_dinov2
-
         super().__init__(name, features_list)
         if feature_extractor_weights_path is None:
             raise ValueError(f"{name} needs feature_extractor_weights_path: Meta's released checkpoint")
@@ -129,8 +129,6 @@ class FidelityDinoV2(GenbenchExtractorBase):
         return "dinov2"
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        from genbench.features.dinov2 import normalise_imagenet, resize_like_dgm_eval
-
         images = normalise_imagenet(resize_like_dgm_eval(x)).to(x.device)
         with torch.inference_mode():
             return (self.net(images).float(),)

@@ -42,7 +42,7 @@ RESIZE = "PIL bicubic on 8-bit RGB to 224×224 (dgm-eval's protocol)"
 def resize_like_dgm_eval(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tensor:
     """images: (N, 3, H, W) uint8 → (N, 3, size, size) float32 in [0, 1]: PIL's bicubic resize of each 8-bit
     image, as torchvision's ``Resize`` does on a PIL image in dgm-eval, then /255."""
-    from PIL import Image
+    from PIL import Image  # defers Pillow
 
     pixels = images.permute(0, 2, 3, 1).cpu().numpy()
     resized = np.stack([np.asarray(Image.fromarray(image).resize((size, size), Image.BICUBIC)) for image in pixels])

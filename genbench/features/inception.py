@@ -95,7 +95,7 @@ def inception_weights(context: EvalContext) -> InceptionWeights:
         if is_torchscript(path):
             return ported_weights(path, f"{path} (TorchScript, ported)", context)
         return InceptionWeights(path, str(path))
-    from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+    from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3  # defers torch-fidelity
 
     cached = Path(torch.hub.get_dir()) / "checkpoints" / URL_INCEPTION_V3.rsplit("/", 1)[-1]
     if cached.is_file():

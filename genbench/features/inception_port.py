@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -116,8 +117,6 @@ def packaged_torchscript() -> Path | None:
 
 def is_torchscript(path: Path) -> bool:
     """True for a TorchScript archive (a zip with ``code/`` and ``constants.pkl`` entries)."""
-    import zipfile
-
     if not zipfile.is_zipfile(path):
         return False
     with zipfile.ZipFile(path) as archive:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+
 import torch
 
 from genbench.data.info import DataInfo, ValueType
@@ -32,8 +34,6 @@ def rgb_image_reason(info: DataInfo, extractor: str) -> str | None:
 
 
 def version_of(package: str) -> str:
-    from importlib import metadata
-
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

@@ -10,10 +10,10 @@ DPI = 110
 
 
 def pyplot():
-    import matplotlib
+    import matplotlib  # defers matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # defers matplotlib
 
     return plt
 

@@ -14,6 +14,9 @@ from typing import Any
 
 import torch
 
+from genbench.infra.memory import allocator_settings
+from genbench.infra.threads import available_cores, load_average, openmp_settings
+
 PACKAGES = ("genbench", "torch", "torchvision", "torch-fidelity", "numpy", "scipy", "pandas",
             "scikit-learn", "matplotlib", "seaborn")
 
@@ -66,9 +69,6 @@ def cpu_description() -> dict[str, Any]:
     ``ATEN_CPU_CAPABILITY``, at most what the CPU has), the BLAS and oneDNN releases, the threads and the
     OpenMP settings in force (``genbench.infra.threads``), and how the allocator keeps freed memory
     (``genbench.infra.memory``)."""
-    from genbench.infra.memory import allocator_settings
-    from genbench.infra.threads import available_cores, load_average, openmp_settings
-
     load = load_average()
     return {"model": cpu_model(), "instruction_set": torch.backends.cpu.get_cpu_capability(),
             **library_versions(), "threads": torch.get_num_threads(), "cores_available": available_cores(),

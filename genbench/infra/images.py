@@ -39,7 +39,7 @@ def grid_array(images: np.ndarray, nrow: int = 8, padding: int = 1, pad_value: f
 
 def image_grid_png(images: np.ndarray, nrow: int = 8) -> bytes:
     """(N, C, H, W) in [0, 1] → PNG bytes of a grid, enlarged so that small images stay visible."""
-    from PIL import Image
+    from PIL import Image  # defers Pillow
 
     grid = grid_array(images, nrow)
     scale = max(1, -(-MIN_GRID_PIXELS // grid.shape[-1]))

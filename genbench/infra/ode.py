@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable
 
 import torch
+from torch.func import jacrev, vmap
 
 Field = Callable[[torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
 """f(y, s) → (dy/ds (N, D), div f (N,)) for a batch of states y (N, D) at time s."""
@@ -95,8 +96,6 @@ def exact_divergence(velocity: Callable[[torch.Tensor], torch.Tensor], y: torch.
                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """(velocity(y), tr ∂velocity/∂y per example) for a per-example map on y (N, D), by one vector–Jacobian
     product per dimension (D backward passes, batched with ``torch.func``)."""
-    from torch.func import jacrev, vmap
-
     def one(row: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = velocity(row.unsqueeze(0)).squeeze(0)
         return out, out

@@ -81,14 +81,14 @@ def adapt_threads(*, running: bool) -> tuple[int, int] | None:
     the count changed, else None."""
     if threads_chosen_by_user():
         return None
-    import torch
+    import torch  # defers torch
 
     before = torch.get_num_threads()
     after = fitting_threads(available_cores(), load_average(), before, running=running)
     if after == before:
         return None
     torch.set_num_threads(after)
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # defers threadpoolctl
 
     threadpool_limits(limits=after, user_api="blas")
     return before, after
@@ -98,7 +98,7 @@ def fit_to_the_load(*, running: bool, warned: bool = False) -> bool:
     """Fit the threads to the load (``adapt_threads``), saying so; where the user fixed them, warn that the
     machine is busy unless ``warned`` already. ``running``: this process's threads are in the load (between
     and within cells). Returns whether the warning has been given."""
-    import torch
+    import torch  # defers torch
 
     changed = adapt_threads(running=running)
     if changed is not None:
@@ -158,13 +158,13 @@ def configure_threads(requested: int | None) -> int:
     """Set torch's intra-op threads, and those of the BLAS numpy calls (KID's kernels), to ``requested``
     (None: leave each library's choice); return torch's number. Both matter for exact reproduction: a
     float32 matrix product's last digits depend on how it is split among threads."""
-    import torch
+    import torch  # defers torch
 
     global _threads_by_user
     if requested is not None:
         _threads_by_user = True
         torch.set_num_threads(requested)
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # defers threadpoolctl
 
         threadpool_limits(limits=requested, user_api="blas")
     return torch.get_num_threads()

@@ -70,8 +70,8 @@ class Turns:
     def alone(self) -> Iterator[Wait]:
         """The room to this process alone, computing on ``threads()`` threads, then back to sharing it; yields how
         long it waited for the others to pause."""
-        import torch
-        from threadpoolctl import threadpool_limits
+        import torch  # defers torch
+        from threadpoolctl import threadpool_limits  # defers threadpoolctl
 
         if self.timing or not self.inside:
             yield Wait(0.0)

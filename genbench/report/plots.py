@@ -75,7 +75,7 @@ def panel(ax, summary: Summary, metric: str, palette: dict[str, object]) -> None
 
 def metric_bars_png(summary: Summary) -> bytes | None:
     """A panel per headline figure measured (see the module docstring)."""
-    import seaborn as sns
+    import seaborn as sns  # defers matplotlib
 
     plt = pyplot()
     metrics = headline_panels(summary)
@@ -123,7 +123,7 @@ def wrapped(text: str, width: int, most: int) -> list[str]:
 
 def table_heatmap_png(table: ComparisonTable) -> bytes:
     """The six rows × every column, coloured by mark, each cell with its mark and figure, titled, with a legend."""
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch, Rectangle  # defers matplotlib
 
     plt = pyplot()
     rows, models = table.rows, table.models
@@ -163,7 +163,7 @@ SWEEP = re.compile(r"^samples_per_second\[batch=(\d+)\]$")
 
 def sampling_sweep_png(summary: Summary) -> bytes | None:
     """Samples per second against batch size (log-log), one line per model, across seeds."""
-    import seaborn as sns
+    import seaborn as sns  # defers matplotlib
 
     plt = pyplot()
     frame = summary.frame
@@ -194,7 +194,7 @@ STEPS = re.compile(r"^steps_(fid|samples_per_second)\[steps=(\d+)\]$")
 
 def steps_png(summary: Summary) -> bytes | None:
     """FID (left) and samples/s (right, log) against the sampling steps S (log), one line per model."""
-    import seaborn as sns
+    import seaborn as sns  # defers matplotlib
 
     plt = pyplot()
     frame = summary.frame
@@ -240,7 +240,7 @@ def learning_curves_png(summary: Summary) -> bytes | None:
     objective, on its own scale, negative for a flow's) as its excess over its value at the end, relative to that
     value's size, (L − L_end) / |L_end|, so that every line ends at 0 and shows how far it still fell. One legend
     names every model, those without a validation loss (a GAN) too."""
-    import seaborn as sns
+    import seaborn as sns  # defers matplotlib
 
     plt = pyplot()
     curves = {m: curve_points(summary, m) for m in summary.models if m not in REFERENCES}

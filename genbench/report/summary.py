@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from genbench import catalog
 from genbench.outputs import Output, base_name, undeclared
 from genbench.records import FAILED, NOT_AVAILABLE, OK
 from genbench.report.families import by_family
@@ -135,7 +136,6 @@ def registered_outputs(names: set[str]) -> dict[str, Output]:
     did not carry theirs (this imports the metrics, and so torch)."""
     if not names:
         return {}
-    from genbench import catalog
 
     found: dict[str, Output] = {}
     for name in catalog.METRICS.names():

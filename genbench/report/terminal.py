@@ -9,6 +9,7 @@ factors) is said once beneath the table, with the reason; rows the run did not a
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 from genbench.records import REFERENCES
@@ -62,8 +63,6 @@ def row_spaces(table: ComparisonTable, keys: list[str]) -> dict[str, list[str]]:
 
 
 def wrapped(text: str, indent: str = "  ") -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, SCREEN, subsequent_indent=indent)
 
 

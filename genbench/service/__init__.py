@@ -54,8 +54,8 @@ def run(request: RunRequest) -> Finished:
     """Plan, prepare and execute a run (or finish one, ``resume``). Usage errors come before a run directory
     exists; a cell's failure is recorded, not raised."""
     from genbench.service.execute import execute  # the stages import torch
-    from genbench.service.plan import plan
-    from genbench.service.prepare import prepare
+    from genbench.service.plan import plan  # defers torch
+    from genbench.service.prepare import prepare  # defers torch
 
     return execute(prepare(plan(request)))
 

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from genbench import catalog
 from genbench.data.splits import Data
 from genbench.errors import GenbenchError
 from genbench.infra import turns
@@ -84,8 +85,6 @@ def contain(error: Exception, logger: logging.Logger, message: str, *args: Any) 
 
 def eval_context(**fields: Any) -> EvalContext:
     """An evaluation context with genbench's feature extractors (``catalog.EXTRACTORS``)."""
-    from genbench import catalog
-
     return EvalContext(extractors=catalog.EXTRACTORS, **fields)
 
 
@@ -99,8 +98,6 @@ def evaluate(
     device: str | torch.device | None = None,
 ) -> pd.DataFrame:
     """Tidy records (the columns of metrics.csv) of ``metrics`` (names or objects) for ``model``."""
-    from genbench import catalog
-
     names = catalog.METRICS.defaults() if metrics is None else metrics
     resolved = [m if isinstance(m, Metric) else catalog.METRICS.get(m)() for m in names]
     context = eval_context(seed=seed, device=torch.device(device) if device else model.device)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from genbench.errors import GenbenchError
 from genbench.infra.rundir import LOG, METRICS, RunDir
+from genbench.infra.threads import fit_to_the_load
 from genbench.service import runner, sweep
 from genbench.service.cells import CellTask
 from genbench.service.prepare import Prepared
@@ -101,6 +102,4 @@ def os_error_text(error: OSError) -> str:
 def say_if_busy() -> None:
     """Once the input is checked (so that a usage error stays one line) and before the long work: fit the
     threads to the load average, or, where the user fixed them, say that the machine is busy."""
-    from genbench.infra.threads import fit_to_the_load
-
     fit_to_the_load(running=False)

@@ -12,9 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from genbench.budget import parse_budget
 from genbench.data.splits import Data
+from genbench.infra.devices import resolve_device
+from genbench.infra.memory import keep_freed_memory
 from genbench.infra.rundir import RunDir
+from genbench.infra.threads import configure_threads
 from genbench.service import runner, sweep
+from genbench.service.calibration import converted
+from genbench.service.executors import LOCAL, automatic_jobs, make_executor
 from genbench.service.executors.contract import AUTO, Executor, ExecutorChoice
 from genbench.service.plan import Planned
 from genbench.service.request import RunRequest
@@ -55,11 +63,6 @@ def start_executor(request: RunRequest, choice: ExecutorChoice, plans: Sequence[
     read before ``threads`` applies: workers share them, and ``threads`` is then per worker. ``--jobs auto``
     becomes a count here (``executors.automatic_jobs``). The allocator keeps freed memory from here on
     (``infra.memory``)."""
-    import torch
-
-    from genbench.infra.memory import keep_freed_memory
-    from genbench.infra.threads import configure_threads
-    from genbench.service.executors import LOCAL, automatic_jobs, make_executor  # the registry names Ray
     keep_freed_memory()
     cores = torch.get_num_threads()
     configure_threads(request.threads)
@@ -70,11 +73,6 @@ def start_executor(request: RunRequest, choice: ExecutorChoice, plans: Sequence[
 
 def with_budget_in_flops(plan: Any, data: Any, executor: Any) -> Any:
     """``plan`` with a time budget converted to FLOPs on the threads each cell will train on (``calibration``)."""
-    import torch
-
-    from genbench.infra.devices import resolve_device
-    from genbench.service.calibration import converted
-
     threads = getattr(executor, "threads", None) or torch.get_num_threads()
     return converted(plan, data, resolve_device(plan.run.device), threads)[0]
 
@@ -84,9 +82,6 @@ def cells_worth_workers(plans: Sequence[Any]) -> int:
     CPU, for as long as the default or paper budget says (``Budget.worth_workers``). A smoke budget's cells,
     ``--epochs``', or a closed-form fit (naive Bayes, PCA) take seconds, no more than starting a worker costs
     (about 5 s: an interpreter, torch, the data)."""
-    from genbench.budget import parse_budget
-    from genbench.infra.devices import resolve_device
-
     return sum(len(plan.run.seeds) for plan in plans if parse_budget(plan.run.budget).worth_workers()
                and plan.run.epochs is None and resolve_device(plan.run.device).type == "cpu"
                for model in plan.models if model.checkpoints is None and model.trains_by_budget)

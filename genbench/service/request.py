@@ -8,8 +8,11 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from genbench.budget import parse_budget
+from genbench.catalog import EXECUTORS
 from genbench.errors import UsageError
 from genbench.service.executors.contract import AUTO
+from genbench.specs import weight_files
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -53,10 +56,6 @@ class RunRequest(DataOptions):
 
     def __post_init__(self) -> None:
         """The checks argparse makes on the command line, for ``genbench.run``'s keyword arguments."""
-        from genbench.budget import parse_budget
-        from genbench.catalog import EXECUTORS
-        from genbench.specs import weight_files
-
         if self.budget is not None:
             parse_budget(self.budget)
         if self.weights is not None:

@@ -8,10 +8,21 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from genbench import catalog
 from genbench.catalog import METRICS, MODELS
 from genbench.defaults import DEFAULT_DATASET, DEFAULT_SEEDS
 from genbench.errors import UsageError
-from genbench.specs import Spec, parse_dataset_spec, parse_seeds, parse_spec, parse_specs, weight_files
+from genbench.infra.rundir import CONFIG, RunDir
+from genbench.specs import (
+    Spec,
+    check_dataset_name,
+    parse_dataset_spec,
+    parse_seeds,
+    parse_spec,
+    parse_specs,
+    weight_files,
+)
+from genbench.specs import check_names as check_spec_names
 
 if TYPE_CHECKING:
     from genbench.service.request import RunRequest
@@ -92,15 +103,14 @@ def from_flags(args: argparse.Namespace | RunRequest, base: RunConfig) -> RunCon
     models = tuple(parse_specs(args.models)) if args.models is not None else base.models
     seeds = tuple(parse_seeds(args.seeds)) if args.seeds is not None else base.seeds
     if args.checkpoints is not None:
-        from genbench import catalog
-        from genbench.service.model_plan import checkpoint_specs
+        from genbench.service.model_plan import checkpoint_specs  # defers torch
 
         saved, saved_seeds = checkpoint_specs(args.checkpoints, catalog.MODELS)
         models = (models if args.models is not None else ()) + tuple(saved)
         seeds = seeds if args.seeds is not None or not saved_seeds else tuple(saved_seeds)
     metrics = tuple(parse_specs(args.metrics, "metric")) if args.metrics is not None else base.metrics
     if args.reference is not None:
-        from genbench.service.reference_stats import with_reference
+        from genbench.service.reference_stats import with_reference  # defers torch
 
         metrics = with_reference(metrics, args.reference)
     same_time = args.budget is not None and args.budget == base.budget_asked  # a resumed run's converted time
@@ -126,10 +136,6 @@ def _shown(value: Any) -> str:
 
 def check_names(run: RunConfig) -> None:
     """``UnknownNameError`` for a model, metric or dataset name nothing knows, without importing torch."""
-    from genbench import catalog
-    from genbench.specs import check_dataset_name
-    from genbench.specs import check_names as check_spec_names
-
     check_spec_names(run.models, catalog.MODELS)
     check_spec_names(run.metrics, catalog.METRICS)
     check_dataset_name(run.dataset.name, catalog.DATASETS)
@@ -137,8 +143,6 @@ def check_names(run: RunConfig) -> None:
 
 def stored_run(path: Path) -> RunConfig:
     """The run a run directory's config.json describes; ``UsageError`` when it is not a genbench run's."""
-    from genbench.infra.rundir import CONFIG, RunDir
-
     stored = RunDir.existing(path).read_json(CONFIG)
     try:
         return RunConfig.from_dict(stored["run"])

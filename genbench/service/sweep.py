@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from genbench.checkpoint import checkpoint_paths
 from genbench.errors import UsageError
@@ -32,6 +33,7 @@ from genbench.infra import progress
 from genbench.infra.atomic import write_bytes
 from genbench.infra.rundir import CHECKPOINTS, METRICS, RunDir, safe_name
 from genbench.records import normalise
+from genbench.report.sweep import write_sweep_report
 from genbench.service import runner
 from genbench.service.cells import CellResult, CellTask
 from genbench.service.executors import Executor
@@ -178,7 +180,6 @@ def redirect_logging_past(bar: object) -> Iterator[None]:
     if not hasattr(bar, "display") or getattr(bar, "disable", False):
         yield
         return
-    from tqdm.contrib.logging import logging_redirect_tqdm
 
     logger = logging.getLogger("genbench")
     console = next((h for h in logger.handlers if isinstance(h, logging.StreamHandler)
@@ -194,8 +195,6 @@ def redirect_logging_past(bar: object) -> Iterator[None]:
 
 def write_sweep(out: Path, runs: list[runner.DatasetRun]) -> None:
     """The sweep's own files: every dataset's records in one metrics.csv, and the report across datasets."""
-    from genbench.report.sweep import write_sweep_report
-
     root = RunDir(out)
     root.write_metrics(normalise(pd.concat([run.frame for run in runs], ignore_index=True)))
     write_sweep_report(root, [(run.data.name, run.rundir.path.name, run.frame) for run in runs])

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 
+from genbench.catalog import EXECUTORS
 from genbench.errors import UsageError
+from genbench.infra.threads import threads_chosen_by_user
 from genbench.service.executors.contract import AUTO, LOCAL, RAY, Executor, ExecutorChoice
 
 __all__ = ["AUTO", "LOCAL", "RAY", "Executor", "ExecutorChoice", "automatic_jobs", "make_executor",
@@ -48,14 +50,12 @@ def automatic_jobs(cells: int, cores: int) -> int:
     (``docs/benchmarks.md``). They need no free core: a single thread waits for no other, so beside busy
     processes each worker runs at its share of the machine, without the oversubscribed threads' slowdown
     (``genbench.infra.threads``); their timed metrics take the threads the load leaves (``infra.turns``)."""
-    from genbench.infra.threads import threads_chosen_by_user
-
     return 1 if threads_chosen_by_user() else max(1, min(cells, cores))
 
 
 def cuda_devices(text: str) -> list[str]:
     """``--devices``: ``auto`` (every visible CUDA device) or ``cuda:0,cuda:1``."""
-    import torch
+    import torch  # defers torch
 
     if text == "auto":
         count = torch.cuda.device_count()
@@ -76,6 +76,4 @@ def cuda_devices(text: str) -> list[str]:
 
 def make_executor(choice: ExecutorChoice, cores: int) -> Executor:
     """The executor the command line chose; ``cores``: the torch threads this process may use."""
-    from genbench.catalog import EXECUTORS
-
     return EXECUTORS.get(choice.executor).from_choice(choice, cores)

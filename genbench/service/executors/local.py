@@ -12,6 +12,7 @@ times, on the threads its ``Timing`` says, while the others pause.
 from __future__ import annotations
 
 import collections
+import ctypes
 import dataclasses
 import logging
 import multiprocessing
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genbench.errors import UsageError
-from genbench.infra.threads import Timing
+from genbench.infra.memory import keep_freed_memory
+from genbench.infra.threads import Timing, configure_threads
 from genbench.service.cells import CellLost, CellResult, CellTask, worker_name
 from genbench.service.executors import cuda_devices, threads_per_worker
 
@@ -154,8 +156,6 @@ def stop(worker: Worker) -> None:
 def die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG); elsewhere nothing."""
     try:
-        import ctypes
-
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
@@ -167,10 +167,8 @@ def worker_main(connection: Connection, threads: int, device: str | None, number
     the tasks it receives until told to stop (None)."""
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
-    from genbench.infra import progress, turns
-    from genbench.infra.memory import keep_freed_memory
-    from genbench.infra.threads import configure_threads
-    from genbench.service.worker import run_task
+    from genbench.infra import progress, turns  # defers tqdm
+    from genbench.service.worker import run_task  # defers torch
 
     keep_freed_memory()
     configure_threads(threads)

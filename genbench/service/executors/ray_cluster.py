@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from genbench.errors import UsageError
-from genbench.service.cells import CellLost, CellResult, CellTask
+from genbench.infra.memory import keep_freed_memory
+from genbench.infra.threads import configure_threads
+from genbench.service.cells import CellLost, CellResult, CellTask, worker_name
 
 if TYPE_CHECKING:
     from genbench.service.executors.contract import ExecutorChoice
@@ -30,7 +32,7 @@ DEFAULT_PORT = {"ray": 10001, "": 6379}
 
 def import_ray() -> Any:
     try:
-        import ray
+        import ray  # defers Ray (an extra)
     except ImportError:
         raise UsageError(f"--executor ray needs Ray, which is not installed; install it with: {INSTALL}") from None
     return ray
@@ -63,13 +65,10 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
 
 def run_in_ray(task: CellTask, threads: int, device: str | None) -> CellResult:
     """A Ray task's body: one cell on ``threads`` torch threads, in the worker Ray chose."""
-    import ray
+    import ray  # defers Ray (an extra)
 
-    from genbench.infra import progress
-    from genbench.infra.memory import keep_freed_memory
-    from genbench.infra.threads import configure_threads
-    from genbench.service.cells import worker_name
-    from genbench.service.worker import run_task
+    from genbench.infra import progress  # defers tqdm
+    from genbench.service.worker import run_task  # defers torch
 
     keep_freed_memory()
     configure_threads(threads)
