@@ -24,7 +24,12 @@ Equal values, not approximations:
   is why recall keeps its own real→fake pass;
 - density and coverage decide each pair from the float32 distance where its square is farther from
   r² than a margin many times float32's rounding error on it (``decision_bounds``), and recompute
-  the rare pairs inside that band in float64, so every decision is the float64 one.
+  the rare pairs inside that band in float64, so every decision is the float64 one. That pass runs on
+  features centred on the real mean (in float64, then rounded to float32): distances do not change,
+  but the rounding error and the margin scale with the squared norms, which for features far from the
+  origin and close together (Inception features of near-identical images) made the band hold nearly
+  every pair, each then recomputed in float64: minutes per figure and gigabytes, where centring leaves
+  the band as rare as it should be. The pairs in the band are recomputed in chunks of bounded memory.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from genbench.metrics.coverage import kth_neighbour_radii
 
 NEIGHBOURHOOD_FIGURES = ("precision", "recall", "density", "coverage")
 UNIT_ROUNDOFF_32 = 2.0 ** -24
+RECOMPUTE_ELEMENTS = 1 << 22
+"""float64 values a chunk of the band's recomputed pairs holds at once (32 MiB)."""
 
 
 def cdist_part(rows: torch.Tensor, x: torch.Tensor, batch: int) -> torch.Tensor:
@@ -90,8 +97,8 @@ def strictly_inside(distances: torch.Tensor, rows: torch.Tensor, real: torch.Ten
     low, high = bounds
     inside = distances < low
     near = ((distances >= low) & (distances <= high)).nonzero()
-    if len(near):
-        j, i = near[:, 0], near[:, 1]
+    for part in near.split(max(1, RECOMPUTE_ELEMENTS // max(1, real.shape[1]))):
+        j, i = part[:, 0], part[:, 1]
         inside[j, i] = (rows[j].double() - real[i].double()).square().sum(1).sqrt() < radii[i]
     return inside
 
@@ -104,13 +111,19 @@ def neighbourhood_figures(fake: torch.Tensor, real: torch.Tensor, balls: RealBal
     if wanted & {"precision", "density", "coverage"}:
         in_real_ball, hits = [], torch.zeros((), dtype=torch.float64, device=real.device)
         covered = torch.zeros(len(real), dtype=torch.bool, device=real.device)
-        bounds = decision_bounds(real, fake, balls.density) if wanted & {"density", "coverage"} else None
-        for rows in fake.split(batch):
-            distances = cdist_part(rows, real, batch)
+        balls_wanted = bool(wanted & {"density", "coverage"})
+        if balls_wanted:
+            centre = real.double().mean(dim=0)
+            real_centred, fake_centred = (real.double() - centre).float(), (fake.double() - centre).float()
+            bounds = decision_bounds(real_centred, fake_centred, balls.density)
+        for start in range(0, len(fake), batch):
+            rows = fake[start:start + batch]
             if "precision" in wanted:
+                distances = cdist_part(rows, real, batch)
                 in_real_ball.append((distances <= balls.precision).any(dim=1).float())
-            if wanted & {"density", "coverage"}:
-                inside = strictly_inside(distances, rows, real, balls.density, bounds)
+            if balls_wanted:
+                centred = cdist_part(fake_centred[start:start + batch], real_centred, batch)
+                inside = strictly_inside(centred, rows, real, balls.density, bounds)
                 hits += inside.sum(dtype=torch.float64)
                 covered |= inside.any(dim=0)
         if in_real_ball:

@@ -77,3 +77,30 @@ def test_each_figure_can_be_asked_alone():
     every = neighbourhood_figures(fake, real, balls, 3, 5, 64, set(NEIGHBOURHOOD_FIGURES))
     for name in NEIGHBOURHOOD_FIGURES:
         assert neighbourhood_figures(fake, real, balls, 3, 5, 64, {name}) == {name: every[name]}
+
+
+def test_features_far_from_the_origin_and_close_together_are_decided_in_float32_almost_everywhere(monkeypatch):
+    """Inception features of near-identical images sit far from the origin, close to each other. float32's error
+    on a distance scales with the squared norms, so uncentred, nearly every pair fell in the band that is
+    recomputed in float64 (minutes and gigabytes per figure); centred on the real mean, the band is rare again,
+    and the figures are still float64's exactly."""
+    from genbench.metrics import neighbourhoods
+
+    g = torch.Generator().manual_seed(0)
+    real = 50 + 0.01 * torch.randn(400, 256, generator=g)
+    fake = 50 + 0.012 * torch.randn(300, 256, generator=g) + 0.002
+    band, pairs = [], []
+    decide = neighbourhoods.strictly_inside
+
+    def counted(distances, rows, x, radii, bounds):
+        low, high = bounds
+        band.append(int(((distances >= low) & (distances <= high)).sum()))
+        pairs.append(distances.numel())
+        return decide(distances, rows, x, radii, bounds)
+
+    monkeypatch.setattr(neighbourhoods, "strictly_inside", counted)
+    ours = neighbourhood_figures(fake, real, real_balls(real, 3, 5, 128), 3, 5, 128, {"density", "coverage"})
+    expected = density_coverage(real.double(), fake.double(), 5)
+    assert ours["density"] == pytest.approx(expected.density, abs=1e-12)
+    assert ours["coverage"] == pytest.approx(expected.coverage, abs=1e-12)
+    assert sum(band) < 0.01 * sum(pairs), f"{sum(band)} of {sum(pairs)} pairs recomputed in float64"
