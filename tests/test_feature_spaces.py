@@ -49,14 +49,15 @@ def dinov2_small(tmp_path, published_as):
 
 class ClipArchive(nn.Module):
     """A small CLIP laid out as OpenAI's TorchScript archives: ``visual.*`` (a ViT with 32-pixel patches at 224
-    px, width 64, two blocks) and the text side's tensors, which torch-fidelity drops."""
+    px, width 64, two blocks, ViT-B/32's 512-d embedding) and the text side's tensors, which torch-fidelity
+    drops."""
 
     def __init__(self):
         from torch_fidelity.feature_extractor_clip import CLIPVisual
 
         super().__init__()
-        self.visual = CLIPVisual(32, 224, 2, 64, 32).visual
-        self.text_projection = nn.Parameter(torch.randn(48, 32))
+        self.visual = CLIPVisual(512, 224, 2, 64, 32).visual
+        self.text_projection = nn.Parameter(torch.randn(48, 512))
         self.logit_scale = nn.Parameter(torch.ones([]))
         self.ln_final = nn.LayerNorm(48)
 
@@ -120,7 +121,7 @@ def test_clip_features_are_torch_fidelitys_on_an_openai_archive(digits, clip_arc
     reference = FeatureExtractorCLIP("clip-vit-b-32", ["clip"], feature_extractor_weights_path=str(clip_archive))
     with torch.no_grad():
         expected = reference(to_uint8_rgb(images))[0]
-    assert features.shape == (10, 32)
+    assert features.shape == (10, 512)
     # the same network on the same uint8 input; batches of 5 against 10 may change float32 sums in the last bits
     assert torch.allclose(features, expected, rtol=1e-5, atol=1e-5 * float(expected.abs().max()))
 
@@ -193,3 +194,35 @@ def test_a_weights_file_that_is_not_the_published_one_stops_the_command_in_one_l
 def test_weights_flag_takes_name_path_pairs(cli, tmp_path):
     result = cli("stats", "--weights", "dinov2-vit-b-14", "-o", tmp_path / "stats.npz")
     assert result.code == 2 and "NAME=PATH" in result.err and len(error_lines(result.err)) == 1
+
+
+SPACE_METRICS = ("fidelity:n={n}", "cmmd:n={n}", "fd-inf:n={n}", "latent-smoothness:n=20:steps=4",
+                 "memorisation:n={n}:train_n=200:gap_n=20:gap_terms=5")
+"""Every metric that measures in a feature space, at sizes a test affords on a ViT at 224×224."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("space", ["domain", "dinov2-vit-s-14", "clip-vit-b-32"])
+def test_every_metric_measures_in_every_space(space, digits, dinov2_small, clip_archive, tmp_path):
+    """The contract over the spaces: each metric that takes an extractor runs in it on digits, for a model with a
+    latent space, and every record is measured in that space or n/a with its reason, never failed."""
+    from genbench import catalog
+    from genbench.records import FAILED
+    from genbench.service.evaluation import metric_records
+    from genbench.specs import parse_spec
+
+    model = catalog.MODELS.get("pca")().fit(digits.train)
+    context = eval_context(seed=0, weights={"dinov2-vit-s-14": dinov2_small, "clip-vit-b-32": clip_archive},
+                           cache_dir=tmp_path / "cache")
+    for text in SPACE_METRICS:
+        spec = parse_spec(text.format(n=60) + f":extractor={space}", "metric")
+        metric = catalog.METRICS.get(spec.name)(**spec.option_dict())
+        metric.prepare(digits, context)
+        records = metric_records(model, digits, metric, context)
+        assert records and not [r for r in records if r.status == FAILED], [r.reason for r in records]
+        measured = [r for r in records if r.status == OK and r.extractor]
+        if spec.name == "fd-inf":  # 15 subset sizes above the dimension need n in the hundreds
+            assert records[0].status == OK or "feature dimensions" in records[0].reason
+            continue
+        assert measured, (spec.name, [(r.metric, r.reason) for r in records])
+        assert {r.extractor for r in measured} == {space}, spec.name
