@@ -117,7 +117,8 @@ def main() -> None:
     builders = {"dinov2-vit-s-14": lambda: dinov2("s", folder), "dinov2-vit-b-14": lambda: dinov2("b", folder),
                 "dinov2-vit-l-14": lambda: dinov2("l", folder), "clip-vit-b-32": lambda: clip("clip-vit-b-32", folder),
                 "clip-vit-l-14": lambda: clip("clip-vit-l-14", folder),
-                "clip-vit-l-14-336px": lambda: clip("clip-vit-l-14-336px", folder), "inception": lambda: inception(folder)}
+                "clip-vit-l-14-336px": lambda: clip("clip-vit-l-14-336px", folder),
+                "inception": lambda: inception(folder)}
     large = {"dinov2-vit-l-14", "clip-vit-l-14", "clip-vit-l-14-336px"}
     names = args.only.split(",") if args.only else list(builders)
     pixels = (torch.rand(max(args.batch, args.large_batch), 1, 28, 28) * 255).to(torch.uint8).expand(-1, 3, -1, -1)
