@@ -104,6 +104,12 @@ def base_name(metric: str) -> str:
     return metric.split("[", 1)[0]
 
 
+def is_sweep_point(metric: str) -> bool:
+    """A figure at one point of a sweep (``samples_per_second[batch=256]``, ``curve_fid[at=1/8]``), as opposed to a
+    figure in a further feature space (``fid[dinov2-vit-b-14]``), which is a measurement of its own."""
+    return "=" in metric.partition("[")[2]
+
+
 def undeclared(metric: str) -> Output:
     """What is known of a figure nothing declares (a record written by an older genbench): its name."""
     return Output(base_name(metric), base_name(metric))

@@ -115,6 +115,15 @@ def test_measurements_table_shows_status_for_missing_values():
     assert "| log_likelihood (nats) | -10.00 ± 0.50 | failed |" in text
 
 
+def test_figures_in_a_further_space_are_measurements_and_a_sweeps_points_are_not():
+    frame = to_frame([fig("a", "fid", 20.0, 1.0),
+                      fig("a", "fid[dinov2-vit-b-14]", 300.0, 9.0, extractor="dinov2-vit-b-14"),
+                      fig("a", "samples_per_second[batch=256]", 1e4, 10.0), fig("a", "curve_fid[at=1/8]", 40.0, 2.0)])
+    text = measurements_markdown(frame)
+    assert "| fid | 20.0 ± 1.0 |" in text and "| fid[dinov2-vit-b-14] | 300.0 ± 9.0 |" in text
+    assert "batch=" not in text and "at=" not in text
+
+
 def test_records_survive_a_csv_round_trip(tmp_path):
     frame = to_frame([ll("a", 0, -math.inf, stderr=math.nan), ll("b", 1, -3.25, details={"k": 5})])
     run = RunDir(tmp_path)

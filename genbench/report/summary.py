@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from genbench import catalog
-from genbench.outputs import Output, base_name, undeclared
+from genbench.outputs import Output, base_name, is_sweep_point, undeclared
 from genbench.records import FAILED, NOT_AVAILABLE, OK
 from genbench.report.families import by_family
 
@@ -127,8 +127,9 @@ class Summary:
         return None
 
     def without_sweeps(self) -> pd.DataFrame:
-        """The summary without per-batch-size sweep rows (metrics.csv and figures/ keep those)."""
-        return self.rows[~self.rows.metric.str.contains("[", regex=False)]
+        """The summary without the rows of sweeps (per batch size, per training point, per step count; metrics.csv
+        and figures/ keep those); a figure in a further feature space (``fid[dinov2-vit-b-14]``) stays."""
+        return self.rows[~self.rows.metric.map(is_sweep_point)]
 
 
 def registered_outputs(names: set[str]) -> dict[str, Output]:
