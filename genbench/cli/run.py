@@ -39,6 +39,10 @@ examples:
   genbench run --resume --out runs/digits-…      finish an interrupted run
   genbench run --metrics fidelity:extractor=inception:n=10000 --inception-weights weights-inception.pth
                                                  FID, IS, KID, precision/recall in Inception features
+  genbench run --metrics fidelity:extractor=inception+dinov2-vit-b-14,cmmd,fd-inf \\
+      --weights dinov2-vit-b-14=dinov2_vitb14_pretrain.pth,clip-vit-l-14-336px=ViT-L-14-336px.pt
+                                                 every figure in Inception and DINOv2 features (the table marks
+                                                 the first), CMMD in CLIP's, FD∞; weights as published, hash-checked
 
 model, dataset and metric options follow the name: NAME:key=value:key=value.
 every model also takes label=NAME (its column's name) and checkpoint=PATH (measure it, don't train it;
