@@ -2,6 +2,9 @@
 adapter around its kernel (``genbench.metrics.cmmd``, ``genbench.metrics.fd_inf``,
 ``genbench.features.wavelet_packets``).
 
+Each measures in the space its ``extractor`` option names, or in several (``inception+dinov2-vit-b-14``: a
+further space's record is ``cmmd[dinov2-vit-b-14]``, as the fidelity metric's).
+
 - ``cmmd``: 1000 · MMD² with a Gaussian kernel (σ = 10) on L2-normalised embeddings (Jayasumana et al., CVPR
   2024), by default in CMMD's own space, CLIP ViT-L/14@336px; unbiased (the U-statistic) unless ``biased=true``,
   which gives the reference code's V-statistic. Standard error: the U-statistic's first-order one.
@@ -31,7 +34,7 @@ from genbench.features.wavelet_packets import check_level, mean_packet_distance,
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.cmmd import cmmd_estimate
 from genbench.metrics.fd_inf import SMALLEST, default_sizes, fd_infinity
-from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features
+from genbench.metrics.feature_space import FeatureSpace, InSpaces, Reference, extract_features, in_space, space_names
 from genbench.metrics.frechet import frechet_distance, gaussian_statistics
 from genbench.metrics.samples import DrawOptions, sample_provenance
 from genbench.model import Capability, GenerativeModel
@@ -54,6 +57,7 @@ class CmmdOptions(DrawOptions):
     def validate(self) -> None:
         super().validate()
         require_positive(sigma=self.sigma, scale=self.scale)
+        space_names(self.extractor)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +70,7 @@ class FdInfOptions(DrawOptions):
     def validate(self) -> None:
         super().validate()
         require(self.points >= 3, f"points must be at least 3 for a line with an uncertainty, got {self.points}")
+        space_names(self.extractor)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,43 +83,44 @@ class FwdOptions(DrawOptions):
         require_positive(level=self.level)
 
 
-class InSpace(Metric):
-    """A figure from the generated and the real features in one space."""
+class InSpace(InSpaces):
+    """A figure from the generated and the real features, in each space asked for."""
 
     requires_any = frozenset({Capability.SAMPLE})
     from_samples = True
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.space = FeatureSpace(self.config.extractor)
-
-    def reference(self, data: Data, context: EvalContext) -> Reference | None:
+    def reference(self, data: Data, context: EvalContext, space: FeatureSpace | None = None) -> Reference | None:
+        """The extractor and the real reference set in ``space`` (default: the first; None: no extractor fits)."""
         o = self.config
         split = o.reference_split(data)
-        return self.space.reference(data, context, split, o.sample_count(split), o.batch_size)
+        return (space or self.space).reference(data, context, split, o.sample_count(split), o.batch_size)
 
     def prepare(self, data: Data, context: EvalContext) -> None:
-        self.space.warn_when_absent(data, context, self.outputs[0].label)
-        self.reference(data, context)
+        for space in self.spaces:
+            space.warn_when_absent(data, context, self.outputs[0].label)
+            self.reference(data, context, space)
 
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
         return self.space.unavailable_reason(data)
 
-    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
-        ref = self.reference(data, context)
+    def compute_in(self, space: FeatureSpace, model: GenerativeModel, data: Data, context: EvalContext,
+                   name: str | None = None) -> list[Record]:
+        ref = self.reference(data, context, space)
         if ref is None:
-            return self.not_available(self.space.extractor_for(data, context)[1] or "no feature space")
+            return self.space_unavailable(space, data, context)
         if ref.real is None:
-            return self.not_available("the reference statistics file holds no features, which this figure needs")
+            return self.unavailable_in_space("the reference statistics file holds no features, which this figure "
+                                             "needs")
         o = self.config
         n = o.sample_count(data.split(ref.split))
         x = context.samples(model, n, STREAM, o.batch_size)
         fake = extract_features(ref.module, ref.extractor, ref.extractor.to_input(x), o.batch_size, context.device)
         details = sample_provenance(n, ref.extractor.describe(), ref.describe(data))
-        return [self.figure(fake.features, ref, context, details, n)]
+        return [self.figure(fake.features, ref, context, details, n, name)]
 
     def figure(self, fake: torch.Tensor, ref: Reference, context: EvalContext, details: dict[str, Any],
-               n: int) -> Record:
+               n: int, name: str | None) -> Record:
+        """The figure's record from the generated features ``fake`` against ``ref`` (``name``: a further space's)."""
         raise NotImplementedError
 
 
@@ -126,7 +132,7 @@ class Cmmd(InSpace):
     config_class = CmmdOptions
 
     def figure(self, fake: torch.Tensor, ref: Reference, context: EvalContext, details: dict[str, Any],
-               n: int) -> Record:
+               n: int, name: str | None) -> Record:
         o: CmmdOptions = self.config
         estimate = cmmd_estimate(fake.to(context.device), ref.real.features.to(context.device), o.sigma, o.scale,
                                  unbiased=not o.biased)
@@ -144,7 +150,7 @@ class FdInfinity(InSpace):
     config_class = FdInfOptions
 
     def figure(self, fake: torch.Tensor, ref: Reference, context: EvalContext, details: dict[str, Any],
-               n: int) -> Record:
+               n: int, name: str | None) -> Record:
         o: FdInfOptions = self.config
         dim = ref.extractor.dim
         smallest = max(dim + 1, SMALLEST if n > SMALLEST else n // 10)
@@ -153,7 +159,8 @@ class FdInfinity(InSpace):
                                         f"dimensions up to n; n = {n} leaves too few (use n ≥ {smallest + o.points}"
                                         " or a smaller space)", n=n, extractor=ref.extractor.name)
         sizes = default_sizes(n, o.points, smallest)
-        fit = fd_infinity(ref.real_stats, fake.to(context.device), sizes, context.generator(f"{self.name}/subsets"))
+        subsets = context.generator(in_space(f"{self.name}/subsets", name))
+        fit = fd_infinity(ref.real_stats, fake.to(context.device), sizes, subsets)
         return Record("fd_inf", fit.intercept, fit.stderr, n=n, extractor=ref.extractor.name,
                       estimator="chong2020 (OLS intercept of FD on 1/N; stderr a lower bound)",
                       details={**details, "sizes": list(fit.sizes), "fd": list(fit.distances), "slope": fit.slope})

@@ -28,10 +28,12 @@ from genbench.errors import GenbenchError, UsageError
 from genbench.features.contract import FeatureExtractor, PreparedExtractor
 from genbench.features.inception import INCEPTION_ENV
 from genbench.infra.cache import Cache, cache_root
-from genbench.metric import EvalContext
+from genbench.metric import EvalContext, Metric
 from genbench.metrics.frechet import GaussianStatistics, gaussian_statistics
 from genbench.metrics.neighbourhoods import RealBalls, real_balls
 from genbench.metrics.reference_file import read_reference_file
+from genbench.model import GenerativeModel
+from genbench.records import Record
 
 log = logging.getLogger(__name__)
 
@@ -242,3 +244,63 @@ class FeatureSpace:
         extractor, reason = self.extractor_for(data, context)
         if extractor is None and data.info.is_image:
             log.warning("%s will be n/a: %s", figures, reason)
+
+
+SPACE_SEPARATOR = "+"
+
+
+def space_names(extractor: str) -> list[str]:
+    """The extractors an ``extractor`` option names, in order (``inception+dinov2-vit-b-14``; the first is the
+    table's); ``UsageError`` when one is empty or repeated."""
+    names = [name.strip() for name in extractor.split(SPACE_SEPARATOR)]
+    if not all(names) or len(set(names)) != len(names):
+        raise UsageError(f"extractor takes names joined by {SPACE_SEPARATOR} (inception+dinov2-vit-b-14), each "
+                         f"once; got {extractor!r}")
+    return names
+
+
+def in_space(metric: str, space: str | None) -> str:
+    """A figure's record name in a further feature space: ``fid`` → ``fid[dinov2-vit-b-14]`` (None: the first)."""
+    return metric if space is None else f"{metric}[{space}]"
+
+
+class InSpaces(Metric):
+    """A metric measured in one feature space or several (its ``extractor`` option, names joined by +): the first
+    space's records keep their names (the table's marks read them), a further space's are ``name[space]``.
+    Subclasses implement ``compute_in``; ``space_options`` gives a space's ``FeatureSpace`` arguments."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        names = space_names(self.config.extractor)
+        self.spaces = [FeatureSpace(name, *self.space_options(i == 0)) for i, name in enumerate(names)]
+        self.space = self.spaces[0]
+        self.further = dict(zip(self.spaces[1:], names[1:]))
+        """The further spaces, with the name their records carry."""
+
+    def space_options(self, first: bool) -> tuple[Any, ...]:
+        """``FeatureSpace``'s arguments after the extractor, for the first space or a further one."""
+        return ()
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        return tuple(in_space(output.name, name) for name in (None, *self.further.values()) for output in self.outputs)
+
+    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+        records = self.compute_in(self.space, model, data, context)
+        for space, name in self.further.items():
+            records += [dataclasses.replace(r, metric=in_space(r.metric, name))
+                        for r in self.compute_in(space, model, data, context, name)]
+        return records
+
+    def compute_in(self, space: FeatureSpace, model: GenerativeModel, data: Data, context: EvalContext,
+                   name: str | None = None) -> list[Record]:
+        """The records in one space (``name``: a further space's, for streams of its own)."""
+        raise NotImplementedError
+
+    def space_unavailable(self, space: FeatureSpace, data: Data, context: EvalContext) -> list[Record]:
+        """n/a records of one space's figures, with the reason it has no extractor here."""
+        return self.unavailable_in_space(space.extractor_for(data, context)[1] or "no feature space")
+
+    def unavailable_in_space(self, reason: str) -> list[Record]:
+        """n/a records of one space's figures (``not_available`` gives every space's)."""
+        return [Record.not_available(output.name, reason) for output in self.outputs]

@@ -44,10 +44,18 @@ import torch
 from genbench.config import require, require_positive
 from genbench.data.splits import Data
 from genbench.features.contract import FeatureExtractor, PreparedExtractor
-from genbench.metric import EvalContext, Metric
+from genbench.metric import EvalContext
 from genbench.metrics.bootstrap import bootstrap
 from genbench.metrics.coverage import expected_coverage
-from genbench.metrics.feature_space import FeatureSet, FeatureSpace, Reference, extract_features
+from genbench.metrics.feature_space import (
+    FeatureSet,
+    FeatureSpace,
+    InSpaces,
+    Reference,
+    extract_features,
+    in_space,
+    space_names,
+)
 from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gaussian_statistics
 from genbench.metrics.neighbourhoods import NEIGHBOURHOOD_FIGURES, RealBalls, neighbourhood_figures, real_balls
 from genbench.metrics.samples import SampleOptions, figure_record, sample_provenance
@@ -73,7 +81,6 @@ FIDELITY_SEED = 2020
 """torch-fidelity's default ``rng_seed`` (IS shuffling, KID subsets); a run's seed is added to it."""
 PRC_BATCH = 4096
 """Rows of distances torch-fidelity's precision/recall holds at once (its memory-saving variant)."""
-SPACE_SEPARATOR = "+"
 KID_WHOLE_SETS_MAX = 4096
 """Largest sets whose KID is computed in one piece by default (three 4096² kernel matrices, 200 MB)."""
 
@@ -99,22 +106,10 @@ class FidelityOptions(SampleOptions):
 
     def validate(self) -> None:
         super().validate()
-        spaces = self.spaces()
-        require(all(spaces) and len(set(spaces)) == len(spaces),
-                f"extractor takes names joined by {SPACE_SEPARATOR} (inception+dinov2-vit-b-14), each once; "
-                f"got {self.extractor!r}")
+        space_names(self.extractor)
         require_positive(k=self.k, prc_k=self.prc_k, kid_subsets=self.kid_subsets, isc_splits=self.isc_splits)
         require(self.kid_subset_size is None or self.kid_subset_size >= 2,
                 f"kid_subset_size must be at least 2, got {self.kid_subset_size}")
-
-    def spaces(self) -> list[str]:
-        """The extractors asked for, in order (the first is the table's)."""
-        return [name.strip() for name in self.extractor.split(SPACE_SEPARATOR)]
-
-
-def in_space(metric: str, space: str | None) -> str:
-    """A figure's record name in a further feature space: ``fid`` → ``fid[dinov2-vit-b-14]`` (None: the first)."""
-    return metric if space is None else f"{metric}[{space}]"
 
 
 # ------------------------------------------------------------------------------------------ stages
@@ -262,7 +257,7 @@ ESTIMATORS = {
 
 
 # ------------------------------------------------------------------------------------- the adapter
-class Fidelity(Metric):
+class Fidelity(InSpaces):
     """IS, FID, KID, precision/recall (torch-fidelity) and density/coverage, on one feature space."""
 
     name = "fidelity"
@@ -271,17 +266,8 @@ class Fidelity(Metric):
     requires_any = frozenset({Capability.SAMPLE})
     from_samples = True
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        names = self.config.spaces()
-        self.spaces = [FeatureSpace(name, self.config.reference if i == 0 else None) for i, name in enumerate(names)]
-        self.space = self.spaces[0]
-        self.further = {space: name for space, name in zip(self.spaces[1:], names[1:])}
-        """The further spaces by the name their figures carry."""
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        return tuple(in_space(f, name) for name in (None, *self.further.values()) for f in FIGURES)
+    def space_options(self, first: bool) -> tuple[Any, ...]:
+        return (self.config.reference if first else None,)  # a statistics file is the first space's
 
     def extractor_for(self, data: Data, context: EvalContext) -> tuple[FeatureExtractor | None, str | None]:
         """The extractor to use on ``data`` and, when there is none, why."""
@@ -311,21 +297,13 @@ class Fidelity(Metric):
             return None
         return ref.balls(o.prc_k, o.k, PRC_BATCH, context)
 
-    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
-        records = self.compute_in(self.space, model, data, context)
-        for space, name in self.further.items():
-            records += [dataclasses.replace(r, metric=in_space(r.metric, name))
-                        for r in self.compute_in(space, model, data, context, name)]
-        return records
-
     def compute_in(self, space: FeatureSpace, model: GenerativeModel, data: Data, context: EvalContext,
                    name: str | None = None) -> list[Record]:
         """The figures in one feature space (``name``: a further space's, for its own bootstrap stream)."""
         o: FidelityOptions = self.config
         ref = self.reference(data, context, space)
         if ref is None:
-            reason = space.extractor_for(data, context)[1] or "no feature space"
-            return [Record.not_available(metric, reason) for metric in FIGURES]
+            return self.space_unavailable(space, data, context)
         prepared = ref.extractor
         n = o.sample_count(data.split(ref.split))
         x = context.samples(model, n, self.name, o.batch_size)

@@ -36,15 +36,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 import torch
 
 from genbench.config import require
 from genbench.data.splits import Data, Split
-from genbench.metric import EvalContext, Metric
+from genbench.metric import EvalContext
 from genbench.metrics.bootstrap import bootstrap
-from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features
+from genbench.metrics.feature_space import FeatureSpace, InSpaces, Reference, extract_features, in_space, space_names
 from genbench.metrics.samples import SampleOptions, decode_all, encode_all, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import LOWER, Output
@@ -143,6 +142,7 @@ class SmoothnessOptions(SampleOptions):
     def validate(self) -> None:
         super().validate()
         require(self.steps >= 1, f"steps must be at least 1, got {self.steps}")
+        space_names(self.extractor)
 
     def pair_count(self, split: Split) -> int:
         return min(self.n if self.n is not None else self.DEFAULT_PAIRS, len(split) // 2)
@@ -151,7 +151,7 @@ class SmoothnessOptions(SampleOptions):
         return self.bootstrap if self.bootstrap is not None else self.DEFAULT_REPLICATES
 
 
-class LatentSmoothness(Metric):
+class LatentSmoothness(InSpaces):
     """Step lengths along decoded straight lines in latent space, in the quality metrics' features."""
 
     name = "latent-smoothness"
@@ -159,31 +159,30 @@ class LatentSmoothness(Metric):
     config_class = SmoothnessOptions
     requires_any = frozenset({Capability.DECODER})
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.space = FeatureSpace(self.config.extractor)  # the quality metrics' features (the same cache keys)
-
     def unavailable_reason(self, model: GenerativeModel, data: Data) -> str | None:
         return self.space.unavailable_reason(data)
 
-    def reference(self, data: Data, context: EvalContext) -> Reference | None:
-        """The feature space of the quality metrics on ``data``: their extractor, and their reference set
-        (the split's default n, whatever the pairs), so that the cache entry is theirs."""
+    def reference(self, data: Data, context: EvalContext, space: FeatureSpace | None = None) -> Reference | None:
+        """A feature space of the quality metrics on ``data`` (default: the first): their extractor, and their
+        reference set (the split's default n, whatever the pairs), so that the cache entry is theirs."""
         split = self.config.reference_split(data)
-        return self.space.reference(data, context, split, SampleOptions().sample_count(split), self.config.batch_size)
+        return (space or self.space).reference(data, context, split, SampleOptions().sample_count(split),
+                                               self.config.batch_size)
 
     def prepare(self, data: Data, context: EvalContext) -> None:
-        self.reference(data, context)
+        for space in self.spaces:
+            self.reference(data, context, space)
 
-    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+    def compute_in(self, space: FeatureSpace, model: GenerativeModel, data: Data, context: EvalContext,
+                   name: str | None = None) -> list[Record]:
         o: SmoothnessOptions = self.config
-        ref = self.reference(data, context)
+        ref = self.reference(data, context, space)
         if ref is None:
-            return self.not_available(self.space.extractor_for(data, context)[1] or "no feature space")
+            return self.space_unavailable(space, data, context)
         split = o.reference_split(data)
         n = o.pair_count(split)
         if n < 2:
-            return self.not_available(f"{split} holds too few examples for two pairs")
+            return self.unavailable_in_space(f"{split} holds too few examples for two pairs")
         z0, z1, source = endpoint_codes(model, split, n, context.generator(self.name), o.batch_size)
         x = decoded_paths(model, z0, z1, o.steps, o.batch_size)
         prepared = ref.extractor
@@ -191,11 +190,12 @@ class LatentSmoothness(Metric):
                                     context.device).features
         paths = path_steps(features.reshape(n, o.steps + 1, -1))
         if not len(paths.steps):
-            return self.not_available(f"the decoded paths of all {n} pairs stand still in {prepared.name} features: "
-                                      "the decodings do not change with z")
+            return self.unavailable_in_space(f"the decoded paths of all {n} pairs stand still in {prepared.name} "
+                                             "features: the decodings do not change with z")
         values = smoothness_figures(paths)
         spreads = bootstrap(lambda rows: smoothness_figures(paths.rows(rows)), [len(paths.steps)],
-                            o.replicates(len(paths.steps)), context.generator(f"{self.name}/bootstrap"), values)
+                            o.replicates(len(paths.steps)), context.generator(in_space(f"{self.name}/bootstrap", name)),
+                            values)
         details = {**sample_provenance(n, prepared.describe()), "pairs": n, "steps": o.steps, "endpoints": source,
                    "split": split.name, "pairs_left_out_standing_still": paths.left_out}
         estimators = {"smoothness_mean": "Σ path length / Σ end distance over pairs",

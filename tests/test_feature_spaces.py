@@ -226,3 +226,24 @@ def test_every_metric_measures_in_every_space(space, digits, dinov2_small, clip_
             continue
         assert measured, (spec.name, [(r.metric, r.reason) for r in records])
         assert {r.extractor for r in measured} == {space}, spec.name
+
+
+@pytest.mark.slow
+def test_latent_smoothness_and_cmmd_measure_in_several_spaces_too(digits, dinov2_small, tmp_path):
+    from genbench import catalog
+    from genbench.metrics.feature_distances import Cmmd
+    from genbench.metrics.smoothness import LatentSmoothness
+    from genbench.service.evaluation import metric_records
+
+    model = catalog.MODELS.get("pca")().fit(digits.train)
+    context = eval_context(seed=0, weights={"dinov2-vit-s-14": dinov2_small}, cache_dir=tmp_path / "cache")
+    for metric in (LatentSmoothness(extractor="domain+dinov2-vit-s-14", n=20, steps=4),
+                   Cmmd(extractor="domain+dinov2-vit-s-14", n=60)):
+        metric.prepare(digits, context)
+        records = {r.metric: r for r in metric_records(model, digits, metric, context)}
+        assert set(records) == set(metric.produces)
+        first = metric.outputs[0].name
+        assert records[first].status == OK and records[first].extractor == "domain"
+        further = records[f"{first}[dinov2-vit-s-14]"]
+        assert further.status == OK and further.extractor == "dinov2-vit-s-14"
+        assert further.value != records[first].value
