@@ -75,13 +75,18 @@ class FdInfinity:
     distances: tuple[float, ...]
 
 
-def default_sizes(n: int, points: int = POINTS, smallest: int = SMALLEST) -> list[int]:
-    """The reference code's ``linspace(smallest, n, points)`` truncated to integers, ascending and distinct;
-    ``smallest`` becomes n // 10 (at least 2) when n ≤ ``smallest``."""
+def smallest_size(n: int, smallest: int = SMALLEST, above: int = 1) -> int:
+    """The smallest subset of n: ``smallest`` (the reference code's), or n // 10 when n ≤ ``smallest``; and
+    always more than ``above`` (at least 2)."""
+    return max(smallest if n > smallest else n // 10, above + 1, 2)
+
+
+def default_sizes(n: int, points: int = POINTS, smallest: int = SMALLEST, above: int = 1) -> list[int]:
+    """The reference code's ``linspace(smallest, n, points)`` truncated to integers, ascending and distinct,
+    from ``smallest_size(n, smallest, above)``."""
     if n < 3:
         raise ValueError(f"FD∞ needs at least 3 generated feature vectors (subsets of 2 or more at two sizes), got {n}")
-    start = smallest if n > smallest else max(2, n // 10)
-    grid = torch.linspace(start, n, points, dtype=F64)
+    grid = torch.linspace(smallest_size(n, smallest, above), n, points, dtype=F64)
     return sorted({int(v) for v in grid.tolist()})
 
 

@@ -33,15 +33,16 @@ from genbench.features.inputs import rgb_image_reason, to_uint8_rgb
 from genbench.features.wavelet_packets import check_level, mean_packet_distance, packet_features
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.cmmd import cmmd_estimate
-from genbench.metrics.fd_inf import SMALLEST, default_sizes, fd_infinity
+from genbench.metrics.fd_inf import default_sizes, fd_infinity, smallest_size
 from genbench.metrics.feature_space import FeatureSpace, InSpaces, Reference, extract_features, in_space, space_names
+from genbench.metrics.fidelity import Fidelity
 from genbench.metrics.frechet import frechet_distance, gaussian_statistics
 from genbench.metrics.samples import DrawOptions, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import LOWER, Output
 from genbench.records import Record
 
-STREAM = "fidelity"
+STREAM = Fidelity.name
 """The random stream of the samples: the fidelity metric's, so that every distance compares the same draws."""
 
 
@@ -153,12 +154,12 @@ class FdInfinity(InSpace):
                n: int, name: str | None) -> Record:
         o: FdInfOptions = self.config
         dim = ref.extractor.dim
-        smallest = max(dim + 1, SMALLEST if n > SMALLEST else n // 10)
+        smallest = smallest_size(n, above=dim)  # FD needs more samples than dimensions
         if n < smallest + o.points:
             return Record.not_available("fd_inf", f"FD∞ fits FD at {o.points} subset sizes above the {dim} feature "
                                         f"dimensions up to n; n = {n} leaves too few (use n ≥ {smallest + o.points}"
                                         " or a smaller space)", n=n, extractor=ref.extractor.name)
-        sizes = default_sizes(n, o.points, smallest)
+        sizes = default_sizes(n, o.points, above=dim)
         subsets = context.generator(in_space(f"{self.name}/subsets", name))
         fit = fd_infinity(ref.real_stats, fake.to(context.device), sizes, subsets)
         return Record("fd_inf", fit.intercept, fit.stderr, n=n, extractor=ref.extractor.name,

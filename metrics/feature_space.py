@@ -16,6 +16,7 @@ import dataclasses
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -267,7 +268,9 @@ def in_space(metric: str, space: str | None) -> str:
 class InSpaces(Metric):
     """A metric measured in one feature space or several (its ``extractor`` option, names joined by +): the first
     space's records keep their names (the table's marks read them), a further space's are ``name[space]``.
-    Subclasses implement ``compute_in``; ``space_options`` gives a space's ``FeatureSpace`` arguments."""
+    Subclasses implement ``compute_in``, or ``compute`` through ``in_each_space`` where work that does not depend
+    on the space comes first (latent smoothness decodes its paths once); ``space_options`` gives a space's
+    ``FeatureSpace`` arguments."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -286,10 +289,13 @@ class InSpaces(Metric):
         return tuple(in_space(output.name, name) for name in (None, *self.further.values()) for output in self.outputs)
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
-        records = self.compute_in(self.space, model, data, context)
+        return self.in_each_space(lambda space, name: self.compute_in(space, model, data, context, name))
+
+    def in_each_space(self, measure: Callable[[FeatureSpace, str | None], list[Record]]) -> list[Record]:
+        """``measure(space, name)`` in the first space, then in each further one, its records renamed there."""
+        records = measure(self.space, None)
         for space, name in self.further.items():
-            records += [dataclasses.replace(r, metric=in_space(r.metric, name))
-                        for r in self.compute_in(space, model, data, context, name)]
+            records += [dataclasses.replace(r, metric=in_space(r.metric, name)) for r in measure(space, name)]
         return records
 
     def compute_in(self, space: FeatureSpace, model: GenerativeModel, data: Data, context: EvalContext,

@@ -173,18 +173,27 @@ class LatentSmoothness(InSpaces):
         for space in self.spaces:
             self.reference(data, context, space)
 
-    def compute_in(self, space: FeatureSpace, model: GenerativeModel, data: Data, context: EvalContext,
-                   name: str | None = None) -> list[Record]:
+    def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
+        """The paths are drawn and decoded once, then measured in each feature space."""
+        o: SmoothnessOptions = self.config
+        if all(self.reference(data, context, space) is None for space in self.spaces):
+            return self.in_each_space(lambda space, name: self.space_unavailable(space, data, context))
+        split = o.reference_split(data)
+        n = o.pair_count(split)
+        if n < 2:
+            return self.not_available(f"{split} holds too few examples for two pairs")
+        z0, z1, source = endpoint_codes(model, split, n, context.generator(self.name), o.batch_size)
+        x = decoded_paths(model, z0, z1, o.steps, o.batch_size)
+        return self.in_each_space(lambda space, name: self.steps_in(space, x, source, split, data, context, name))
+
+    def steps_in(self, space: FeatureSpace, x: torch.Tensor, source: str, split: Split, data: Data,
+                 context: EvalContext, name: str | None) -> list[Record]:
+        """The figures of the decoded paths ``x`` (n, T + 1, ...) in one feature space (``name``: a further one's)."""
         o: SmoothnessOptions = self.config
         ref = self.reference(data, context, space)
         if ref is None:
             return self.space_unavailable(space, data, context)
-        split = o.reference_split(data)
-        n = o.pair_count(split)
-        if n < 2:
-            return self.unavailable_in_space(f"{split} holds too few examples for two pairs")
-        z0, z1, source = endpoint_codes(model, split, n, context.generator(self.name), o.batch_size)
-        x = decoded_paths(model, z0, z1, o.steps, o.batch_size)
+        n = len(x)
         prepared = ref.extractor
         features = extract_features(ref.module, prepared, prepared.to_input(x.flatten(0, 1)), o.batch_size,
                                     context.device).features

@@ -27,12 +27,12 @@ from torch_fidelity.utils import create_feature_extractor
 from genbench.errors import GenbenchError
 from genbench.features.contract import PreparedExtractor
 from genbench.features.dinov2 import normalise_imagenet, resize_like_dgm_eval
-from genbench.features.dinov2_net import load_dinov2
+from genbench.features.dinov2_net import ARCHITECTURES, load_dinov2
 from genbench.features.domain_net import DomainNet, DomainNetSpec
 from genbench.infra.cache import load_tensors
 
 DOMAIN, RAW = "genbench-domain", "genbench-raw"
-DINOV2 = tuple(f"genbench-dinov2-vit-{size}-14" for size in "sbl")
+DINOV2 = tuple(f"genbench-dinov2-{architecture}" for architecture in ARCHITECTURES)
 
 
 class GenbenchExtractorBase(FeatureExtractorBase):

@@ -24,7 +24,7 @@ from typing import ClassVar
 from genbench.data.info import DataInfo
 from genbench.data.splits import Data
 from genbench.features.contract import FeatureExtractor, PreparedExtractor
-from genbench.features.inputs import rgb_image_reason, to_uint8_rgb
+from genbench.features.inputs import channels_text, rgb_image_reason, to_uint8_rgb
 from genbench.features.weights import PUBLISHED, card, resolve
 from genbench.metric import EvalContext
 
@@ -54,7 +54,7 @@ class ClipExtractor(FeatureExtractor):
             no_logits_reason=f"the {self.name} extractor is an image encoder without a classifier, and IS needs "
                              "class probabilities",
             provenance={"resize": f"{height}×{width} → {self.resolution}×{self.resolution}, {RESIZE}",
-                        "channels": "grey replicated to RGB" if data.info.shape[0] == 1 else "RGB",
+                        "channels": channels_text(data.info),
                         "input": "clamped to [0, 1], round(255·x) as uint8, CLIP mean/std",
                         "feature": "image embedding (projected class token), not normalised",
                         "weights_source": resolved.origin},

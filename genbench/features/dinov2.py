@@ -28,14 +28,14 @@ import torch
 from genbench.data.info import DataInfo
 from genbench.data.splits import Data
 from genbench.features.contract import FeatureExtractor, PreparedExtractor
-from genbench.features.inputs import rgb_image_reason, to_uint8_rgb
+from genbench.features.dinov2_net import ARCHITECTURES
+from genbench.features.inputs import channels_text, rgb_image_reason, to_uint8_rgb
 from genbench.features.weights import PUBLISHED, card, resolve
 from genbench.metric import EvalContext
 
 INPUT_SIZE = 224
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-DIMENSIONS = {"s": 384, "b": 768, "l": 1024}
 RESIZE = "PIL bicubic on 8-bit RGB to 224×224 (dgm-eval's protocol)"
 
 
@@ -60,25 +60,27 @@ class DinoV2Extractor(FeatureExtractor):
     """Meta's DINOv2 ViT-{size}/14: the class token after the final norm (module docstring)."""
 
     name: ClassVar[str]
-    size: ClassVar[str]
+    architecture: ClassVar[str]
+    """Its size in ``genbench.features.dinov2_net.ARCHITECTURES`` (``vit-b-14``)."""
 
     def unsupported_reason(self, info: DataInfo) -> str | None:
         return rgb_image_reason(info, self.name)
 
     @classmethod
     def card(cls) -> dict[str, str]:
-        return card(cls.name, DIMENSIONS[cls.size], INPUT_SIZE, f"{RESIZE}, ImageNet mean/std")
+        return card(cls.name, ARCHITECTURES[cls.architecture].dim, INPUT_SIZE, f"{RESIZE}, ImageNet mean/std")
 
     def prepare(self, data: Data, context: EvalContext) -> PreparedExtractor:
         resolved = resolve(PUBLISHED[self.name], context.weights.get(self.name), context.cache_dir)
         _, height, width = data.info.shape
         return PreparedExtractor(
-            name=self.name, fidelity_name=f"genbench-{self.name}", features="dinov2", dim=DIMENSIONS[self.size],
-            to_input=to_uint8_rgb, weights=resolved.path, weights_sha256=resolved.sha256,
+            name=self.name, fidelity_name=f"genbench-{self.name}", features="dinov2",
+            dim=ARCHITECTURES[self.architecture].dim, to_input=to_uint8_rgb, weights=resolved.path,
+            weights_sha256=resolved.sha256,
             no_logits_reason=f"the {self.name} extractor is a backbone without a classifier, and IS needs class "
                              "probabilities",
             provenance={"resize": f"{height}×{width} → {RESIZE}",
-                        "channels": "grey replicated to RGB" if data.info.shape[0] == 1 else "RGB",
+                        "channels": channels_text(data.info),
                         "input": "clamped to [0, 1], round(255·x) as uint8, ImageNet mean/std",
                         "feature": "class token after the final LayerNorm",
                         "forward": "Meta's, genbench.features.dinov2_net", "weights_source": resolved.origin},
@@ -88,16 +90,16 @@ class DinoV2Extractor(FeatureExtractor):
 class DinoV2Small(DinoV2Extractor):
     """Meta's DINOv2 ViT-S/14 (384-d class token; 21 M parameters)."""
 
-    name, size = "dinov2-vit-s-14", "s"
+    name, architecture = "dinov2-vit-s-14", "vit-s-14"
 
 
 class DinoV2Base(DinoV2Extractor):
     """Meta's DINOv2 ViT-B/14 (768-d class token; 86 M parameters), dgm-eval's choice to track training."""
 
-    name, size = "dinov2-vit-b-14", "b"
+    name, architecture = "dinov2-vit-b-14", "vit-b-14"
 
 
 class DinoV2Large(DinoV2Extractor):
     """Meta's DINOv2 ViT-L/14 (1024-d class token; 300 M parameters), dgm-eval's recommended space."""
 
-    name, size = "dinov2-vit-l-14", "l"
+    name, architecture = "dinov2-vit-l-14", "vit-l-14"

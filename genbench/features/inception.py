@@ -23,7 +23,7 @@ from genbench.data.splits import Data
 from genbench.errors import DataMissingError
 from genbench.features.contract import FeatureExtractor, PreparedExtractor
 from genbench.features.inception_port import PACKAGE, is_torchscript, packaged_torchscript, port, read_torchscript
-from genbench.features.inputs import rgb_image_reason, to_uint8_rgb, version_of
+from genbench.features.inputs import channels_text, rgb_image_reason, to_uint8_rgb, version_of
 from genbench.features.weights import OFFLINE_ENV, offline
 from genbench.infra.cache import Cache, cache_root, file_sha256, load_tensors
 from genbench.metric import EvalContext
@@ -56,14 +56,13 @@ class InceptionExtractor(FeatureExtractor):
         weights = inception_weights(context)
         check_inception_state_dict(weights.path)
         _, height, width = data.info.shape
-        channels = "grey replicated to RGB" if data.info.shape[0] == 1 else "RGB"
         return PreparedExtractor(
             name=self.name, fidelity_name="inception-v3-compat", features="2048",
             logits="logits_unbiased" if weights.logits else None, dim=2048, to_input=to_uint8_rgb,
             weights=weights.path, weights_sha256=file_sha256(weights.path),
             no_logits_reason=NO_INCEPTION_LOGITS.format(source=weights.source),
             provenance={"resize": f"{height}×{width} → 299×299, bilinear as TensorFlow 1.x, inside torch-fidelity",
-                        "channels": channels, "input": "clamped to [0, 1], round(255·x) as uint8",
+                        "channels": channels_text(data.info), "input": "clamped to [0, 1], round(255·x) as uint8",
                         "weights_source": weights.source, **weights.provenance},
         )
 

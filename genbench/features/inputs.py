@@ -33,6 +33,11 @@ def rgb_image_reason(info: DataInfo, extractor: str) -> str | None:
     return reason
 
 
+def channels_text(info: DataInfo) -> str:
+    """How an RGB extractor's input channels are made from the data's, as records say it."""
+    return "grey replicated to RGB" if info.shape[0] == 1 else "RGB"
+
+
 def version_of(package: str) -> str:
     try:
         return metadata.version(package)

@@ -16,9 +16,10 @@ Trust on first use: for an entry whose publisher gives no SHA-256 (``sha256=None
 has its hash recorded in ``<cache>/weights/first-use.json``, later files must match that record, and the origin
 says so.
 
-A download streams into a temporary file beside its target (``.NAME.PID.RANDOM.tmp``, which
-``genbench.infra.atomic.remove_orphans`` deletes if the process was killed), hashed as it arrives, and is
-renamed into place only when it is complete and its hash matches; a failed one leaves nothing behind.
+A download streams, through ``genbench.infra.atomic.write_atomic``, into a temporary file beside its target
+(``.NAME.PID.RANDOM.tmp``, which ``genbench.infra.atomic.remove_orphans`` deletes if the process was killed),
+hashed as it arrives, and is renamed into place only when it is complete and its hash matches; a failed one
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -31,14 +32,13 @@ import json
 import logging
 import os
 import re
-import secrets
 import urllib.request
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 from genbench.errors import DataMissingError, UnknownNameError
-from genbench.infra.atomic import TEMPORARY, remove_orphans, write_json
+from genbench.infra.atomic import remove_orphans, write_atomic, write_json
 from genbench.infra.cache import cache_root, file_sha256
 
 log = logging.getLogger(__name__)
@@ -280,25 +280,22 @@ def _download(weights: PublishedWeights, target: Path, folder: Path) -> Resolved
     """Stream ``weights.url`` into a temporary file beside ``target``, hashing it, and rename it into place
     only when complete and matching; on any failure nothing is left and ``DataMissingError`` is raised."""
     expected, whose = _expected(weights, folder)
-    tmp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY}"
-    log.info("downloading %s weights from %s into %s", weights.name, weights.url, target)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        remove_orphans(folder)
-        with open(tmp, "xb") as out:
-            digest, received = _stream(weights, out)
-            out.flush()
-            os.fsync(out.fileno())
+    fetched: dict[str, Any] = {}
+
+    def fetch(out: IO[bytes]) -> None:
+        digest, received = _stream(weights, out)
         if expected is not None and digest != expected:
             raise _DownloadFailed(f"its SHA-256 is {digest}, {whose} is {expected}")
-        os.replace(tmp, target)
+        fetched.update(digest=digest, received=received)
+
+    log.info("downloading %s weights from %s into %s", weights.name, weights.url, target)
+    try:
+        remove_orphans(folder)
+        write_atomic(target, fetch, binary=True)  # nothing is renamed into place unless fetch returns
     except (OSError, http.client.HTTPException, _DownloadFailed) as error:
-        tmp.unlink(missing_ok=True)
         raise DataMissingError(f"{weights.name} weights not found: downloading {weights.url} into {target} failed "
                                f"({_line(error)}), nothing was kept; {_remedy(weights, target)}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    digest, received = fetched["digest"], fetched["received"]
     log.info("downloaded %s (%d bytes, SHA-256 %s)", target, received, digest)
     _remember(folder, target, digest)
     return ResolvedWeights(target, digest, f"downloaded from {weights.url} into {target}"
