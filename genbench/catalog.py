@@ -74,6 +74,7 @@ EXTRACTORS.register("dinov2-vit-l-14", "genbench.features.dinov2:DinoV2Large")
 EXTRACTORS.register("clip-vit-b-32", "genbench.features.clip:ClipVitB32")
 EXTRACTORS.register("clip-vit-l-14", "genbench.features.clip:ClipVitL14")
 EXTRACTORS.register("clip-vit-l-14-336px", "genbench.features.clip:ClipVitL14At336")
+EXTRACTORS.register("wavelet", "genbench.features.wavelet:WaveletExtractor")
 
 EXECUTORS: Registry[Executor] = Registry("executor", "genbench.service.executors.contract:Executor")
 EXECUTORS.register("local", "genbench.service.executors.local:LocalPool")

@@ -30,7 +30,7 @@ import torch
 from genbench.config import require, require_positive
 from genbench.data.splits import SUBSET_SEED, Data, subset_rows
 from genbench.features.inputs import rgb_image_reason, to_uint8_rgb
-from genbench.features.wavelet_packets import check_level, mean_packet_distance, packet_features
+from genbench.features.wavelet_packets import check_level, packet_features
 from genbench.metric import EvalContext, Metric
 from genbench.metrics.cmmd import cmmd_estimate
 from genbench.metrics.fd_inf import default_sizes, fd_infinity, smallest_size
@@ -153,7 +153,7 @@ class FdInfinity(InSpace):
     def figure(self, fake: torch.Tensor, ref: Reference, context: EvalContext, details: dict[str, Any],
                n: int, name: str | None) -> Record:
         o: FdInfOptions = self.config
-        dim = ref.extractor.dim
+        dim = ref.extractor.frechet_dim
         smallest = smallest_size(n, above=dim)  # FD needs more samples than dimensions
         if n < smallest + o.points:
             return Record.not_available("fd_inf", f"FD∞ fits FD at {o.points} subset sizes above the {dim} feature "
@@ -190,13 +190,13 @@ class FrechetWaveletDistance(Metric):
             return self.not_available(str(error))
         real = split.x[subset_rows(split, n)]
         fake = context.samples(model, n, STREAM, o.batch_size)
-        features = [packet_features(to_uint8_rgb(images), o.level) for images in (fake, real)]
-        packets = features[0].shape[0]
-        if min(len(fake), len(real)) <= features[0].shape[2]:
-            return self.not_available(f"FWD needs more samples than each packet's {features[0].shape[2]} "
-                                      f"coefficients, got n = {n}")
-        value = mean_packet_distance(*features, lambda a, b: frechet_distance(gaussian_statistics(a),
-                                                                              gaussian_statistics(b)))
+        packets = 4**o.level
+        fake_features, real_features = (packet_features(to_uint8_rgb(images), o.level) for images in (fake, real))
+        size = real_features.shape[1] // packets
+        if min(len(fake), len(real)) <= size:
+            return self.not_available(f"FWD needs more samples than each packet's {size} coefficients, got n = {n}")
+        value = frechet_distance(gaussian_statistics(fake_features, packets),
+                                 gaussian_statistics(real_features, packets))
         details = {"n": n, "wavelet": "haar", "level": o.level, "packets": packets,
                    "input": "8-bit RGB / 255, no resize (pytorchfwd's)",
                    "reference": {"split": split.name, "n": len(real), "subset_seed": SUBSET_SEED,

@@ -42,16 +42,18 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class FeatureSet:
-    """Features (N, D) and, where the extractor has them, class logits (N, C); CPU float32."""
+    """Features (N, D) and, where the extractor has them, class logits (N, C); CPU float32. ``blocks``: the
+    extractor's (``PreparedExtractor.blocks``), which their Gaussian statistics keep."""
 
     features: torch.Tensor
     logits: torch.Tensor | None = None
+    blocks: int = 1
 
     def __len__(self) -> int:
         return len(self.features)
 
     def rows(self, index: torch.Tensor) -> FeatureSet:
-        return FeatureSet(self.features[index], None if self.logits is None else self.logits[index])
+        return FeatureSet(self.features[index], None if self.logits is None else self.logits[index], self.blocks)
 
 
 class TensorRows(Dataset):
@@ -77,7 +79,8 @@ def extract_features(module: Any, prepared: PreparedExtractor, inputs: torch.Ten
     with on_device(device):
         out = get_featuresdict_from_dataset(TensorRows(inputs), module, batch_size, device.type == "cuda",
                                             True, False)
-    return FeatureSet(out[prepared.features].float(), out[prepared.logits].float() if prepared.logits else None)
+    return FeatureSet(out[prepared.features].float(), out[prepared.logits].float() if prepared.logits else None,
+                      prepared.blocks)
 
 
 @dataclasses.dataclass
@@ -133,15 +136,16 @@ def load_reference(prepared: PreparedExtractor, module: Any, data: Data, split: 
 
     def compute() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         real = extract_features(module, prepared, prepared.to_input(split.x[rows]), batch_size, context.device)
-        stats = gaussian_statistics(real.features)
+        stats = gaussian_statistics(real.features, prepared.blocks)
         tensors = {"features": real.features, "fid_mean": stats.mean, "fid_cov": stats.cov}
         if real.logits is not None:
             tensors["logits"] = real.logits
         return tensors, {"rows": len(rows)}
 
     tensors, _, hit = Cache(cache_root(context.cache_dir), "references").fetch(parts, compute)
-    real = FeatureSet(tensors["features"], tensors.get("logits"))
-    stats = GaussianStatistics(tensors["fid_mean"].to(context.device), tensors["fid_cov"].to(context.device), len(real))
+    real = FeatureSet(tensors["features"], tensors.get("logits"), prepared.blocks)
+    stats = GaussianStatistics(tensors["fid_mean"].to(context.device), tensors["fid_cov"].to(context.device), len(real),
+                               prepared.blocks)
     return Reference(prepared, module, real, stats, split.name, hit, cache_parts=parts)
 
 
@@ -151,13 +155,13 @@ def reference_from_file(path: Path, prepared: PreparedExtractor, module: Any, da
     under this run's protocol: another extractor or weights, n, split or dataset. A pytorch-fid file says
     none of these: it is used for FID alone, with a warning, when its dimension fits."""
     file = read_reference_file(path)
-    if file.dim != prepared.dim:
-        raise UsageError(f"{path} holds statistics of {file.dim}-dimensional features; the {prepared.name} "
-                         f"extractor gives {prepared.dim}")
+    if (file.dim, file.blocks) != (prepared.dim, prepared.blocks):
+        raise UsageError(f"{path} holds statistics of {file.dim}-dimensional features in {file.blocks} block(s); the "
+                         f"{prepared.name} extractor gives {prepared.dim} in {prepared.blocks}")
     if file.provenance is None:
         log.warning("%s holds only mu and sigma (pytorch-fid's format): its extractor, weights and n cannot be "
                     "checked against this run's %s features; FID alone is computed from it", path, prepared.name)
-        stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), 0)
+        stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), 0, file.blocks)
         return Reference(prepared, module, None, stats, split.name, False, file.describe())
     saved, dataset = file.provenance.get("extractor", {}), file.provenance.get("dataset", {})
     expected = {"extractor": (saved.get("name"), prepared.name),
@@ -169,8 +173,8 @@ def reference_from_file(path: Path, prepared: PreparedExtractor, module: Any, da
             raise UsageError(f"{path} was computed with {what} {theirs}; this run's protocol has {ours} "
                              "(figures under different protocols are never compared): write it again with "
                              "genbench stats under this run's options")
-    features = None if file.features is None else FeatureSet(file.features)
-    stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), n)
+    features = None if file.features is None else FeatureSet(file.features, blocks=prepared.blocks)
+    stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), n, file.blocks)
     return Reference(prepared, module, features, stats, split.name, False, file.describe())
 
 
@@ -280,13 +284,19 @@ class InSpaces(Metric):
         self.further = dict(zip(self.spaces[1:], names[1:]))
         """The further spaces, with the name their records carry."""
 
+    in_every_space: tuple[str, ...] | None = None
+    """The outputs a further space has too (None: all; memorisation's exact copies compare the data's values, in no
+    space)."""
+
     def space_options(self, first: bool) -> tuple[Any, ...]:
         """``FeatureSpace``'s arguments after the extractor, for the first space or a further one."""
         return ()
 
     @property
     def produces(self) -> tuple[str, ...]:
-        return tuple(in_space(output.name, name) for name in (None, *self.further.values()) for output in self.outputs)
+        spaced = [o.name for o in self.outputs if self.in_every_space is None or o.name in self.in_every_space]
+        further = (in_space(name, space) for space in self.further.values() for name in spaced)
+        return (*(o.name for o in self.outputs), *further)
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         return self.in_each_space(lambda space, name: self.compute_in(space, model, data, context, name))
@@ -309,4 +319,5 @@ class InSpaces(Metric):
 
     def unavailable_in_space(self, reason: str) -> list[Record]:
         """n/a records of one space's figures (``not_available`` gives every space's)."""
-        return [Record.not_available(output.name, reason) for output in self.outputs]
+        return [Record.not_available(output.name, reason) for output in self.outputs
+                if self.in_every_space is None or output.name in self.in_every_space]

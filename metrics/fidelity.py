@@ -177,12 +177,14 @@ STATISTICS_ONLY = ("the reference statistics file holds only the Gaussian statis
 
 
 def fid_refusal(n_fake: int, n_real: int, prepared: PreparedExtractor) -> str | None:
-    """Why FID cannot be had from these sample sizes (None when it can): it needs n > D on both sides."""
-    if min(n_fake, n_real) > prepared.dim:
+    """Why FID cannot be had from these sample sizes (None when it can): it needs n > D on both sides (D of a
+    block, where the space averages blocks)."""
+    dim = prepared.frechet_dim
+    if min(n_fake, n_real) > dim:
         return None
     return (f"FID needs more samples than feature dimensions for a full-rank covariance: n = {n_fake}, reference "
-            f"{n_real}, {prepared.dim} dimensions ({prepared.name}); use KID, which is unbiased at any n, or "
-            f"n ≥ {prepared.dim + 1} (papers use 50 000 for Inception FID)")
+            f"{n_real}, {dim} dimensions ({prepared.name}); use KID, which is unbiased at any n, or "
+            f"n ≥ {dim + 1} (papers use 50 000 for Inception FID)")
 
 
 def refusals(n_fake: int, n_real: int | None, prepared: PreparedExtractor, o: FidelityOptions,
@@ -225,8 +227,8 @@ def figures(fake: FeatureSet, real: FeatureSet | None, o: FidelityOptions, rng_s
         extra["is"] = {"splits": o.isc_splits, "std_over_splits": spread, "rng_seed": rng_seed}
     if "fid" not in skip:
         if real_stats is None:
-            real_stats = gaussian_statistics(real.features.to(device))
-        values["fid"] = frechet_distance(gaussian_statistics(fake.features.to(device)), real_stats)
+            real_stats = gaussian_statistics(real.features.to(device), real.blocks)
+        values["fid"] = frechet_distance(gaussian_statistics(fake.features.to(device), fake.blocks), real_stats)
     if "kid" not in skip:
         values["kid"], spread = kernel_inception_distance(fake.features, real.features, o.kid_subsets,
                                                           o.kid_subset_size, rng_seed)

@@ -30,9 +30,9 @@ import torch
 from genbench.config import require_positive
 from genbench.curves import FRACTIONS, CurvePoint
 from genbench.data.splits import Data
-from genbench.metric import EvalContext, Metric
+from genbench.metric import EvalContext
 from genbench.metrics.bootstrap import bootstrap
-from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features
+from genbench.metrics.feature_space import FeatureSpace, InSpaces, Reference, extract_features, in_space
 from genbench.metrics.fidelity import FidelityOptions, fid_refusal, figures
 from genbench.metrics.samples import DrawOptions
 from genbench.model import Capability, GenerativeModel
@@ -45,6 +45,8 @@ OUTPUTS = (
     Output("curve_coverage", "coverage while training", better=HIGHER),
     Output("curve_val_loss", "validation loss while training", better=LOWER),
 )
+SAMPLE_FIGURES = ("curve_fid", "curve_kid", "curve_coverage")
+"""The figures of samples, measured in each feature space; the validation loss is the model's own."""
 CURVE_N = 2000
 END = "end"
 
@@ -96,21 +98,19 @@ class CurveMonitor:
         model.learning_curve_ = [e for e in model.learning_curve_ if point_label(e) != label] + [entry]
 
 
-class LearningCurve(Metric):
-    """FID (or KID), coverage and the validation loss at points of a model's training (module docstring)."""
+class LearningCurve(InSpaces):
+    """FID (or KID), coverage and the validation loss at points of a model's training (module docstring); FID and
+    coverage in each feature space its ``extractor`` names (``curve_fid[wavelet][at=1/2]``), of the same draws."""
 
     name = "learning-curve"
     outputs = OUTPUTS
     config_class = CurveOptions
+    in_every_space = SAMPLE_FIGURES
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.space = FeatureSpace(self.config.extractor)
-
-    def reference(self, data: Data, context: EvalContext) -> Reference | None:
+    def reference(self, data: Data, context: EvalContext, space: FeatureSpace | None = None) -> Reference | None:
         o: CurveOptions = self.config
         split = o.reference_split(data)
-        return self.space.reference(data, context, split, o.sample_count(split), o.batch_size)
+        return (space or self.space).reference(data, context, split, o.sample_count(split), o.batch_size)
 
     def measurable(self, data: Data) -> bool:
         """Whether the split has a feature space and the two examples its Gaussian statistics need."""
@@ -118,23 +118,37 @@ class LearningCurve(Metric):
 
     def prepare(self, data: Data, context: EvalContext) -> None:
         if self.measurable(data):
-            self.reference(data, context)
+            for space in self.spaces:
+                self.reference(data, context, space)
 
     def while_training(self, data: Data, context: EvalContext) -> CurveMonitor:
         return CurveMonitor(self, data, context)
 
     def sample_figures(self, model: GenerativeModel, data: Data, context: EvalContext, step: int,
                        ) -> tuple[dict[str, list[float]], dict[str, Any]]:
-        """FID (or KID) and coverage of the model's samples against the split, each [value, standard error], and
-        the space they were measured in (extractor, n); nothing where the data has no feature space."""
+        """FID (or KID) and coverage of the model's samples against the split in each space, each [value, standard
+        error], and where they were measured (the first space's extractor, n, and a further space's figures' own);
+        nothing where the data has no feature space."""
         o: CurveOptions = self.config
         if not self.measurable(data):
             return {}, {}
-        ref = self.reference(data, context)
-        if ref is None or ref.real is None:
+        refs = {name: self.reference(data, context, space)
+                for space, name in ((self.space, None), *self.further.items())}
+        refs = {name: ref for name, ref in refs.items() if ref is not None and ref.real is not None}
+        if not refs:
             return {}, {}
-        n = min(o.sample_count(data.split(o.split)), len(ref.real))
+        n = min(o.sample_count(data.split(o.split)), *(len(ref.real) for ref in refs.values()))
         x = model.draw(n, context.generator(f"{self.name}/{step}"), o.batch_size)
+        sampled: dict[str, list[float]] = {}
+        for name, ref in refs.items():
+            for figure, value in self.figures_in(ref, x, context, in_space(f"{self.name}/{step}", name)).items():
+                sampled[in_space(figure, name)] = value
+        first = refs.get(None)
+        return sampled, {"extractor": first.extractor.name if first else "", "n": n}
+
+    def figures_in(self, ref: Reference, x: torch.Tensor, context: EvalContext, stream: str) -> dict[str, list[float]]:
+        """FID (or KID) and coverage of the samples ``x`` in ``ref``'s space, with bootstrap standard errors."""
+        o: CurveOptions = self.config
         fake = extract_features(ref.module, ref.extractor, ref.extractor.to_input(x), o.batch_size, context.device)
         distance = "kid" if fid_refusal(len(fake), len(ref.real), ref.extractor) else "fid"
         options = FidelityOptions(k=o.k, kid_subsets=1)
@@ -146,11 +160,10 @@ class LearningCurve(Metric):
                            real_stats=ref.real_stats, balls=balls)[0]
 
         values = measure(torch.arange(len(fake)))
-        spreads = bootstrap(measure, [len(fake)], o.bootstrap, context.generator(f"{self.name}/{step}/bootstrap"),
+        spreads = bootstrap(measure, [len(fake)], o.bootstrap, context.generator(f"{stream}/bootstrap"),
                             values) if o.bootstrap else {}
-        sampled = {f"curve_{name}": [values[name], spreads[name].stderr if name in spreads else math.nan]
-                   for name in (distance, "coverage")}
-        return sampled, {"extractor": ref.extractor.name, "n": n}
+        return {f"curve_{name}": [values[name], spreads[name].stderr if name in spreads else math.nan]
+                for name in (distance, "coverage")}
 
     def compute(self, model: GenerativeModel, data: Data, context: EvalContext) -> list[Record]:
         if not model.learning_curve_:
@@ -164,8 +177,9 @@ class LearningCurve(Metric):
             space = entry.get("space") or {}
             for figure, (value, stderr) in entry["figures"].items():
                 sampled = figure != "curve_val_loss"
+                extractor = figure.partition("[")[2].rstrip("]") or space.get("extractor", "")
                 records.append(Record(f"{figure}[at={label}]", value, stderr, n=space.get("n") if sampled else None,
-                                      extractor=space.get("extractor", "") if sampled else "",
+                                      extractor=extractor if sampled else "",
                                       estimator="while training", details={"point": point,
                                                                            "split": self.config.split}))
         return records

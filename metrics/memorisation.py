@@ -5,7 +5,8 @@ they compare samples with data, and training examples are data. This metric comp
 them, the fidelity metric's own draws) with the **training** split T, using the held-out split P (n examples,
 the test split) as the control: a model that learned the distribution places its samples no closer to the
 training examples than new data from the distribution lies. Distances are Euclidean, in the fidelity metric's
-feature space (the domain classifier's features, the raw coordinates, or Inception when chosen), in float64.
+feature space (the domain classifier's features, the raw coordinates, or Inception when chosen), in float64; with
+``extractor=domain+wavelet``, the test and the near copies again in each further space (``copying_ct[wavelet]``).
 
 With L(x) = min_{t ∈ T} ‖x − t‖, the distance to the nearest training example:
 
@@ -63,9 +64,9 @@ import torch
 from genbench.config import require, require_positive
 from genbench.data.splits import Data, Split, subset_rows
 from genbench.infra.images import image_rows_png
-from genbench.metric import EvalContext, Metric
+from genbench.metric import EvalContext
 from genbench.metrics.coverage import nearest_neighbours
-from genbench.metrics.feature_space import FeatureSpace, Reference, extract_features, load_reference
+from genbench.metrics.feature_space import FeatureSpace, InSpaces, Reference, extract_features, load_reference
 from genbench.metrics.likelihood import LogLikelihood, mean_and_stderr, monte_carlo_share
 from genbench.metrics.samples import DrawOptions, sample_provenance
 from genbench.model import Capability, GenerativeModel
@@ -243,40 +244,43 @@ class TrainingSide:
     """The held-out examples' two nearest training distances (n, 2) and their indices in the training split."""
 
 
-class Memorisation(Metric):
-    """The data-copying test (Z_U, C_T), near and exact copies, and the train–test likelihood gap."""
+class Memorisation(InSpaces):
+    """The data-copying test (Z_U, C_T), near and exact copies, and the train–test likelihood gap; the test and the
+    near copies in each feature space its ``extractor`` names (``domain+wavelet``), the rest once."""
 
     name = "memorisation"
     outputs = OUTPUTS
     config_class = MemorisationOptions
     requires_any = frozenset({Capability.SAMPLE})
     from_samples = True
+    in_every_space = FEATURE_FIGURES
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.space = FeatureSpace(self.config.extractor)
-        self._training: dict[str, TrainingSide] = {}
+        self._training: dict[tuple[str, str], TrainingSide] = {}
         self._digests: dict[str, set[bytes]] = {}
 
-    def reference(self, data: Data, context: EvalContext) -> Reference | None:
-        """The held-out split's features, as the fidelity metric computes (and caches) them."""
+    def reference(self, data: Data, context: EvalContext, space: FeatureSpace | None = None) -> Reference | None:
+        """The held-out split's features in ``space`` (None: the first), as the fidelity metric computes (and
+        caches) them."""
         o: MemorisationOptions = self.config
         split = o.reference_split(data)
-        return self.space.reference(data, context, split, o.sample_count(split), o.batch_size)
+        return (space or self.space).reference(data, context, split, o.sample_count(split), o.batch_size)
 
     def prepare(self, data: Data, context: EvalContext) -> None:
-        self.space.warn_when_absent(data, context, "the data-copying test and near copies")
-        if len(data.train) >= 2 and self.reference(data, context) is not None:
-            self.training_side(data, context)
+        for space in self.spaces:
+            space.warn_when_absent(data, context, "the data-copying test and near copies")
+            if len(data.train) >= 2 and self.reference(data, context, space) is not None:
+                self.training_side(data, context, space)
 
-    def training_side(self, data: Data, context: EvalContext) -> TrainingSide:
-        """The training features and cells, computed once per dataset (the features cached on disk)."""
+    def training_side(self, data: Data, context: EvalContext, space: FeatureSpace) -> TrainingSide:
+        """The training features and cells in ``space``, computed once per dataset (the features cached on disk)."""
         from sklearn.cluster import KMeans  # defers scikit-learn
 
-        key = data.fingerprint
+        key = (data.fingerprint, space.extractor)
         if key not in self._training:
             o: MemorisationOptions = self.config
-            ref = self.reference(data, context)
+            ref = self.reference(data, context, space)
             rows = subset_rows(data.train, o.train_n)
             train_ref = load_reference(ref.extractor, ref.module, data, data.train, len(rows), o.batch_size, context)
             train, heldout = train_ref.real.features.double(), ref.real.features.double()
@@ -312,16 +316,21 @@ class Memorisation(Metric):
         records += [Record("exact_copies", *share(copies), n=len(x), estimator="equal values", details=exact_details),
                     Record("exact_copies_heldout", *share(heldout_copies), n=len(heldout_x),
                            estimator="equal values", details=exact_details)]
-        ref = self.reference(data, context)
-        if ref is None:
-            reason = self.space.extractor_for(data, context)[1] or "no feature space"
-            records += [Record.not_available(m, reason) for m in FEATURE_FIGURES]
-            per_sample = None
-        else:
-            feature_records, per_sample = self.feature_figures(x, copies, heldout_copies, ref, data, context, details)
-            records += feature_records
+        first_space: dict[str, tuple] = {}
+
+        def measure(space: FeatureSpace, name: str | None) -> list[Record]:
+            ref = self.reference(data, context, space)
+            if ref is None:
+                return self.space_unavailable(space, data, context)
+            feature_records, per_sample = self.feature_figures(x, copies, heldout_copies, ref, space, data, context,
+                                                               details)
+            if name is None:
+                first_space.update(per_sample)
+            return feature_records
+
+        records += self.in_each_space(measure)
         records.append(self.gap_record(model, data, context))
-        self.write_files(x, per_sample, data, context)
+        self.write_files(x, first_space or None, data, context)
         return records
 
     def samples(self, model: GenerativeModel, data: Data, context: EvalContext) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -338,10 +347,11 @@ class Memorisation(Metric):
         return x, {"what": f"{model.name}'s samples", "n": len(x), "stream": "the fidelity metric's draws"}
 
     def feature_figures(self, x: torch.Tensor, copies: torch.Tensor, heldout_copies: torch.Tensor, ref: Reference,
-                        data: Data, context: EvalContext, details: dict[str, Any],
-                        ) -> tuple[list[Record], dict[str, torch.Tensor]]:
+                        space: FeatureSpace, data: Data, context: EvalContext, details: dict[str, Any],
+                        ) -> tuple[list[Record], dict[str, tuple]]:
+        """The data-copying test and the near copies in one space, and the per-sample table's columns there."""
         o: MemorisationOptions = self.config
-        side = self.training_side(data, context)
+        side = self.training_side(data, context, space)
         prepared = ref.extractor
         samples = extract_features(ref.module, prepared, prepared.to_input(x), o.batch_size, context.device)
         features = samples.features.double()

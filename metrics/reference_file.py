@@ -6,7 +6,8 @@ The file is an ``.npz`` readable without pickle. Its arrays:
 
 - ``mu`` (D,) and ``sigma`` (D, D), float64: the Gaussian statistics of the reference features, under
   the names pytorch-fid's ``.npz`` files use, so that pytorch-fid reads a genbench file and genbench
-  reads pytorch-fid's;
+  reads pytorch-fid's; in a space whose Fréchet distance averages P blocks (``wavelet``), ``sigma`` holds only
+  the P diagonal blocks, (P, D/P, D/P), as pytorchfwd keeps its per-packet covariances;
 - ``features`` (N, D), float32, unless left out: the reference features themselves;
 - ``provenance``: a JSON string: the format and version, the dataset (name, content fingerprint,
   split, n), the extractor (name, layer, dimension, weights SHA-256, resize) and the versions of the
@@ -53,6 +54,11 @@ class ReferenceFile:
     def dim(self) -> int:
         return self.mean.shape[0]
 
+    @property
+    def blocks(self) -> int:
+        """1 for a full covariance, P for P diagonal blocks (a space whose Fréchet distance averages blocks)."""
+        return 1 if self.cov.ndim == 2 else self.cov.shape[0]
+
     def describe(self) -> dict[str, Any]:
         """The file's part of a record's reference details."""
         kind = "genbench stats" if self.provenance is not None else "pytorch-fid (mu, sigma only)"
@@ -87,8 +93,11 @@ def read_reference_file(path: Path) -> ReferenceFile:
         raise DataFormatError(f"{path} holds {', '.join(sorted(arrays)) or 'nothing'}; reference statistics need "
                               f"{MEAN} and {COV} (pytorch-fid's names), as genbench stats writes them")
     mean, cov = arrays[MEAN], arrays[COV]
-    if mean.ndim != 1 or cov.shape != (len(mean), len(mean)):
-        raise DataFormatError(f"{path}: {MEAN} has shape {mean.shape} and {COV} {cov.shape}; expected (D,) and (D, D)")
+    blocked = cov.ndim == 3 and cov.shape[0] > 1 and cov.shape[1:] == (len(mean) // cov.shape[0],) * 2 \
+        and cov.shape[0] * cov.shape[1] == len(mean)
+    if mean.ndim != 1 or not (cov.shape == (len(mean), len(mean)) or blocked):
+        raise DataFormatError(f"{path}: {MEAN} has shape {mean.shape} and {COV} {cov.shape}; expected (D,) and (D, D), "
+                              "or (P, D/P, D/P) for a space of P blocks")
     if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
         raise DataFormatError(f"{path}: {MEAN} or {COV} holds NaN or infinite values")
     provenance = None

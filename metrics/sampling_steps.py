@@ -99,7 +99,7 @@ class SamplingSteps(Metric):
                 seconds = time.perf_counter() - start
             fake = extract_features(ref.module, ref.extractor, ref.extractor.to_input(x), o.batch_size, context.device)
             features = fake.features.to(context.device)
-            fid = frechet_distance(gaussian_statistics(features), ref.real_stats)
+            fid = frechet_distance(gaussian_statistics(features, ref.real_stats.blocks), ref.real_stats)
             point = {**details, "steps": steps}
             records.append(figure_record(at_steps(FID, steps), fid, self.fid_spread(features, ref, fid, n, context,
                                                                                    steps),
@@ -116,9 +116,9 @@ class SamplingSteps(Metric):
             return None
 
         def replicate(rows):
-            if len(rows) <= ref.extractor.dim:
+            if len(rows) <= ref.extractor.frechet_dim:
                 return {}
-            return {"fid": frechet_distance(gaussian_statistics(features[rows]), ref.real_stats)}
+            return {"fid": frechet_distance(gaussian_statistics(features[rows], ref.real_stats.blocks), ref.real_stats)}
 
         generator = context.generator(f"{self.name}/bootstrap/{steps}")
         return bootstrap(replicate, [n], replicates, generator, {"fid": fid}, distinct=True).get("fid")

@@ -202,7 +202,7 @@ SPACE_METRICS = ("fidelity:n={n}", "cmmd:n={n}", "fd-inf:n={n}", "latent-smoothn
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("space", ["domain", "dinov2-vit-s-14", "clip-vit-b-32"])
+@pytest.mark.parametrize("space", ["domain", "dinov2-vit-s-14", "clip-vit-b-32", "wavelet"])
 def test_every_metric_measures_in_every_space(space, digits, dinov2_small, clip_archive, tmp_path):
     """The contract over the spaces: each metric that takes an extractor runs in it on digits, for a model with a
     latent space, and every record is measured in that space or n/a with its reason, never failed."""

@@ -117,3 +117,24 @@ def test_what_is_not_a_covariance_raises():
         frechet_distance(stats(np.ones((3, 2)) + np.eye(3, 2)), stats(np.eye(4, 3)))
     with pytest.raises(ValueError, match="N ≥ 2"):
         gaussian_statistics(torch.ones(1, 3))
+
+
+def test_in_blocks_the_distance_is_the_mean_of_each_blocks_scipy_distance():
+    """FWD's aggregation: P blocks of d features, d² = (1/P) Σₚ d²ₚ, each d²ₚ the textbook (scipy) one; only the
+    diagonal blocks of the covariance are kept."""
+    rng = np.random.default_rng(5)
+    x1 = rng.standard_normal((400, 12)) @ rng.standard_normal((12, 12))
+    x2 = rng.standard_normal((300, 12)) @ rng.standard_normal((12, 12)) + 0.2
+    s1, s2 = (gaussian_statistics(torch.from_numpy(x), blocks=3) for x in (x1, x2))
+    assert s1.cov.shape == (3, 4, 4) and s1.blocks == 3
+    expected = np.mean([scipy_fid(x1[:, 4 * p:4 * p + 4], x2[:, 4 * p:4 * p + 4]) for p in range(3)])
+    assert frechet_distance(s1, s2) == pytest.approx(expected, rel=1e-9)
+    np.testing.assert_allclose(s1.block(1).cov.numpy(), np.cov(x1[:, 4:8], rowvar=False), rtol=1e-12)
+
+
+def test_statistics_in_different_blocks_are_not_compared():
+    x = torch.rand(20, 6, dtype=F64)
+    with pytest.raises(ValueError, match="blocks"):
+        frechet_distance(gaussian_statistics(x, blocks=2), gaussian_statistics(x, blocks=3))
+    with pytest.raises(ValueError, match="equal blocks"):
+        gaussian_statistics(x, blocks=4)

@@ -151,6 +151,23 @@ def test_stats_then_reference_reproduce_the_runs_fid_exactly(gan_run, tmp_path, 
     pd.testing.assert_frame_equal(figures_of(tmp_path / "r", "gan"), figures_of(run, "gan"))
 
 
+def test_wavelet_statistics_keep_one_covariance_per_packet_and_give_the_same_fwd(gan_run, tmp_path, cli):
+    """In the wavelet space the file's sigma holds the 64 packets' 3 × 3 covariances (level 3 on 8×8), as
+    pytorchfwd keeps them, and FID from the file is FID from the split."""
+    _, root = gan_run
+    result = cli("stats", "--dataset", "digits", "--extractor", "wavelet", "-o", tmp_path / "wavelet.npz")
+    assert result.code == 0 and "wavelet features (192-d" in result.out, result.err
+    with np.load(tmp_path / "wavelet.npz", allow_pickle=False) as saved:
+        assert saved["mu"].shape == (192,) and saved["sigma"].shape == (64, 3, 3)
+    metrics = ["--metrics", "fidelity:extractor=wavelet", "--quiet"]
+    assert cli("score", root / "gan.npz", "--dataset", "digits", "--out", tmp_path / "split", *metrics).code == 0
+    result = cli("score", root / "gan.npz", "--reference", tmp_path / "wavelet.npz", "--out", tmp_path / "file",
+                 *metrics)
+    assert result.code == 0, result.err
+    from_split, from_file = (figures_of(tmp_path / out, "gan").loc["fid"] for out in ("split", "file"))
+    assert from_file.value == from_split.value and from_file.extractor == "wavelet"
+
+
 def test_a_reference_from_another_protocol_is_refused(gan_run, tmp_path, cli):
     _, root = gan_run
     assert cli("stats", "--dataset", "digits", "--n", "100", "-o", tmp_path / "ref100.npz").code == 0

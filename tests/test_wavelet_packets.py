@@ -24,7 +24,7 @@ from PIL import Image
 from genbench.features.wavelet_packets import (
     FWD_LEVEL,
     check_level,
-    mean_packet_distance,
+    deepest_level,
     packet_features,
     packet_transform,
     prepare_images,
@@ -37,9 +37,10 @@ N_IMAGES, SIZE = 64, 32
 
 
 def fwd(images1: torch.Tensor, images2: torch.Tensor, level: int = FWD_LEVEL) -> float:
-    """FWD as genbench composes it: packet features, then the mean over packets of the Fréchet distances."""
-    return mean_packet_distance(packet_features(images1, level), packet_features(images2, level),
-                                lambda a, b: frechet_distance(gaussian_statistics(a), gaussian_statistics(b)))
+    """FWD as genbench composes it: packet features, then the Fréchet distance averaged over the packets."""
+    packets = 4**level
+    return frechet_distance(gaussian_statistics(packet_features(images1, level), packets),
+                            gaussian_statistics(packet_features(images2, level), packets))
 
 
 def image_sets() -> tuple[torch.Tensor, torch.Tensor]:
@@ -140,6 +141,17 @@ def test_grey_images_are_their_channel_repeated_and_uint8_is_divided_by_255():
     assert torch.equal(packet_features(grey, level=2), packet_features(rgb.double() / 255, level=2))
 
 
+@pytest.mark.parametrize(("height", "width", "deepest"), [(256, 256, 4), (9, 40, 4), (8, 8, 3), (28, 5, 3), (3, 3, 2),
+                                                      (2, 2, 1), (1, 5, 0)])
+def test_the_wavelet_space_takes_fwds_level_or_the_deepest_a_small_image_has(height, width, deepest):
+    assert deepest_level(height, width) == deepest
+    if deepest:
+        check_level(height, width, deepest)
+    if deepest < FWD_LEVEL:
+        with pytest.raises(ValueError):
+            check_level(height, width, deepest + 1)
+
+
 @pytest.mark.parametrize(("height", "width", "level", "smallest"), [(8, 32, 4, 9), (32, 4, 3, 5), (2, 2, 2, 3)])
 def test_too_small_images_are_refused_with_the_smallest_size(height, width, level, smallest):
     with pytest.raises(ValueError, match=f"at least {smallest}×{smallest}"):
@@ -153,7 +165,6 @@ def test_too_small_images_are_refused_with_the_smallest_size(height, width, leve
     (lambda: packet_transform(torch.zeros(1, 3, 8, 8, dtype=torch.uint8), 1), "floating images"),
     (lambda: prepare_images(torch.full((1, 3, 8, 8), 1.5)), r"must lie in \[0, 1\]"),
     (lambda: prepare_images(torch.zeros(1, 2, 8, 8)), "1 or 3"),
-    (lambda: mean_packet_distance(torch.zeros(4, 5, 3), torch.zeros(4, 5, 6), lambda a, b: 0.0), "packets differ"),
 ])
 def test_bad_input_is_refused_with_a_sentence(call, message):
     with pytest.raises(ValueError, match=message):
@@ -179,7 +190,7 @@ def test_log_scaled_features_match_pytorchfwds_packet_function():
     for log_scale in (False, True):
         expected = freq_math.forward_wavelet_packet_transform(x, "Haar", 3, log_scale)
         ours = packet_features(x, level=3, log_scale=log_scale)
-        torch.testing.assert_close(ours, expected.transpose(0, 1).flatten(2), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(ours, expected.flatten(1), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -190,10 +201,10 @@ def test_packet_statistics_match_pytorchfwd_on_png_files(pytorchfwd_fwd, tmp_pat
         pytorchfwd_fwd.ImagePathDataset(sorted(save_pngs(images, tmp_path / "pngs").glob("*.png")),
                                         transforms=pytorchfwd_fwd.tv.ToTensor()), batch_size=8)
     mu, sigma = pytorchfwd_fwd.compute_packet_statistics(loader, "Haar", FWD_LEVEL, log_scale=False)
-    features = packet_features(images, FWD_LEVEL)
+    statistics = gaussian_statistics(packet_features(images, FWD_LEVEL), 4**FWD_LEVEL)
     assert mu.shape == (4**FWD_LEVEL, 12) and sigma.shape == (4**FWD_LEVEL, 12, 12)
     for p in (0, 1, 37, 255):
-        stats = gaussian_statistics(features[p])
+        stats = statistics.block(p)
         np.testing.assert_allclose(stats.mean.numpy(), mu[p], rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(stats.cov.numpy(), sigma[p], rtol=1e-10, atol=1e-14)
 

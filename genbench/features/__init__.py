@@ -2,8 +2,9 @@
 
 - ``contract``: ``FeatureExtractor`` (what an extractor is) and ``PreparedExtractor`` (one ready to run).
 - ``inception`` (with ``inception_port``), ``domain`` (with ``domain_net`` and the ``shipped`` classifiers),
-  ``raw``, ``dinov2`` (Meta's forward in ``dinov2_net``), ``clip``: the extractors, each registered by name in
-  ``genbench.catalog.EXTRACTORS``; ``wavelet_packets``: the Fréchet wavelet distance's packet features.
+  ``raw``, ``dinov2`` (Meta's forward in ``dinov2_net``), ``clip``, ``wavelet`` (the Fréchet wavelet distance's
+  packets, computed in ``wavelet_packets``): the extractors, each registered by name in
+  ``genbench.catalog.EXTRACTORS``.
 - ``weights``: where pretrained weights come from (a file given, the cache, a download), hash-checked.
 - ``inputs``: how examples become an extractor's input.
 - ``adapters``: genbench's extractors as torch-fidelity feature extractors, so that torch-fidelity runs them.

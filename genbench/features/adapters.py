@@ -1,8 +1,8 @@
 """genbench's own extractors as torch-fidelity feature extractors, so that torch-fidelity runs them.
 
-``genbench-domain`` (the trained domain classifier) and ``genbench-raw`` (the coordinates) are
-``FeatureExtractorBase`` subclasses, registered in torch-fidelity's registry by ``register``
-(an explicit, idempotent call made before any use). torch-fidelity then builds them from their
+``genbench-domain`` (the trained domain classifier), ``genbench-raw`` (the coordinates), the DINOv2 backbones
+and FWD's wavelet packets are ``FeatureExtractorBase`` subclasses, registered in torch-fidelity's registry by
+``register`` (an explicit, idempotent call made before any use). torch-fidelity then builds them from their
 name and ``feature_extractor_weights_path`` exactly as it builds its own Inception, in its own
 ``create_feature_extractor``, and ``torch_fidelity.calculate_metrics(feature_extractor=
 "genbench-domain", ...)`` works too.
@@ -29,10 +29,12 @@ from genbench.features.contract import PreparedExtractor
 from genbench.features.dinov2 import normalise_imagenet, resize_like_dgm_eval
 from genbench.features.dinov2_net import ARCHITECTURES, load_dinov2
 from genbench.features.domain_net import DomainNet, DomainNetSpec
+from genbench.features.wavelet_packets import FWD_LEVEL, packet_features
 from genbench.infra.cache import load_tensors
 
 DOMAIN, RAW = "genbench-domain", "genbench-raw"
 DINOV2 = tuple(f"genbench-dinov2-{architecture}" for architecture in ARCHITECTURES)
+WAVELET = tuple(f"genbench-wavelet-level-{level}" for level in range(1, FWD_LEVEL + 1))
 
 
 class GenbenchExtractorBase(FeatureExtractorBase):
@@ -134,9 +136,33 @@ class FidelityDinoV2(GenbenchExtractorBase):
             return (self.net(images).float(),)
 
 
+class FidelityWavelet(GenbenchExtractorBase):
+    """FWD's Haar packets (``genbench.features.wavelet``): input (N, 3, H, W) uint8 RGB; feature ``packets``, the
+    level-L packets concatenated, float32; L is in the name (``genbench-wavelet-level-4``). No weights."""
+
+    def __init__(self, name: str, features_list: list[str], **kwargs: object):
+        super().__init__(name, features_list)
+        self.level = int(name.removeprefix("genbench-wavelet-level-"))
+
+    @staticmethod
+    def get_provided_features_list() -> tuple[str, ...]:
+        return ("packets",)
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric: str) -> str:
+        if metric == "isc":
+            raise ValueError("wavelet packets have no class logits, so no Inception Score")
+        return "packets"
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (packet_features(x, self.level).float(),)
+
+
 def register() -> None:
     """Put genbench's extractors into torch-fidelity's registry (once; a clash raises)."""
-    for name, cls in ((DOMAIN, FidelityDomainNet), (RAW, FidelityRaw), *((n, FidelityDinoV2) for n in DINOV2)):
+    extractors = ((DOMAIN, FidelityDomainNet), (RAW, FidelityRaw), *((n, FidelityDinoV2) for n in DINOV2),
+                  *((n, FidelityWavelet) for n in WAVELET))
+    for name, cls in extractors:
         registered = FEATURE_EXTRACTORS_REGISTRY.get(name)
         if registered is None:
             torch_fidelity.register_feature_extractor(name, cls)

@@ -47,6 +47,14 @@ class PreparedExtractor:
     """How inputs are made (resize, channels, quantisation) and anything else a record should carry."""
     no_logits_reason: str = ""
     """Why there are no logits (IS is n/a with this reason), where the extractor's own words say more."""
+    blocks: int = 1
+    """The feature vector's equal blocks whose Fréchet distances are averaged (the wavelet space's packets, as FWD
+    averages them); 1: one Fréchet distance over the whole vector."""
+
+    @property
+    def frechet_dim(self) -> int:
+        """The dimension a Fréchet distance here needs more samples than: a block's."""
+        return self.dim // self.blocks
 
     def fidelity_options(self) -> dict[str, Any]:
         """Keyword options for torch-fidelity's extractor constructor."""
@@ -55,7 +63,8 @@ class PreparedExtractor:
     def describe(self) -> dict[str, Any]:
         """The extractor's part of a record's ``details``."""
         return {"name": self.name, "torch_fidelity_name": self.fidelity_name, "layer": self.features,
-                "dim": self.dim, "weights_sha256": self.weights_sha256, **self.provenance}
+                "dim": self.dim, "weights_sha256": self.weights_sha256, **self.provenance,
+                **({"blocks": self.blocks} if self.blocks > 1 else {})}
 
 
 class FeatureExtractor(abc.ABC):

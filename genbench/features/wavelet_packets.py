@@ -34,8 +34,6 @@ children are 4p + (a, h, v, d). An axis of odd length is first padded by one sam
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import Tensor
 
@@ -45,10 +43,6 @@ FWD_WAVELET = "haar"
 """pytorchfwd's default wavelet (``--wavelet Haar``); the only one computed here."""
 LOG_EPSILON = 1e-6
 """pytorchfwd's offset in the optional log scaling of the packets, log(|c| + 1e-6)."""
-
-PacketDistance = Callable[[Tensor, Tensor], float]
-"""A distance between two feature matrices (N₁, D) and (N₂, D): in FWD the Fréchet distance of their Gaussians."""
-
 
 def prepare_images(images: Tensor) -> Tensor:
     """images: (N, 1 or 3, H, W), uint8 in [0, 255] or floating in [0, 1] → (N, 3, H, W) float64 in [0, 1].
@@ -134,32 +128,23 @@ def packet_transform(images: Tensor, level: int = FWD_LEVEL, wavelet: str = FWD_
     return torch.mul(packets.transpose(1, 2), 0.5**level, out=out)
 
 
+def deepest_level(height: int, width: int) -> int:
+    """The level the ``wavelet`` space uses for images of height × width: FWD's 4, or the deepest a smaller image
+    has (8×8 digits: 3); 0 when it has none (a side of one pixel)."""
+    level = FWD_LEVEL
+    while level and min(height, width) < 2 ** (level - 1) + 1:
+        level -= 1
+    return level
+
+
 def packet_features(images: Tensor, level: int = FWD_LEVEL, log_scale: bool = False) -> Tensor:
-    """images: (N, 1 or 3, H, W) as ``prepare_images`` takes them → (P, N, 3·h·w) float64, FWD's features.
+    """images: (N, 1 or 3, H, W) as ``prepare_images`` takes them → (N, P·3·h·w) float64, FWD's features.
 
-    Row p holds each image's packet p flattened channel-major, as pytorchfwd flattens it; with ``log_scale``
-    (pytorchfwd's ``--log_scale``, off by default) the coefficients c become log(|c| + 1e-6).
+    The P = 4^level packets are consecutive blocks of 3·h·w values, in ptwt's natural order, each image's packet
+    flattened channel-major as pytorchfwd flattens it; with ``log_scale`` (pytorchfwd's ``--log_scale``, off by
+    default) the coefficients c become log(|c| + 1e-6). FWD is the Fréchet distance of these features averaged
+    over the blocks: ``frechet_distance(gaussian_statistics(f₁, P), gaussian_statistics(f₂, P))``
+    (``genbench.metrics.frechet``).
     """
-    packets = _unscaled_packets(prepare_images(images), level, FWD_WAVELET)
-    n, channels, count, h, w = packets.shape
-    features = packets.new_empty(count, n, channels, h, w)
-    torch.mul(packets.permute(2, 0, 1, 3, 4), 0.5**level, out=features)
-    if log_scale:
-        features = features.abs_().add_(LOG_EPSILON).log_()
-    return features.reshape(count, n, channels * h * w)
-
-
-def mean_packet_distance(features1: Tensor, features2: Tensor, distance: PacketDistance) -> float:
-    """features1: (P, N₁, D), features2: (P, N₂, D) → (1/P) Σₚ distance(features1[p], features2[p]).
-
-    FWD's aggregation (pytorchfwd's ``_compute_avg_frechet_distance``): with ``packet_features`` and
-    ``distance`` the Fréchet distance of the two feature sets' Gaussians (mean, unbiased covariance), this is
-    FWD. The distance is passed in, so that this module, a feature module, imports no metric.
-    """
-    if features1.ndim != 3 or features2.ndim != 3:
-        raise ValueError(f"need (P, N, D) packet features, got {tuple(features1.shape)} and {tuple(features2.shape)}")
-    if features1.shape[0] != features2.shape[0] or features1.shape[2] != features2.shape[2]:
-        raise ValueError(f"the two sets' packets differ: {tuple(features1.shape)} and {tuple(features2.shape)}; "
-                         "compare images of one size at one level")
-    distances = [distance(f1, f2) for f1, f2 in zip(features1, features2, strict=True)]
-    return sum(distances) / len(distances)
+    features = packet_transform(prepare_images(images), level).reshape(len(images), -1)
+    return features.abs_().add_(LOG_EPSILON).log_() if log_scale else features

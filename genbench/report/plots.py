@@ -20,13 +20,12 @@ import textwrap
 
 from genbench.infra.atomic import write_bytes
 from genbench.infra.drawing import figure_png, pyplot
-from genbench.outputs import base_name
 from genbench.records import OK, REFERENCES, TIMED
 from genbench.report.marks import CHECK, CROSS, NOT_APPLICABLE, UNSURE, Cell
 from genbench.report.summary import Summary
 from genbench.report.table import ComparisonTable
 from genbench.report.terminal import short
-from genbench.report.training import curve_points, limitations
+from genbench.report.training import curve_figure, curve_points, limitations
 
 COLOURS = {CHECK: "#9fd39f", UNSURE: "#f2d98c", CROSS: "#e8a0a0", NOT_APPLICABLE: "#e6e6e6", "": "#f5f5f5"}
 MEANING = {CHECK: "✓ has the property", UNSURE: "? in between, or no reference to tell", CROSS: "✗ lacks it",
@@ -258,7 +257,7 @@ def learning_curves_png(summary: Summary) -> bytes | None:
             if name is None:
                 continue
             shown = name
-            rows = [row for metric, row in summary.by_model[model].items() if base_name(metric) == name
+            rows = [row for metric, row in summary.by_model[model].items() if curve_figure(metric) == name
                     and row.status == OK]
             rows.sort(key=lambda r: r.details.get("point", {}).get("flops", 0.0))
             flops = [r.details.get("point", {}).get("flops", math.nan) for r in rows]

@@ -87,13 +87,20 @@ class CurvePoints:
     """FLOPs at each point's label (``1/8`` … ``end``)."""
 
 
+def curve_figure(metric: str) -> str | None:
+    """The curve figure a record name holds at a point, in the first feature space (``curve_fid[at=1/2]`` →
+    ``curve_fid``); None for any other record, a further space's point (``curve_fid[wavelet][at=1/2]``) included."""
+    name = base_name(metric)
+    return name if name in CURVE_FIGURES and metric.startswith(f"{name}[at=") else None
+
+
 def curve_points(summary: Summary, model: str) -> CurvePoints:
     """The learning-curve records of ``model`` in ``summary``, grouped by figure and ordered along training."""
     figures: dict[str, list[tuple[float, float, float, bool]]] = {}
     stopped, flops = False, {}
     for metric, row in summary.by_model.get(model, {}).items():
-        name = base_name(metric)
-        if name not in CURVE_FIGURES or row.status != OK:
+        name = curve_figure(metric)
+        if name is None or row.status != OK:
             continue
         point = row.details.get("point", {})
         final = bool(point.get("final"))
