@@ -7,7 +7,8 @@ in the same process, and what 50 000 images cost on the CPU and, computed from F
 Each network is genbench's own path with random weights of the published shapes (the cost does not depend on
 the values): the DINOv2 extractors as genbench runs them (``FidelityDinoV2``: dgm-eval's PIL resize to 224,
 ImageNet normalisation, Meta's forward), the CLIP extractors through torch-fidelity's ``FeatureExtractorCLIP``
-on an archive of the published layout, and the Inception extractor (torch-fidelity's) for scale. Input: 28×28
+on an archive of the published layout, the Inception extractor (torch-fidelity's) for scale, and the weight-free
+``wavelet`` space (FWD's Haar packets, additions only, so no FLOPs to count and no share of the matmul to state). Input: 28×28
 grey images as uint8 RGB, as MNIST samples reach the extractor. FLOPs per image are counted by
 ``torch.utils.flop_counter`` (matmuls and convolutions: 2 per multiply-add); a network's efficiency is its FLOP rate
 over the matmul's, the issue's bar being one half. ViT-L-sized networks run ``--large-batch`` images (a batch of
@@ -86,6 +87,13 @@ def inception(folder: Path) -> nn.Module | None:
     return FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path))
 
 
+def wavelet() -> nn.Module:
+    """FWD's Haar packets as genbench's ``wavelet`` space computes them (level 4 on 28×28: 3 072 values)."""
+    from genbench.features.adapters import FidelityWavelet
+
+    return FidelityWavelet("genbench-wavelet-level-4", ["packets"])
+
+
 def images_per_second(net: nn.Module, batch: torch.Tensor, repeats: int) -> float:
     with torch.no_grad():
         net(batch[:2])
@@ -118,7 +126,7 @@ def main() -> None:
                 "dinov2-vit-l-14": lambda: dinov2("l", folder), "clip-vit-b-32": lambda: clip("clip-vit-b-32", folder),
                 "clip-vit-l-14": lambda: clip("clip-vit-l-14", folder),
                 "clip-vit-l-14-336px": lambda: clip("clip-vit-l-14-336px", folder),
-                "inception": lambda: inception(folder)}
+                "inception": lambda: inception(folder), "wavelet": wavelet}
     large = {"dinov2-vit-l-14", "clip-vit-l-14", "clip-vit-l-14-336px"}
     names = args.only.split(",") if args.only else list(builders)
     pixels = (torch.rand(max(args.batch, args.large_batch), 1, 28, 28) * 255).to(torch.uint8).expand(-1, 3, -1, -1)
@@ -136,9 +144,12 @@ def main() -> None:
             torch.set_num_threads(threads)
             rate = images_per_second(net, batch, args.repeats)
             peak = matmul_rate(args.matmul)
-            print(f"{name:<20} {threads:>7} {flops / 1e9:>9.2f} {rate:>8.2f} {rate * flops / 1e9:>8.1f} "
-                  f"{peak / 1e9:>8.1f} {rate * flops / peak:>6.2f} {N_IMAGES / rate / 3600:>9.2f} "
-                  f"{N_IMAGES * flops / (args.gpu_tflops * 1e12):>9.0f}", flush=True)
+            if flops:
+                compute = (f"{rate * flops / 1e9:>8.1f} {peak / 1e9:>8.1f} {rate * flops / peak:>6.2f} "
+                           f"{N_IMAGES / rate / 3600:>9.2f} {N_IMAGES * flops / (args.gpu_tflops * 1e12):>9.0f}")
+            else:  # no matmuls or convolutions (the wavelet packets' additions): memory-bound, no share to state
+                compute = f"{'–':>8} {peak / 1e9:>8.1f} {'–':>6} {N_IMAGES / rate / 3600:>9.4f} {'–':>9}"
+            print(f"{name:<20} {threads:>7} {flops / 1e9:>9.2f} {rate:>8.1f} {compute}", flush=True)
         del net
 
 
