@@ -105,6 +105,22 @@ def test_importance_sampled_t_is_unbiased_and_tighter_in_spread_than_uniform_t()
     assert drawn.evaluations == pytest.approx(10 + 16 * 100 / len(x))  # the pilot's passes, spread over the batch
 
 
+def test_batches_of_one_random_stream_share_one_pilot():
+    """The likelihood metric estimates its examples in batches with one generator: the pilot runs on the first and
+    its weights serve the rest (their evaluations are the K terms alone); another stream runs a pilot of its own."""
+    x = gaussian_data(64, seed=7)
+    model = oracle_model(100)
+    generator = torch.Generator().manual_seed(8)
+    first, second = (model.variational_bound(batch, generator, terms=10, sampling="importance")
+                     for batch in x.split(32))
+    assert first.evaluations == 10 + 16 * 100 / 32 and second.evaluations == 10
+    weights = model.importance_weights(model.to_network(x[32:]), generator)
+    assert weights[1] == 0 and torch.equal(weights[0], model.importance_weights(x, generator)[0])
+    other = model.variational_bound(x[32:], torch.Generator().manual_seed(8), terms=10, sampling="importance")
+    assert other.evaluations == first.evaluations
+    assert model.importance_weights(model.to_network(x), None)[1] == 16 * 100  # no stream to share: always a pilot
+
+
 def test_the_pilot_batched_across_t_gives_the_weights_of_one_pass_per_t():
     """importance_weights evaluates the pilot's T · PILOT terms in calls of the caller's batch size, t after t. On
     a batch of PILOT examples each of its batches is one t, so one pass per t with the same generator draws the

@@ -8,8 +8,8 @@ Each network is genbench's own path with random weights of the published shapes 
 the values): the DINOv2 extractors as genbench runs them (``FidelityDinoV2``: dgm-eval's PIL resize to 224,
 ImageNet normalisation, Meta's forward), the CLIP extractors through torch-fidelity's ``FeatureExtractorCLIP``
 on an archive of the published layout, the Inception extractor (torch-fidelity's) for scale, and the weight-free
-``wavelet`` space (FWD's Haar packets, additions only, so no FLOPs to count and no share of the matmul to state). Input: 28×28
-grey images as uint8 RGB, as MNIST samples reach the extractor. FLOPs per image are counted by
+``wavelet`` space (FWD's Haar packets, additions only, so no FLOPs to count and no share of the matmul to state).
+Input: 28×28 grey images as uint8 RGB, as MNIST samples reach the extractor. FLOPs per image are counted by
 ``torch.utils.flop_counter`` (matmuls and convolutions: 2 per multiply-add); a network's efficiency is its FLOP rate
 over the matmul's, the issue's bar being one half. ViT-L-sized networks run ``--large-batch`` images (a batch of
 100 takes minutes on two cores); the rate is per image either way. The GPU figure is FLOPs at ``--gpu-tflops``
