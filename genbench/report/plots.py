@@ -230,6 +230,12 @@ def steps_png(summary: Summary) -> bytes | None:
     return figure_png(fig)
 
 
+def short_power(value: float, _position: object = None) -> str:
+    """A tick label of one significant digit: 2e9, 1e10."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 CURVE_PANELS = (("curve_fid", "curve_kid"), ("curve_coverage",), ("curve_val_loss",))
 
 
@@ -240,6 +246,7 @@ def learning_curves_png(summary: Summary) -> bytes | None:
     value's size, (L − L_end) / |L_end|, so that every line ends at 0 and shows how far it still fell. One legend
     names every model, those without a validation loss (a GAN) too."""
     import seaborn as sns  # defers matplotlib
+    from matplotlib import ticker  # defers matplotlib
 
     plt = pyplot()
     curves = {m: curve_points(summary, m) for m in summary.models if m not in REFERENCES}
@@ -274,6 +281,10 @@ def learning_curves_png(summary: Summary) -> bytes | None:
                  else output.title())
         ax.set_title(title, fontsize=10)
         ax.set_xscale("log")
+        # labels at 1, 2 and 5 × 10^k alone, short: matplotlib's minor labels collide on less than a decade
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(short_power))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         if shown in ("curve_fid", "curve_kid"):
             ax.set_yscale("log")
         ax.set_xlabel("training FLOPs")
