@@ -43,6 +43,9 @@ examples:
       --weights dinov2-vit-b-14=dinov2_vitb14_pretrain.pth,clip-vit-l-14-336px=ViT-L-14-336px.pt
                                                  every figure in Inception and DINOv2 features (the table marks
                                                  the first), CMMD in CLIP's, FD∞; weights as published, hash-checked
+  genbench run --metrics fidelity:extractor=domain+wavelet,memorisation:extractor=domain+wavelet
+                                                 every figure and copy test in the wavelet space too, where FID is
+                                                 the Fréchet wavelet distance; no weights to fetch
 
 model, dataset and metric options follow the name: NAME:key=value:key=value.
 every model also takes label=NAME (its column's name) and checkpoint=PATH (measure it, don't train it;
