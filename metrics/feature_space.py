@@ -156,8 +156,11 @@ def reference_from_file(path: Path, prepared: PreparedExtractor, module: Any, da
     none of these: it is used for FID alone, with a warning, when its dimension fits."""
     file = read_reference_file(path)
     if (file.dim, file.blocks) != (prepared.dim, prepared.blocks):
-        raise UsageError(f"{path} holds statistics of {file.dim}-dimensional features in {file.blocks} block(s); the "
-                         f"{prepared.name} extractor gives {prepared.dim} in {prepared.blocks}")
+        def in_blocks(blocks: int) -> str:
+            return f" in {blocks} blocks" if blocks > 1 else ""
+
+        raise UsageError(f"{path} holds statistics of {file.dim}-dimensional features{in_blocks(file.blocks)}; the "
+                         f"{prepared.name} extractor gives {prepared.dim}{in_blocks(prepared.blocks)}")
     if file.provenance is None:
         log.warning("%s holds only mu and sigma (pytorch-fid's format): its extractor, weights and n cannot be "
                     "checked against this run's %s features; FID alone is computed from it", path, prepared.name)

@@ -57,7 +57,8 @@ class CurveOptions(DrawOptions):
 
     split: str = "val"
     extractor: str = "auto"
-    """The feature space, as the fidelity metric's (auto: raw coordinates, the domain classifier or Inception)."""
+    """The feature space, as the fidelity metric's (auto: raw coordinates, the domain classifier or Inception);
+    several joined by + measure each point in each (``curve_fid[wavelet][at=1/2]``), the figure the first."""
     k: int = 5
     """Neighbours for coverage (Naeem et al. 2020)."""
     bootstrap: int = 10

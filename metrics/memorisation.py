@@ -109,7 +109,8 @@ class MemorisationOptions(DrawOptions):
     split, the ``split`` (test) as the control."""
 
     extractor: str = "auto"
-    """The feature space, as the fidelity metric's (auto: raw coordinates, the domain classifier or Inception)."""
+    """The feature space, as the fidelity metric's (auto: raw coordinates, the domain classifier or Inception);
+    several joined by + test copying in each (``copying_ct[wavelet]``)."""
     cells: int | None = None
     """k-means cells of the training features for C_T (default: min(50, n // 50), at least 1)."""
     min_cell_samples: int = MIN_SAMPLES

@@ -166,6 +166,8 @@ def test_wavelet_statistics_keep_one_covariance_per_packet_and_give_the_same_fwd
     assert result.code == 0, result.err
     from_split, from_file = (figures_of(tmp_path / out, "gan").loc["fid"] for out in ("split", "file"))
     assert from_file.value == from_split.value and from_file.extractor == "wavelet"
+    result = cli("score", root / "gan.npz", "--reference", tmp_path / "wavelet.npz", "--out", tmp_path / "domain")
+    assert result.code == 2 and "192-dimensional features in 64 blocks; the domain extractor gives 128" in result.err
 
 
 def test_a_reference_from_another_protocol_is_refused(gan_run, tmp_path, cli):
