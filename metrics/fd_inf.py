@@ -54,7 +54,7 @@ from collections.abc import Sequence
 
 import torch
 
-from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gaussian_statistics
+from genbench.metrics.frechet import GaussianStatistics, frechet_to
 
 POINTS = 15
 """How many subset sizes the reference code fits its line to (``num_points``)."""
@@ -136,6 +136,6 @@ def fd_infinity(real_stats: GaussianStatistics, fake_features: torch.Tensor, siz
     distances = []
     for size in sizes:
         rows = torch.randperm(n, generator=generator)[:size].to(fake_features.device)
-        distances.append(frechet_distance(gaussian_statistics(fake_features[rows], real_stats.blocks), real_stats))
+        distances.append(frechet_to(fake_features[rows], real_stats))
     intercept, slope, stderr = fit_intercept(sizes, distances)
     return FdInfinity(intercept, slope, stderr, tuple(sizes), tuple(distances))

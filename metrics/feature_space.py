@@ -42,18 +42,16 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class FeatureSet:
-    """Features (N, D) and, where the extractor has them, class logits (N, C); CPU float32. ``blocks``: the
-    extractor's (``PreparedExtractor.blocks``), which their Gaussian statistics keep."""
+    """Features (N, D) and, where the extractor has them, class logits (N, C); CPU float32."""
 
     features: torch.Tensor
     logits: torch.Tensor | None = None
-    blocks: int = 1
 
     def __len__(self) -> int:
         return len(self.features)
 
     def rows(self, index: torch.Tensor) -> FeatureSet:
-        return FeatureSet(self.features[index], None if self.logits is None else self.logits[index], self.blocks)
+        return FeatureSet(self.features[index], None if self.logits is None else self.logits[index])
 
 
 class TensorRows(Dataset):
@@ -79,8 +77,7 @@ def extract_features(module: Any, prepared: PreparedExtractor, inputs: torch.Ten
     with on_device(device):
         out = get_featuresdict_from_dataset(TensorRows(inputs), module, batch_size, device.type == "cuda",
                                             True, False)
-    return FeatureSet(out[prepared.features].float(), out[prepared.logits].float() if prepared.logits else None,
-                      prepared.blocks)
+    return FeatureSet(out[prepared.features].float(), out[prepared.logits].float() if prepared.logits else None)
 
 
 @dataclasses.dataclass
@@ -143,7 +140,7 @@ def load_reference(prepared: PreparedExtractor, module: Any, data: Data, split: 
         return tensors, {"rows": len(rows)}
 
     tensors, _, hit = Cache(cache_root(context.cache_dir), "references").fetch(parts, compute)
-    real = FeatureSet(tensors["features"], tensors.get("logits"), prepared.blocks)
+    real = FeatureSet(tensors["features"], tensors.get("logits"))
     stats = GaussianStatistics(tensors["fid_mean"].to(context.device), tensors["fid_cov"].to(context.device), len(real),
                                prepared.blocks)
     return Reference(prepared, module, real, stats, split.name, hit, cache_parts=parts)
@@ -176,7 +173,7 @@ def reference_from_file(path: Path, prepared: PreparedExtractor, module: Any, da
             raise UsageError(f"{path} was computed with {what} {theirs}; this run's protocol has {ours} "
                              "(figures under different protocols are never compared): write it again with "
                              "genbench stats under this run's options")
-    features = None if file.features is None else FeatureSet(file.features, blocks=prepared.blocks)
+    features = None if file.features is None else FeatureSet(file.features)
     stats = GaussianStatistics(file.mean.to(device), file.cov.to(device), n, file.blocks)
     return Reference(prepared, module, features, stats, split.name, False, file.describe())
 
@@ -279,6 +276,10 @@ class InSpaces(Metric):
     on the space comes first (latent smoothness decodes its paths once); ``space_options`` gives a space's
     ``FeatureSpace`` arguments."""
 
+    in_every_space: tuple[str, ...] | None = None
+    """The outputs a further space has too (None: all; memorisation's exact copies compare the data's values, in no
+    space)."""
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         names = space_names(self.config.extractor)
@@ -286,10 +287,6 @@ class InSpaces(Metric):
         self.space = self.spaces[0]
         self.further = dict(zip(self.spaces[1:], names[1:]))
         """The further spaces, with the name their records carry."""
-
-    in_every_space: tuple[str, ...] | None = None
-    """The outputs a further space has too (None: all; memorisation's exact copies compare the data's values, in no
-    space)."""
 
     def space_options(self, first: bool) -> tuple[Any, ...]:
         """``FeatureSpace``'s arguments after the extractor, for the first space or a further one."""

@@ -56,7 +56,7 @@ from genbench.metrics.feature_space import (
     in_space,
     space_names,
 )
-from genbench.metrics.frechet import GaussianStatistics, frechet_distance, gaussian_statistics
+from genbench.metrics.frechet import GaussianStatistics, frechet_to
 from genbench.metrics.neighbourhoods import NEIGHBOURHOOD_FIGURES, RealBalls, neighbourhood_figures, real_balls
 from genbench.metrics.samples import SampleOptions, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
@@ -215,20 +215,19 @@ def refusals(n_fake: int, n_real: int | None, prepared: PreparedExtractor, o: Fi
 
 
 def figures(fake: FeatureSet, real: FeatureSet | None, o: FidelityOptions, rng_seed: int, device: torch.device, *,
-            skip: frozenset[str] = frozenset(), real_stats: GaussianStatistics | None = None,
+            real_stats: GaussianStatistics, skip: frozenset[str] = frozenset(),
             balls: RealBalls | None = None) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
     """Every figure not in ``skip``: {name: value}, and extra details per figure.
 
-    ``real_stats``, ``balls``: the reference's Gaussian statistics and k-NN radii, when already known."""
+    ``real_stats``: the reference's Gaussian statistics (FID's other side); ``balls``: its k-NN radii, when already
+    known."""
     values: dict[str, float] = {}
     extra: dict[str, dict[str, Any]] = {}
     if "is" not in skip:
         values["is"], spread = inception_score(fake.logits, o.isc_splits, rng_seed)
         extra["is"] = {"splits": o.isc_splits, "std_over_splits": spread, "rng_seed": rng_seed}
     if "fid" not in skip:
-        if real_stats is None:
-            real_stats = gaussian_statistics(real.features.to(device), real.blocks)
-        values["fid"] = frechet_distance(gaussian_statistics(fake.features.to(device), fake.blocks), real_stats)
+        values["fid"] = frechet_to(fake.features.to(device), real_stats)
     if "kid" not in skip:
         values["kid"], spread = kernel_inception_distance(fake.features, real.features, o.kid_subsets,
                                                           o.kid_subset_size, rng_seed)

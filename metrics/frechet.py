@@ -126,3 +126,9 @@ def frechet_distance(stats1: GaussianStatistics, stats2: GaussianStatistics) -> 
     if distance < -tolerance:
         raise ValueError(f"the Fréchet distance came out negative ({distance:.3g}) beyond rounding ({tolerance:.3g})")
     return max(distance, 0.0)
+
+
+def frechet_to(features: torch.Tensor, stats: GaussianStatistics) -> float:
+    """d² between the Gaussian of ``features`` (N, D) and ``stats``, the features' statistics kept in ``stats``'s
+    blocks: FID of generated features against a reference."""
+    return frechet_distance(gaussian_statistics(features, stats.blocks), stats)

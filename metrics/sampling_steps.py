@@ -23,7 +23,7 @@ from genbench.metric import EvalContext, Metric
 from genbench.metrics.bootstrap import Spread, bootstrap
 from genbench.metrics.feature_space import FeatureSpace, extract_features
 from genbench.metrics.fidelity import Fidelity, fid_refusal
-from genbench.metrics.frechet import frechet_distance, gaussian_statistics
+from genbench.metrics.frechet import frechet_to
 from genbench.metrics.samples import SampleOptions, figure_record, sample_provenance
 from genbench.model import Capability, GenerativeModel
 from genbench.outputs import HIGHER, LOWER, Output
@@ -99,7 +99,7 @@ class SamplingSteps(Metric):
                 seconds = time.perf_counter() - start
             fake = extract_features(ref.module, ref.extractor, ref.extractor.to_input(x), o.batch_size, context.device)
             features = fake.features.to(context.device)
-            fid = frechet_distance(gaussian_statistics(features, ref.real_stats.blocks), ref.real_stats)
+            fid = frechet_to(features, ref.real_stats)
             point = {**details, "steps": steps}
             records.append(figure_record(at_steps(FID, steps), fid, self.fid_spread(features, ref, fid, n, context,
                                                                                    steps),
@@ -118,7 +118,7 @@ class SamplingSteps(Metric):
         def replicate(rows):
             if len(rows) <= ref.extractor.frechet_dim:
                 return {}
-            return {"fid": frechet_distance(gaussian_statistics(features[rows], ref.real_stats.blocks), ref.real_stats)}
+            return {"fid": frechet_to(features[rows], ref.real_stats)}
 
         generator = context.generator(f"{self.name}/bootstrap/{steps}")
         return bootstrap(replicate, [n], replicates, generator, {"fid": fid}, distinct=True).get("fid")

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from genbench.features.inputs import to_uint8_rgb
-from genbench.features.wavelet import WaveletExtractor, packet_side
-from genbench.features.wavelet_packets import packet_features
+from genbench.features.wavelet import WaveletExtractor
+from genbench.features.wavelet_packets import packet_features, packet_side
 from genbench.metrics.feature_distances import FrechetWaveletDistance
 from genbench.metrics.fidelity import Fidelity
 from genbench.records import OK

@@ -287,7 +287,7 @@ class Diffusion(GenerativeModel):
         update_average(self.ema_net, self.net, self.ema_updates_, self.config.ema)
 
     def _fit(self, x, x_val, generator) -> None:
-        self._pilot = None  # importance weights of the weights before
+        self._pilot = None  # the importance weights belong to the weights before this fit
         if not self.bounded:
             standardization.fit(self, x)
         self.history_ = train(self, self.loss, x, x_val, self.config, generator,

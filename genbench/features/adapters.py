@@ -17,6 +17,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch_fidelity
@@ -47,6 +48,23 @@ class GenbenchExtractorBase(FeatureExtractorBase):
     @staticmethod
     def get_dummy_input_for_compile() -> torch.Tensor:
         raise NotImplementedError("genbench's extractors are not compiled")
+
+
+class OneFeatureExtractor(GenbenchExtractorBase):
+    """An extractor of one feature layer, ``feature``, and no class logits, so no IS (``what`` says what it is)."""
+
+    feature: ClassVar[str]
+    what: ClassVar[str]
+
+    @classmethod
+    def get_provided_features_list(cls) -> tuple[str, ...]:
+        return (cls.feature,)
+
+    @classmethod
+    def get_default_feature_layer_for_metric(cls, metric: str) -> str:
+        if metric == "isc":
+            raise ValueError(f"{cls.what} give no class logits, so no Inception Score")
+        return cls.feature
 
 
 class FidelityDomainNet(GenbenchExtractorBase):
@@ -83,32 +101,26 @@ class FidelityDomainNet(GenbenchExtractorBase):
         return tuple(out[name] for name in self.features_list)
 
 
-class FidelityRaw(GenbenchExtractorBase):
+class FidelityRaw(OneFeatureExtractor):
     """The coordinates themselves: (N, ...) → (N, D) float32, feature ``coordinates``."""
+
+    feature, what = "coordinates", "raw coordinates"
 
     def __init__(self, name: str, features_list: list[str], **kwargs: object):
         super().__init__(name, features_list)
-
-    @staticmethod
-    def get_provided_features_list() -> tuple[str, ...]:
-        return ("coordinates",)
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric: str) -> str:
-        if metric == "isc":
-            raise ValueError("raw coordinates have no class logits, so no Inception Score")
-        return "coordinates"
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return (x.reshape(len(x), -1).float(),)
 
 
-class FidelityDinoV2(GenbenchExtractorBase):
+class FidelityDinoV2(OneFeatureExtractor):
     """Meta's DINOv2 backbone (``genbench.features.dinov2``): input (N, 3, H, W) uint8 RGB; feature ``dinov2``,
     the class token after the final norm, after dgm-eval's resize and ImageNet normalisation.
 
     ``feature_extractor_weights_path`` is Meta's ``dinov2_vit*14_pretrain.pth`` (read with ``weights_only=True``),
     already hash-checked by ``genbench.features.weights``."""
+
+    feature, what = "dinov2", "DINOv2 backbones"
 
     def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
                  **kwargs: object):
@@ -120,39 +132,21 @@ class FidelityDinoV2(GenbenchExtractorBase):
         self.requires_grad_(False)
         self.eval()
 
-    @staticmethod
-    def get_provided_features_list() -> tuple[str, ...]:
-        return ("dinov2",)
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric: str) -> str:
-        if metric == "isc":
-            raise ValueError("DINOv2 has no class logits, so no Inception Score")
-        return "dinov2"
-
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         images = normalise_imagenet(resize_like_dgm_eval(x)).to(x.device)
         with torch.inference_mode():
             return (self.net(images).float(),)
 
 
-class FidelityWavelet(GenbenchExtractorBase):
+class FidelityWavelet(OneFeatureExtractor):
     """FWD's Haar packets (``genbench.features.wavelet``): input (N, 3, H, W) uint8 RGB; feature ``packets``, the
     level-L packets concatenated, float32; L is in the name (``genbench-wavelet-level-4``). No weights."""
+
+    feature, what = "packets", "wavelet packets"
 
     def __init__(self, name: str, features_list: list[str], **kwargs: object):
         super().__init__(name, features_list)
         self.level = int(name.removeprefix("genbench-wavelet-level-"))
-
-    @staticmethod
-    def get_provided_features_list() -> tuple[str, ...]:
-        return ("packets",)
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric: str) -> str:
-        if metric == "isc":
-            raise ValueError("wavelet packets have no class logits, so no Inception Score")
-        return "packets"
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return (packet_features(x, self.level).float(),)

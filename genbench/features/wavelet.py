@@ -14,23 +14,14 @@ density/coverage in this space are pixel-space figures. No classifier, so no IS.
 
 from __future__ import annotations
 
-import math
-
 from genbench.data.info import DataInfo
 from genbench.data.splits import Data
 from genbench.features.contract import FeatureExtractor, PreparedExtractor
 from genbench.features.inputs import channels_text, rgb_image_reason, to_uint8_rgb
-from genbench.features.wavelet_packets import FWD_LEVEL, deepest_level
+from genbench.features.wavelet_packets import FWD_LEVEL, deepest_level, packet_side
 from genbench.metric import EvalContext
 
 INPUT = "8-bit RGB / 255, no resize (pytorchfwd's)"
-
-
-def packet_side(side: int, level: int) -> int:
-    """A packet's side: ``side`` halved ``level`` times, rounded up each time (odd sides are padded)."""
-    for _ in range(level):
-        side = math.ceil(side / 2)
-    return side
 
 
 class WaveletExtractor(FeatureExtractor):

@@ -137,6 +137,13 @@ def deepest_level(height: int, width: int) -> int:
     return level
 
 
+def packet_side(side: int, level: int) -> int:
+    """A packet's side: an image's ``side`` halved ``level`` times, rounded up each time (odd sides are padded)."""
+    for _ in range(level):
+        side = (side + 1) // 2
+    return side
+
+
 def packet_features(images: Tensor, level: int = FWD_LEVEL, log_scale: bool = False) -> Tensor:
     """images: (N, 1 or 3, H, W) as ``prepare_images`` takes them → (N, P·3·h·w) float64, FWD's features.
 
